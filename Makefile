@@ -1,0 +1,29 @@
+# Everything a fresh machine needs is set up here: only Python and pip are assumed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cfinval-installed
+
+.PHONY: test demo lint typecheck clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check cfinval tests
+	$(BIN)/ruff format --check cfinval tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict cfinval
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m cfinval.testing.demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist

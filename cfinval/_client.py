@@ -1,0 +1,411 @@
+"""The two drivers: :class:`Client` (httpx.Client) and :class:`AsyncClient` (httpx.AsyncClient).
+
+They only perform effects; every decision is in the flows (``_flow``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from ._config import resolve_endpoint, resolve_max_attempts
+from ._credentials import CredentialResolver, as_provider
+from ._effects import Emit, Flow, Send, Sleep, TransportFailure
+from ._errors import ParamValidationError
+from ._flow import (
+    PaginationPlan,
+    PaginationState,
+    Session,
+    items_flow,
+    list_flow,
+    pages_flow,
+)
+from ._models import InvalidationList, InvalidationSummary
+from ._protocol import MAX_BODY_BYTES, HttpRequest, HttpResponse, ListParams
+from ._retry import StandardRetry
+
+__all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
+
+T = TypeVar("T")
+_UNSET: Any = object()
+_RETRY_MODES = ("standard",)
+
+
+def _failure(exc: Exception) -> TransportFailure:
+    if isinstance(exc, httpx.TimeoutException):
+        kind = "timeout"
+    elif isinstance(exc, httpx.ConnectError):
+        kind = "connect"
+    else:
+        kind = "other"
+    return TransportFailure(exc, kind)
+
+
+# Exceptions httpx may raise while sending: all become TransportError through the flow.
+_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+
+
+def _timeout(value: object) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                         and value > 0):
+        return httpx.Timeout(value)  # type: ignore[arg-type]
+    raise ParamValidationError(f"timeout must be a positive number, httpx.Timeout or None, "
+                               f"got {value!r}")
+
+
+class _Base:
+    """Configuration shared by both clients."""
+
+    def __init__(
+        self,
+        credentials: Any = None,
+        *,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        max_attempts: int | None = None,
+        retry_mode: str | None = None,
+        timeout: float | httpx.Timeout | None = _UNSET,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if profile is not None:
+            raise ParamValidationError("profile= is not supported yet; pass credentials=")
+        if retry_mode is not None and retry_mode not in _RETRY_MODES:
+            raise ParamValidationError(
+                f"retry_mode must be one of {_RETRY_MODES}, got {retry_mode!r}"
+            )
+        self._timeout_given = timeout is not _UNSET
+        self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
+        self._session = Session(
+            endpoint=resolve_endpoint(endpoint_url, region),
+            credentials=CredentialResolver(as_provider(credentials)),
+            retry=StandardRetry(max_attempts=resolve_max_attempts(max_attempts)),
+            clock=clock or time.time,
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        ep = self._session.endpoint
+        return f"{ep.scheme}://{ep.netloc}{ep.base_path}"
+
+    def _request_kwargs(self, owned: bool) -> dict[str, Any]:
+        return {"timeout": self._timeout} if (owned or self._timeout_given) else {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
+
+
+def _response(resp: httpx.Response, body: bytearray, truncated: bool) -> HttpResponse:
+    return HttpResponse(
+        resp.status_code,
+        {k: v for k, v in resp.headers.items()},
+        bytes(body),
+        truncated,
+    )
+
+
+class Client(_Base):
+    """Synchronous client over ``httpx.Client``.
+
+    ``http_client`` lets you bring your own ``httpx.Client``; the client closes only what it
+    created. Use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        credentials: Any = None,
+        *,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        max_attempts: int | None = None,
+        retry_mode: str | None = None,
+        timeout: float | httpx.Timeout | None = _UNSET,
+        http_client: httpx.Client | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(credentials, profile=profile, region=region, endpoint_url=endpoint_url,
+                         max_attempts=max_attempts, retry_mode=retry_mode, timeout=timeout,
+                         clock=clock)
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ParamValidationError("http_client must be an httpx.Client")
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- driver ----------------------------------------------------------------------------
+
+    def _client(self) -> httpx.Client:
+        if self._closed:
+            raise RuntimeError("this cfinval.Client is closed")
+        http = self._http
+        if http is None:
+            with self._lock:
+                if self._http is None:
+                    self._http = httpx.Client(timeout=self._timeout)
+                http = self._http
+        return http
+
+    def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
+        http = self._client()
+        try:
+            with http.stream(request.method, request.url, headers=request.headers,
+                             **self._request_kwargs(self._owns_http)) as resp:
+                body = bytearray()
+                truncated = False
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        truncated = True
+                        break
+                return _response(resp, body, truncated)
+        except _HTTPX_ERRORS as exc:
+            return _failure(exc)
+
+    def _perform(self, effect: Any) -> Any:
+        if isinstance(effect, Send):
+            return self._send(effect.request)
+        if isinstance(effect, Sleep):
+            time.sleep(effect.seconds)
+            return None
+        raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
+
+    def _iterate(self, flow: Flow[Any]) -> Iterator[Any]:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration:
+                return
+            if isinstance(effect, Emit):
+                outcome = None
+                yield effect.value
+            else:
+                outcome = self._perform(effect)
+
+    def _run(self, flow: Flow[T]) -> T:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            outcome = self._perform(effect)
+
+    # -- API -------------------------------------------------------------------------------
+
+    def list_invalidations_for_distribution_tenant(
+        self, Id: str, Marker: str | None = None, MaxItems: int | None = None  # noqa: N803
+    ) -> InvalidationList:
+        """One page of the tenant's invalidations, newest first."""
+        params = ListParams.validate(Id, Marker, MaxItems)
+        return self._run(list_flow(self._session, params))
+
+    def paginate(
+        self,
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> Paginator[InvalidationList]:
+        """Iterate over pages. After a ``max_items`` cut, ``.resume_token`` continues."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        state = PaginationState()
+        return Paginator(self._iterate(pages_flow(self._session, plan, state)), state)
+
+    def iter_invalidations(
+        self,
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> Paginator[InvalidationSummary]:
+        """Iterate over every invalidation of the tenant, newest first."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        state = PaginationState()
+        return Paginator(self._iterate(items_flow(self._session, plan, state)), state)
+
+    def close(self) -> None:
+        """Close the HTTP client if this client created it."""
+        self._closed = True
+        if self._owns_http and self._http is not None:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited."""
+
+    def __init__(
+        self,
+        credentials: Any = None,
+        *,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        max_attempts: int | None = None,
+        retry_mode: str | None = None,
+        timeout: float | httpx.Timeout | None = _UNSET,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(credentials, profile=profile, region=region, endpoint_url=endpoint_url,
+                         max_attempts=max_attempts, retry_mode=retry_mode, timeout=timeout,
+                         clock=clock)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ParamValidationError("http_client must be an httpx.AsyncClient")
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._closed = False
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise RuntimeError("this cfinval.AsyncClient is closed")
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout)
+        return self._http
+
+    async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
+        http = self._client()
+        try:
+            async with http.stream(request.method, request.url, headers=request.headers,
+                                   **self._request_kwargs(self._owns_http)) as resp:
+                body = bytearray()
+                truncated = False
+                async for chunk in resp.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        truncated = True
+                        break
+                return _response(resp, body, truncated)
+        except _HTTPX_ERRORS as exc:
+            return _failure(exc)
+
+    async def _perform(self, effect: Any) -> Any:
+        if isinstance(effect, Send):
+            return await self._send(effect.request)
+        if isinstance(effect, Sleep):
+            await asyncio.sleep(effect.seconds)
+            return None
+        raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
+
+    async def _iterate(self, flow: Flow[Any]) -> AsyncIterator[Any]:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration:
+                return
+            if isinstance(effect, Emit):
+                outcome = None
+                yield effect.value
+            else:
+                outcome = await self._perform(effect)
+
+    async def _run(self, flow: Flow[T]) -> T:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            outcome = await self._perform(effect)
+
+    async def list_invalidations_for_distribution_tenant(
+        self, Id: str, Marker: str | None = None, MaxItems: int | None = None  # noqa: N803
+    ) -> InvalidationList:
+        """One page of the tenant's invalidations, newest first."""
+        params = ListParams.validate(Id, Marker, MaxItems)
+        return await self._run(list_flow(self._session, params))
+
+    def paginate(
+        self,
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> AsyncPaginator[InvalidationList]:
+        """``async for page in client.paginate(...)``; ``.resume_token`` after a cut."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        state = PaginationState()
+        return AsyncPaginator(self._iterate(pages_flow(self._session, plan, state)), state)
+
+    def iter_invalidations(
+        self,
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> AsyncPaginator[InvalidationSummary]:
+        """``async for item in client.iter_invalidations(...)``."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        state = PaginationState()
+        return AsyncPaginator(self._iterate(items_flow(self._session, plan, state)), state)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it."""
+        self._closed = True
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+class Paginator(Generic[T]):
+    """An iterator of pages (or items) with ``resume_token`` set after a ``max_items`` cut."""
+
+    def __init__(self, iterator: Iterator[T], state: PaginationState) -> None:
+        self._iterator = iterator
+        self._state = state
+
+    @property
+    def resume_token(self) -> str | None:
+        return self._state.resume_token
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        return next(self._iterator)
+
+
+class AsyncPaginator(Generic[T]):
+    """An async iterator of pages (or items) with ``resume_token`` after a ``max_items`` cut."""
+
+    def __init__(self, iterator: AsyncIterator[T], state: PaginationState) -> None:
+        self._iterator = iterator
+        self._state = state
+
+    @property
+    def resume_token(self) -> str | None:
+        return self._state.resume_token
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self._iterator.__anext__()

@@ -1,0 +1,246 @@
+"""The flows: one call (sign, send, retry, parse) and a paginated listing. No I/O here.
+
+See ``_effects`` for the effect protocol. Drivers live in ``_client``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from attrs import define, evolve, field, frozen
+
+from ._credentials import CredentialResolver
+from ._effects import Emit, Flow, Send, Sleep, TransportFailure
+from ._errors import (
+    CloudFrontError,
+    PaginationError,
+    ParamValidationError,
+    TransportError,
+)
+from ._models import InvalidationList, InvalidationSummary
+from ._protocol import Endpoint, HttpResponse, ListParams, parse_response, sign
+from ._retry import StandardRetry
+
+__all__ = [
+    "PaginationState",
+    "Session",
+    "decode_token",
+    "encode_token",
+    "items_flow",
+    "list_flow",
+    "pages_flow",
+]
+
+log = logging.getLogger("cfinval")
+
+
+@define
+class Session:
+    """What the flows of one client share: endpoint, credentials, retry state, clock."""
+
+    endpoint: Endpoint
+    credentials: CredentialResolver
+    retry: StandardRetry = field(factory=StandardRetry)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    #: Seconds to add to ``clock()`` so that our signatures use the service's idea of now.
+    clock_offset: float = 0.0
+
+    def now(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.clock() + self.clock_offset, _dt.timezone.utc)
+
+
+def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
+    """One ``ListInvalidationsForDistributionTenant`` call, with retries."""
+    credentials = yield from session.credentials.get()
+    attempt = 0
+    last_cost = 0
+    while True:
+        attempt += 1
+        request = sign(session.endpoint, params, credentials, session.now())
+        outcome = yield Send(request)
+        error: CloudFrontError | None = None
+        if isinstance(outcome, TransportFailure):
+            log.debug("attempt %d: transport failure %s", attempt, type(outcome.error).__name__)
+            decision = session.retry.decide(attempt, None, None)
+            if decision is None:
+                raise TransportError(
+                    f"request failed after {attempt} attempt(s): "
+                    f"{type(outcome.error).__name__}: {outcome.error}"
+                ) from outcome.error
+        else:
+            assert isinstance(outcome, HttpResponse)
+            try:
+                page = parse_response(outcome, attempts=attempt)
+            except CloudFrontError as exc:
+                error = exc
+            else:
+                log.debug("attempt %d: HTTP %d request-id %s", attempt, outcome.status_code,
+                          outcome.request_id)
+                session.retry.succeeded(last_cost)
+                return page
+            log.debug("attempt %d: HTTP %d %s request-id %s", attempt, error.status_code,
+                      error.code, error.request_id)
+            decision = session.retry.decide(
+                attempt, error, outcome.headers.get("x-amz-retry-after")
+            )
+            if decision is None:
+                raise error
+        delay, last_cost = decision
+        log.debug("attempt %d failed; retrying in %.3f s", attempt, delay)
+        yield Sleep(delay)
+
+
+# --- pagination --------------------------------------------------------------------------------
+
+
+def encode_token(marker: str | None, truncate_amount: int | None = None) -> str:
+    """A resume token in botocore's format: base64 of ``{"Marker": ..., "boto_truncate_amount": N}``."""
+    token: dict[str, object] = {"Marker": marker}
+    if truncate_amount is not None:
+        token["boto_truncate_amount"] = truncate_amount
+    return base64.b64encode(json.dumps(token).encode("utf-8")).decode("utf-8")
+
+
+def decode_token(token: str) -> tuple[str | None, int]:
+    """``(Marker, items to skip on the first page)`` for a starting token.
+
+    Accepts botocore's base64 JSON tokens and, like botocore, falls back to its older
+    ``marker___N`` form, where anything else is taken as a raw ``Marker``.
+    """
+    if not isinstance(token, str):
+        raise ParamValidationError(f"starting_token must be a str, not {type(token).__name__}")
+    try:
+        decoded = json.loads(base64.b64decode(token.encode("utf-8")).decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeError):
+        decoded = None
+    if not isinstance(decoded, dict):
+        return _decode_legacy_token(token)
+    unknown = set(decoded) - {"Marker", "boto_truncate_amount"}
+    marker = decoded.get("Marker")
+    skip = decoded.get("boto_truncate_amount", 0)
+    if unknown or "Marker" not in decoded:
+        raise ParamValidationError(
+            "starting_token is not a ListInvalidationsForDistributionTenant token "
+            f"(keys: {sorted(decoded)})"
+        )
+    if marker is not None and not isinstance(marker, str):
+        raise ParamValidationError("starting_token has a Marker that is not a string")
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise ParamValidationError("starting_token has an invalid boto_truncate_amount")
+    return (marker if marker not in ("", "None") else None), skip
+
+
+def _decode_legacy_token(token: str) -> tuple[str | None, int]:
+    parts = token.split("___")
+    skip = 0
+    if len(parts) == 2:
+        try:
+            skip = int(parts[1])
+            parts = parts[:1]
+        except ValueError:
+            parts = [token]
+    else:
+        parts = [token]
+    marker = parts[0]
+    if skip < 0:
+        raise ParamValidationError("starting_token has a negative item count")
+    return (None if marker in ("None", "") else marker), skip
+
+
+@define
+class PaginationState:
+    """What the caller can read while (and after) iterating."""
+
+    resume_token: str | None = None
+    pages: int = 0
+
+
+@frozen
+class PaginationPlan:
+    """Validated pagination arguments (validated eagerly, before any I/O)."""
+
+    tenant_id: str
+    page_size: int | None
+    max_items: int | None
+    marker: str | None
+    skip: int
+
+    @classmethod
+    def create(
+        cls, tenant_id: object, page_size: object, max_items: object, starting_token: object
+    ) -> PaginationPlan:
+        params = ListParams.validate(tenant_id, None, page_size)
+        if max_items is not None and (
+            isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
+        ):
+            raise ParamValidationError(f"max_items must be a positive int, got {max_items!r}")
+        marker, skip = (None, 0) if starting_token is None else decode_token(starting_token)  # type: ignore[arg-type]
+        if marker is not None:
+            ListParams.validate(tenant_id, marker, page_size)
+        return cls(params.id, params.max_items, max_items, marker, skip)
+
+
+def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
+    """Emit pages until the listing ends or ``max_items`` items have been emitted.
+
+    Mirrors botocore's ``PageIterator`` (so resume tokens are interchangeable), and raises
+    :class:`PaginationError` when the service hands back a marker already followed.
+    """
+    marker = plan.marker
+    seen: set[str | None] = {marker}
+    total = 0
+    first = True
+    while True:
+        page = yield from list_flow(session, ListParams(plan.tenant_id, marker, plan.page_size))
+        state.pages += 1
+        items = page.items
+        skipped = 0
+        if first and plan.skip:
+            skipped = plan.skip
+            items = items[skipped:]
+        first = False
+        if plan.max_items is not None and total + len(items) > plan.max_items:
+            keep = plan.max_items - total
+            state.resume_token = encode_token(marker, keep + skipped)
+            yield Emit(evolve(page, items=items[:keep]))
+            return
+        yield Emit(page if items is page.items else evolve(page, items=items))
+        total += len(items)
+        next_marker = page.next_marker
+        if not next_marker:
+            return
+        if plan.max_items is not None and total == plan.max_items:
+            state.resume_token = encode_token(next_marker)
+            return
+        if next_marker in seen:
+            raise PaginationError(
+                f"the service returned NextMarker {next_marker!r} twice for tenant "
+                f"{plan.tenant_id!r}; stopping instead of looping"
+            )
+        seen.add(next_marker)
+        marker = next_marker
+
+
+def items_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
+    """Emit each :class:`InvalidationSummary` of the listing."""
+    pages = pages_flow(session, plan, state)
+    outcome = None
+    while True:
+        try:
+            effect = pages.send(outcome)
+        except StopIteration:
+            return
+        if isinstance(effect, Emit):
+            page: InvalidationList = effect.value
+            item: InvalidationSummary
+            for item in page.items:
+                yield Emit(item)
+            outcome = None
+        else:
+            outcome = yield effect

@@ -1,0 +1,92 @@
+"""Value types: credentials and the parsed ``InvalidationList``.
+
+All classes are frozen attrs classes. Secrets are excluded from ``repr`` so that a credentials
+object can be logged or shown in a traceback without leaking anything.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from attrs import field, frozen
+
+from ._errors import ParamValidationError
+
+__all__ = ["Credentials", "InvalidationList", "InvalidationSummary"]
+
+
+def _require_str(name: str, value: object, *, allow_empty: bool = False) -> None:
+    if not isinstance(value, str):
+        raise ParamValidationError(f"{name} must be a str, not {type(value).__name__}")
+    if not allow_empty and not value:
+        raise ParamValidationError(f"{name} must not be empty")
+
+
+@frozen
+class Credentials:
+    """AWS credentials. ``secret_access_key`` and ``session_token`` never appear in ``repr``.
+
+    ``expiration`` (an aware datetime) marks temporary credentials; ``None`` means they do not
+    expire.
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False, kw_only=False)
+    expiration: _dt.datetime | None = field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _require_str("access_key_id", self.access_key_id)
+        _require_str("secret_access_key", self.secret_access_key)
+        if self.session_token is not None:
+            _require_str("session_token", self.session_token)
+        if self.expiration is not None and (
+            not isinstance(self.expiration, _dt.datetime) or self.expiration.tzinfo is None
+        ):
+            raise ParamValidationError("expiration must be an aware datetime or None")
+
+
+@frozen
+class InvalidationSummary:
+    """One invalidation batch as listed: its id, when it was created (aware, UTC) and status."""
+
+    id: str
+    create_time: _dt.datetime
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The item as boto3 returns it: ``{"Id", "CreateTime", "Status"}``."""
+        return {"Id": self.id, "CreateTime": self.create_time, "Status": self.status}
+
+
+@frozen
+class InvalidationList:
+    """One page of ``ListInvalidationsForDistributionTenant``.
+
+    ``items`` is always a tuple (empty when the service sent no ``Items``). ``request_id`` and
+    ``attempts`` describe the HTTP exchange that produced the page and take no part in equality.
+    """
+
+    marker: str
+    max_items: int
+    is_truncated: bool
+    quantity: int
+    items: tuple[InvalidationSummary, ...] = ()
+    next_marker: str | None = None
+    #: Whether the ``Items`` element was on the wire (boto3 omits the key when it was not).
+    items_present: bool = field(default=True, repr=False)
+    request_id: str | None = field(default=None, eq=False)
+    attempts: int = field(default=1, eq=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly boto3's ``response["InvalidationList"]`` for the same response bytes."""
+        out: dict[str, Any] = {"Marker": self.marker}
+        if self.next_marker is not None:
+            out["NextMarker"] = self.next_marker
+        out["MaxItems"] = self.max_items
+        out["IsTruncated"] = self.is_truncated
+        out["Quantity"] = self.quantity
+        if self.items_present:
+            out["Items"] = [item.to_dict() for item in self.items]
+        return out
