@@ -1,0 +1,382 @@
+"""A fake CloudFront that serves ``ListInvalidationsForDistributionTenant`` from memory.
+
+The core (:meth:`FakeCloudFront.handle`) maps a raw request (method, target as sent, headers) to
+``(status, headers, body)``; :meth:`FakeCloudFront.transport` serves it through an
+``httpx.MockTransport`` and :meth:`FakeCloudFront.serve` as a real HTTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import email.utils
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import unquote
+from xml.sax.saxutils import escape
+
+import httpx
+from attrs import define, field, frozen
+
+from .. import _sigv4
+from .._models import Credentials, InvalidationSummary
+from .._protocol import API_VERSION, NAMESPACE, SERVICE
+
+__all__ = [
+    "FAKE_CREDENTIALS",
+    "FakeCloudFront",
+    "RecordedRequest",
+    "SignatureVerifier",
+]
+
+#: The credentials a :class:`FakeCloudFront` accepts unless told otherwise.
+FAKE_CREDENTIALS = Credentials("AKIDCFINVALFAKE00001", "cfinval-fake-secret-key-do-not-use")
+
+_PATH = re.compile(rf"^/{API_VERSION}/distribution-tenant/([^/]+)/invalidation$")
+_AUTH = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<day>\d{8})/(?P<region>[^/]+)/"
+    r"(?P<service>[^/]+)/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;-]+),\s*"
+    r"Signature=(?P<sig>[0-9a-f]{64})$"
+)
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+@frozen
+class RecordedRequest:
+    """A request the fake received: method, target as sent (path and query) and headers."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+
+
+#: ``verifier(request, credentials_by_key_id, region, now) -> None`` or an error
+#: ``(status, code, message)``. The default checks SigV4 with cfinval's own signer; tests can
+#: plug in another implementation (for example botocore's) to check ours independently.
+SignatureVerifier = Callable[
+    [RecordedRequest, Mapping[str, Credentials], str, _dt.datetime],
+    "tuple[int, str, str] | None",
+]
+
+
+def _split_target(target: str) -> tuple[str, list[tuple[str, str]]]:
+    path, _, query = target.partition("?")
+    pairs = []
+    for part in query.split("&") if query else ():
+        key, _, value = part.partition("=")
+        pairs.append((unquote(key), unquote(value)))
+    return path, pairs
+
+
+def verify_sigv4(
+    request: RecordedRequest,
+    credentials: Mapping[str, Credentials],
+    region: str,
+    now: _dt.datetime,
+) -> tuple[int, str, str] | None:
+    """Check a request's SigV4 signature the way AWS does; ``None`` when it is valid."""
+    auth = request.headers.get("authorization")
+    if not auth:
+        return 403, "MissingAuthenticationToken", "Request is missing Authentication Token"
+    match = _AUTH.match(auth)
+    if match is None:
+        return 400, "IncompleteSignature", "The Authorization header is malformed"
+    creds = credentials.get(match["key"])
+    if creds is None:
+        return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+    amz_date = request.headers.get("x-amz-date", "")
+    try:
+        signed_at = _dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=_dt.timezone.utc
+        )
+    except ValueError:
+        return 400, "IncompleteSignature", "X-Amz-Date is missing or malformed"
+    if abs((now - signed_at).total_seconds()) > 15 * 60:
+        ahead = signed_at > now
+        bound = now + _dt.timedelta(minutes=15) if ahead else now - _dt.timedelta(minutes=15)
+        relation = "later" if ahead else "earlier"
+        return (
+            403,
+            "SignatureDoesNotMatch",
+            f"Signature expired: {amz_date} is now {relation} than "
+            f"{bound.strftime('%Y%m%dT%H%M%SZ')} "
+            f"({now.strftime('%Y%m%dT%H%M%SZ')} {'+' if ahead else '-'} 15 min.)",
+        )
+    signed_names = match["signed"].split(";")
+    if "host" not in signed_names or "x-amz-date" not in signed_names:
+        return 403, "SignatureDoesNotMatch", "host and x-amz-date must be signed"
+    if creds.session_token is not None and (
+        request.headers.get("x-amz-security-token") != creds.session_token
+        or "x-amz-security-token" not in signed_names
+    ):
+        return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+    if match["day"] != amz_date[:8] or match["region"] != region or match["service"] != SERVICE:
+        return (
+            403,
+            "SignatureDoesNotMatch",
+            f"Credential should be scoped to a valid region and service "
+            f"({amz_date[:8]}/{region}/{SERVICE}/aws4_request).",
+        )
+    path, query = _split_target(request.target)
+    try:
+        headers = [(name, request.headers[name]) for name in signed_names]
+    except KeyError as missing:
+        return 403, "SignatureDoesNotMatch", f"signed header {missing} is absent"
+    expected = _sigv4.authorization_header(
+        method=request.method,
+        path=path,
+        query=query,
+        headers=headers,
+        access_key_id=match["key"],
+        secret_access_key=creds.secret_access_key,
+        region=region,
+        service=SERVICE,
+        amz_date=amz_date,
+    )
+    if expected != auth:
+        return (
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    return None
+
+
+@define
+class _Tenant:
+    invalidations: list[InvalidationSummary] = field(factory=list)
+    access_denied: bool = False
+
+
+@define
+class FakeCloudFront:
+    """An in-memory CloudFront for tests and demos.
+
+    >>> fake = FakeCloudFront()
+    >>> fake.add_tenant("dt_demo")
+    >>> _ = fake.add_invalidation("dt_demo", status="InProgress")
+
+    Listing is newest first, pages hold ``MaxItems`` (default 100, at most ``max_page_size``)
+    items, ``NextMarker`` is the last Id of a truncated page. Unknown tenants answer 404
+    ``EntityNotFound``; tenants added with ``access_denied=True`` answer 403 ``AccessDenied``; a
+    bad ``MaxItems`` or unknown ``Marker`` answers 400 ``InvalidArgument``. Every request's SigV4
+    signature is checked against ``credentials`` (set ``verify_signatures=False`` to skip).
+    """
+
+    credentials: tuple[Credentials, ...] = field(default=(FAKE_CREDENTIALS,), converter=tuple)
+    region: str = "us-east-1"
+    verify_signatures: bool = True
+    default_page_size: int = 100
+    max_page_size: int = 1000
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    verifier: SignatureVerifier = field(default=verify_sigv4, repr=False)
+    seed: int = 0
+    requests: list[RecordedRequest] = field(factory=list, repr=False)
+    _tenants: dict[str, _Tenant] = field(factory=dict, repr=False)
+    _lock: threading.RLock = field(factory=threading.RLock, repr=False)
+    _rng: random.Random = field(init=False, repr=False)
+    _counter: int = field(default=0, repr=False)
+    _served: int = field(default=0, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    # -- seeding ---------------------------------------------------------------------------
+
+    def add_tenant(self, tenant_id: str, *, access_denied: bool = False) -> None:
+        with self._lock:
+            tenant = self._tenants.setdefault(tenant_id, _Tenant())
+            tenant.access_denied = access_denied
+
+    def remove_tenant(self, tenant_id: str) -> None:
+        with self._lock:
+            self._tenants.pop(tenant_id, None)
+
+    def new_invalidation_id(self) -> str:
+        with self._lock:
+            return "I" + "".join(self._rng.choice(_ID_ALPHABET) for _ in range(13))
+
+    def add_invalidation(
+        self,
+        tenant_id: str,
+        invalidation_id: str | None = None,
+        *,
+        create_time: _dt.datetime | None = None,
+        status: str = "Completed",
+    ) -> InvalidationSummary:
+        """Add an invalidation (the newest, unless ``create_time`` says otherwise)."""
+        with self._lock:
+            tenant = self._tenants.setdefault(tenant_id, _Tenant())
+            if create_time is None:
+                self._counter += 1
+                create_time = _dt.datetime.fromtimestamp(
+                    int(self.clock()), _dt.timezone.utc
+                ) + _dt.timedelta(milliseconds=self._counter)
+            item = InvalidationSummary(
+                invalidation_id or self.new_invalidation_id(), create_time, status
+            )
+            tenant.invalidations.append(item)
+            return item
+
+    def set_status(self, tenant_id: str, invalidation_id: str, status: str) -> None:
+        with self._lock:
+            tenant = self._tenant(tenant_id)
+            for index, item in enumerate(tenant.invalidations):
+                if item.id == invalidation_id:
+                    tenant.invalidations[index] = InvalidationSummary(
+                        item.id, item.create_time, status
+                    )
+                    return
+            raise LookupError(f"tenant {tenant_id!r} has no invalidation {invalidation_id!r}")
+
+    def _tenant(self, tenant_id: str) -> _Tenant:
+        tenant = self._tenants.get(tenant_id)
+        if tenant is None:
+            raise LookupError(f"the fake has no tenant {tenant_id!r}")
+        return tenant
+
+    def seed_tenants(
+        self, count: int, *, invalidations: int = 5, prefix: str = "dt_"
+    ) -> list[str]:
+        """Add ``count`` tenants with ``invalidations`` each; return their Ids."""
+        ids = []
+        base = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+        for n in range(count):
+            tenant_id = f"{prefix}{n:06d}{self.new_invalidation_id()[1:9].lower()}"
+            self.add_tenant(tenant_id)
+            for k in range(invalidations):
+                self.add_invalidation(
+                    tenant_id,
+                    create_time=base + _dt.timedelta(minutes=k, seconds=n),
+                    status="InProgress" if k == invalidations - 1 and n % 3 == 0 else "Completed",
+                )
+            ids.append(tenant_id)
+        return ids
+
+    def listing(self, tenant_id: str) -> list[InvalidationSummary]:
+        """Every invalidation of a tenant, newest first (the order pages follow)."""
+        with self._lock:
+            items = list(reversed(self._tenant(tenant_id).invalidations))
+        return sorted(items, key=lambda item: item.create_time, reverse=True)
+
+    # -- the service -----------------------------------------------------------------------
+
+    def now(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.clock(), _dt.timezone.utc)
+
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Serve one request. ``target`` is the path and query exactly as sent."""
+        request = RecordedRequest(method, target, {k.lower(): v for k, v in headers.items()})
+        with self._lock:
+            self.requests.append(request)
+            self._served += 1
+            request_id = f"fake-{self._served:08d}-{self._rng.getrandbits(32):08x}"
+        status, body = self._dispatch(request, request_id)
+        out_headers = {
+            "x-amz-request-id": request_id,
+            "content-type": "text/xml",
+            "date": email.utils.formatdate(self.clock(), usegmt=True),
+        }
+        return status, out_headers, body
+
+    def _dispatch(self, request: RecordedRequest, request_id: str) -> tuple[int, bytes]:
+        path, query = _split_target(request.target)
+        match = _PATH.match(path)
+        if request.method != "GET" or match is None:
+            return _error(404 if match is None else 405, "UnknownOperation",
+                          f"No operation matches {request.method} {path}", request_id)
+        if self.verify_signatures:
+            by_key = {c.access_key_id: c for c in self.credentials}
+            problem = self.verifier(request, by_key, self.region, self.now())
+            if problem is not None:
+                return _error(*problem, request_id)
+        tenant_id = unquote(match[1])
+        params = dict(query)
+        with self._lock:
+            tenant = self._tenants.get(tenant_id)
+            if tenant is None:
+                return _error(404, "EntityNotFound",
+                              f"The distribution tenant {tenant_id} does not exist.", request_id)
+            if tenant.access_denied:
+                return _error(403, "AccessDenied", "Access denied.", request_id)
+            items = self.listing(tenant_id)
+        raw_max = params.get("MaxItems")
+        if raw_max is None:
+            page_size = self.default_page_size
+        elif not re.fullmatch(r"\d+", raw_max) or not 1 <= int(raw_max) <= self.max_page_size:
+            return _error(400, "InvalidArgument",
+                          f"MaxItems must be an integer from 1 to {self.max_page_size}.",
+                          request_id)
+        else:
+            page_size = int(raw_max)
+        marker = params.get("Marker", "")
+        start = 0
+        if marker:
+            ids = [item.id for item in items]
+            if marker not in ids:
+                return _error(400, "InvalidArgument", "The marker is not valid.", request_id)
+            start = ids.index(marker) + 1
+        page = items[start : start + page_size]
+        truncated = start + page_size < len(items)
+        return 200, _list_xml(marker, page_size, truncated, page)
+
+    # -- I/O adapters ----------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        """An ``httpx.MockTransport`` serving this fake (for ``httpx.Client`` and ``AsyncClient``)."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            status, headers, body = self.handle(
+                request.method, request.url.raw_path.decode("ascii"), dict(request.headers)
+            )
+            return httpx.Response(status, headers=headers, content=body)
+
+        return httpx.MockTransport(handler)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Any:
+        """A context manager running this fake as an HTTP server; yields a server object with
+        ``endpoint_url``."""
+        from ._server import FakeServer
+
+        return FakeServer(self, host, port)
+
+
+def _list_xml(marker: str, max_items: int, truncated: bool,
+              page: list[InvalidationSummary]) -> bytes:
+    parts = [
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<InvalidationList xmlns="{NAMESPACE}">',
+        f"<Marker>{escape(marker)}</Marker>",
+    ]
+    if truncated:
+        parts.append(f"<NextMarker>{escape(page[-1].id)}</NextMarker>")
+    parts.append(f"<MaxItems>{max_items}</MaxItems>")
+    parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    parts.append(f"<Quantity>{len(page)}</Quantity>")
+    if page:
+        parts.append("<Items>")
+        for item in page:
+            created = item.create_time.astimezone(_dt.timezone.utc)
+            stamp = created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"
+            parts.append(
+                f"<InvalidationSummary><Id>{escape(item.id)}</Id>"
+                f"<CreateTime>{stamp}</CreateTime><Status>{escape(item.status)}</Status>"
+                "</InvalidationSummary>"
+            )
+        parts.append("</Items>")
+    parts.append("</InvalidationList>")
+    return "".join(parts).encode("utf-8")
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> tuple[int, bytes]:
+    kind = "Sender" if status < 500 else "Receiver"
+    body = (
+        f'<?xml version="1.0"?>\n<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{kind}</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, body.encode("utf-8")
