@@ -54,11 +54,13 @@ _HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 def _timeout(value: object) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
         return value
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
-                         and value > 0):
-        return httpx.Timeout(value)  # type: ignore[arg-type]
-    raise ParamValidationError(f"timeout must be a positive number, httpx.Timeout or None, "
-                               f"got {value!r}")
+    if value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    ):
+        return httpx.Timeout(value)
+    raise ParamValidationError(
+        f"timeout must be a positive number, httpx.Timeout or None, got {value!r}"
+    )
 
 
 class _Base:
@@ -132,9 +134,16 @@ class Client(_Base):
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(credentials, profile=profile, region=region, endpoint_url=endpoint_url,
-                         max_attempts=max_attempts, retry_mode=retry_mode, timeout=timeout,
-                         clock=clock)
+        super().__init__(
+            credentials,
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            retry_mode=retry_mode,
+            timeout=timeout,
+            clock=clock,
+        )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ParamValidationError("http_client must be an httpx.Client")
         self._http = http_client
@@ -158,8 +167,12 @@ class Client(_Base):
     def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = self._client()
         try:
-            with http.stream(request.method, request.url, headers=request.headers,
-                             **self._request_kwargs(self._owns_http)) as resp:
+            with http.stream(
+                request.method,
+                request.url,
+                headers=request.headers,
+                **self._request_kwargs(self._owns_http),
+            ) as resp:
                 body = bytearray()
                 truncated = False
                 for chunk in resp.iter_bytes():
@@ -204,7 +217,7 @@ class Client(_Base):
     # -- API -------------------------------------------------------------------------------
 
     def list_invalidations_for_distribution_tenant(
-        self, Id: str, Marker: str | None = None, MaxItems: int | None = None  # noqa: N803
+        self, Id: str, Marker: str | None = None, MaxItems: int | None = None
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
         params = ListParams.validate(Id, Marker, MaxItems)
@@ -245,8 +258,12 @@ class Client(_Base):
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
@@ -266,9 +283,16 @@ class AsyncClient(_Base):
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(credentials, profile=profile, region=region, endpoint_url=endpoint_url,
-                         max_attempts=max_attempts, retry_mode=retry_mode, timeout=timeout,
-                         clock=clock)
+        super().__init__(
+            credentials,
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            retry_mode=retry_mode,
+            timeout=timeout,
+            clock=clock,
+        )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ParamValidationError("http_client must be an httpx.AsyncClient")
         self._http = http_client
@@ -285,8 +309,12 @@ class AsyncClient(_Base):
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = self._client()
         try:
-            async with http.stream(request.method, request.url, headers=request.headers,
-                                   **self._request_kwargs(self._owns_http)) as resp:
+            async with http.stream(
+                request.method,
+                request.url,
+                headers=request.headers,
+                **self._request_kwargs(self._owns_http),
+            ) as resp:
                 body = bytearray()
                 truncated = False
                 async for chunk in resp.aiter_bytes():
@@ -329,7 +357,7 @@ class AsyncClient(_Base):
             outcome = await self._perform(effect)
 
     async def list_invalidations_for_distribution_tenant(
-        self, Id: str, Marker: str | None = None, MaxItems: int | None = None  # noqa: N803
+        self, Id: str, Marker: str | None = None, MaxItems: int | None = None
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
         params = ListParams.validate(Id, Marker, MaxItems)
@@ -370,8 +398,12 @@ class AsyncClient(_Base):
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
 

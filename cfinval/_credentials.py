@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from ._errors import NoCredentialsError, ParamValidationError
 from ._effects import Flow, immediate
+from ._errors import NoCredentialsError, ParamValidationError
 from ._models import Credentials
 
 __all__ = [

@@ -13,7 +13,7 @@ flows, so no logic exists twice.
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 from attrs import frozen
 
@@ -48,8 +48,8 @@ class TransportFailure:
     kind: str = "other"
 
 
-Effect = Union[Send, Sleep, Emit[Any]]
-Outcome = Union[HttpResponse, TransportFailure, None]
+Effect = Send | Sleep | Emit[Any]
+Outcome = HttpResponse | TransportFailure | None
 Flow = Generator[Effect, Any, T]
 
 

@@ -56,8 +56,9 @@ class TransportError(Error):
 class ResponseParseError(Error):
     """A successful (2xx) response whose body is not a valid ``InvalidationList``."""
 
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.request_id = request_id
@@ -95,17 +96,26 @@ class CloudFrontError(Error):
     def __reduce__(self) -> tuple[object, ...]:  # keep pickling (multiprocessing) working
         return (
             _rebuild_cloudfront_error,
-            (type(self), self.code, self.message, self.status_code, self.request_id,
-             self.error_type),
+            (
+                type(self),
+                self.code,
+                self.message,
+                self.status_code,
+                self.request_id,
+                self.error_type,
+            ),
         )
 
 
 def _rebuild_cloudfront_error(
-    cls: type[CloudFrontError], code: str, message: str, status_code: int,
-    request_id: str | None, error_type: str | None,
+    cls: type[CloudFrontError],
+    code: str,
+    message: str,
+    status_code: int,
+    request_id: str | None,
+    error_type: str | None,
 ) -> CloudFrontError:
-    return cls(code, message, status_code=status_code, request_id=request_id,
-               error_type=error_type)
+    return cls(code, message, status_code=status_code, request_id=request_id, error_type=error_type)
 
 
 class AccessDenied(CloudFrontError):
@@ -117,7 +127,7 @@ class EntityNotFound(CloudFrontError):
 
 
 class InvalidArgument(CloudFrontError):
-    """400 ``InvalidArgument``: a parameter (``Marker``, ``MaxItems``) was refused by the service."""
+    """400 ``InvalidArgument``: the service refused a parameter (``Marker``, ``MaxItems``)."""
 
 
 _CODE_TO_CLASS: dict[str, type[CloudFrontError]] = {

@@ -80,12 +80,21 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
             except CloudFrontError as exc:
                 error = exc
             else:
-                log.debug("attempt %d: HTTP %d request-id %s", attempt, outcome.status_code,
-                          outcome.request_id)
+                log.debug(
+                    "attempt %d: HTTP %d request-id %s",
+                    attempt,
+                    outcome.status_code,
+                    outcome.request_id,
+                )
                 session.retry.succeeded(last_cost)
                 return page
-            log.debug("attempt %d: HTTP %d %s request-id %s", attempt, error.status_code,
-                      error.code, error.request_id)
+            log.debug(
+                "attempt %d: HTTP %d %s request-id %s",
+                attempt,
+                error.status_code,
+                error.code,
+                error.request_id,
+            )
             decision = session.retry.decide(
                 attempt, error, outcome.headers.get("x-amz-retry-after")
             )
@@ -100,7 +109,11 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
 
 
 def encode_token(marker: str | None, truncate_amount: int | None = None) -> str:
-    """A resume token in botocore's format: base64 of ``{"Marker": ..., "boto_truncate_amount": N}``."""
+    """A resume token in botocore's format.
+
+    Base64 of the JSON ``{"Marker": ..., "boto_truncate_amount": N}`` (the count only after a cut
+    inside a page).
+    """
     token: dict[str, object] = {"Marker": marker}
     if truncate_amount is not None:
         token["boto_truncate_amount"] = truncate_amount

@@ -130,7 +130,7 @@ class ListParams:
     max_items: int | None = None
 
     @classmethod
-    def validate(cls, Id: object, Marker: object = None, MaxItems: object = None) -> ListParams:  # noqa: N803
+    def validate(cls, Id: object, Marker: object = None, MaxItems: object = None) -> ListParams:
         if not isinstance(Id, str):
             raise ParamValidationError(f"Id must be a str, not {type(Id).__name__}")
         if Id in ("", ".", ".."):
@@ -194,8 +194,11 @@ def sign(
     headers = (
         ("Host", endpoint.netloc),
         ("X-Amz-Date", amz_date),
-        *((("X-Amz-Security-Token", credentials.session_token),)
-          if credentials.session_token is not None else ()),
+        *(
+            (("X-Amz-Security-Token", credentials.session_token),)
+            if credentials.session_token is not None
+            else ()
+        ),
         ("Authorization", auth),
         ("Accept-Encoding", "identity"),
         ("User-Agent", USER_AGENT),
@@ -210,7 +213,7 @@ class _NoDoctypeExpat:
     """An ``expat`` stand-in for xmltodict whose parsers refuse any DOCTYPE (and so entities)."""
 
     @staticmethod
-    def ParserCreate(encoding: str | None = None, sep: str | None = None) -> Any:  # noqa: N802
+    def ParserCreate(encoding: str | None = None, sep: str | None = None) -> Any:
         parser = expat.ParserCreate(encoding, sep)
 
         def refuse(*_args: object) -> None:
@@ -249,7 +252,13 @@ def _parse_timestamp(text: str) -> _dt.datetime:
     year, month, day, hour, minute, second, frac, _z, sign_, off_h, off_m = match.groups()
     micro = int((frac or "0")[:6].ljust(6, "0"))
     value = _dt.datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        micro,
         tzinfo=_dt.timezone.utc,
     )
     if sign_:

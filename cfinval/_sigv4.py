@@ -94,8 +94,7 @@ def canonical_request(
     """``(canonical request, signed header list)``."""
     block, signed = canonical_headers(headers)
     creq = "\n".join(
-        (method.upper(), canonical_uri(path), canonical_query(query), block, signed,
-         payload_sha256)
+        (method.upper(), canonical_uri(path), canonical_query(query), block, signed, payload_sha256)
     )
     return creq, signed
 
@@ -139,4 +138,6 @@ def authorization_header(
     sig = signature(
         signing_key(secret_access_key, day, region, service), string_to_sign(amz_date, scope, creq)
     )
-    return f"{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
+    return (
+        f"{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
+    )

@@ -17,7 +17,13 @@
         client = cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url)
 """
 
-from ._fake import FAKE_CREDENTIALS, FakeCloudFront, RecordedRequest, SignatureVerifier, verify_sigv4
+from ._fake import (
+    FAKE_CREDENTIALS,
+    FakeCloudFront,
+    RecordedRequest,
+    SignatureVerifier,
+    verify_sigv4,
+)
 from ._server import FakeServer
 
 __all__ = [

@@ -182,7 +182,7 @@ class FakeCloudFront:
     _served: int = field(default=0, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+        self._rng = random.Random(self.seed)  # noqa: S311 (ids for a fake, not secrets)
 
     # -- seeding ---------------------------------------------------------------------------
 
@@ -238,9 +238,7 @@ class FakeCloudFront:
             raise LookupError(f"the fake has no tenant {tenant_id!r}")
         return tenant
 
-    def seed_tenants(
-        self, count: int, *, invalidations: int = 5, prefix: str = "dt_"
-    ) -> list[str]:
+    def seed_tenants(self, count: int, *, invalidations: int = 5, prefix: str = "dt_") -> list[str]:
         """Add ``count`` tenants with ``invalidations`` each; return their Ids."""
         ids = []
         base = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
@@ -288,8 +286,12 @@ class FakeCloudFront:
         path, query = _split_target(request.target)
         match = _PATH.match(path)
         if request.method != "GET" or match is None:
-            return _error(404 if match is None else 405, "UnknownOperation",
-                          f"No operation matches {request.method} {path}", request_id)
+            return _error(
+                404 if match is None else 405,
+                "UnknownOperation",
+                f"No operation matches {request.method} {path}",
+                request_id,
+            )
         if self.verify_signatures:
             by_key = {c.access_key_id: c for c in self.credentials}
             problem = self.verifier(request, by_key, self.region, self.now())
@@ -300,8 +302,12 @@ class FakeCloudFront:
         with self._lock:
             tenant = self._tenants.get(tenant_id)
             if tenant is None:
-                return _error(404, "EntityNotFound",
-                              f"The distribution tenant {tenant_id} does not exist.", request_id)
+                return _error(
+                    404,
+                    "EntityNotFound",
+                    f"The distribution tenant {tenant_id} does not exist.",
+                    request_id,
+                )
             if tenant.access_denied:
                 return _error(403, "AccessDenied", "Access denied.", request_id)
             items = self.listing(tenant_id)
@@ -309,9 +315,12 @@ class FakeCloudFront:
         if raw_max is None:
             page_size = self.default_page_size
         elif not re.fullmatch(r"\d+", raw_max) or not 1 <= int(raw_max) <= self.max_page_size:
-            return _error(400, "InvalidArgument",
-                          f"MaxItems must be an integer from 1 to {self.max_page_size}.",
-                          request_id)
+            return _error(
+                400,
+                "InvalidArgument",
+                f"MaxItems must be an integer from 1 to {self.max_page_size}.",
+                request_id,
+            )
         else:
             page_size = int(raw_max)
         marker = params.get("Marker", "")
@@ -328,7 +337,7 @@ class FakeCloudFront:
     # -- I/O adapters ----------------------------------------------------------------------
 
     def transport(self) -> httpx.MockTransport:
-        """An ``httpx.MockTransport`` serving this fake (for ``httpx.Client`` and ``AsyncClient``)."""
+        """An ``httpx.MockTransport`` serving this fake (sync and async httpx clients alike)."""
 
         def handler(request: httpx.Request) -> httpx.Response:
             status, headers, body = self.handle(
@@ -346,8 +355,9 @@ class FakeCloudFront:
         return FakeServer(self, host, port)
 
 
-def _list_xml(marker: str, max_items: int, truncated: bool,
-              page: list[InvalidationSummary]) -> bytes:
+def _list_xml(
+    marker: str, max_items: int, truncated: bool, page: list[InvalidationSummary]
+) -> bytes:
     parts = [
         f'<?xml version="1.0" encoding="UTF-8"?>\n<InvalidationList xmlns="{NAMESPACE}">',
         f"<Marker>{escape(marker)}</Marker>",

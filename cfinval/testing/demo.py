@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     out = sys.stdout
     with fake.serve() as server:
-        out.write(f"fake CloudFront listening on {server.endpoint_url} "
-                  f"({len(tenants) + 1} tenants seeded)\n")
+        out.write(
+            f"fake CloudFront listening on {server.endpoint_url} "
+            f"({len(tenants) + 1} tenants seeded)\n"
+        )
         with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url) as client:
             out.write(f"\nListInvalidationsForDistributionTenant Id={tenant_id} (pages of 10)\n\n")
             out.write(f"{'page':>4}  {'Id':<16} {'CreateTime (UTC)':<20} Status\n")
@@ -37,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
             for number, page in enumerate(client.paginate(tenant_id, page_size=10), start=1):
                 for item in page.items:
                     count += 1
-                    out.write(f"{number:>4}  {item.id:<16} "
-                              f"{item.create_time:%Y-%m-%d %H:%M:%S}  {item.status}\n")
-            out.write(f"\n{count} invalidations in {number} pages; "
-                      f"{len(fake.requests)} signed requests verified by the fake.\n")
+                    out.write(
+                        f"{number:>4}  {item.id:<16} "
+                        f"{item.create_time:%Y-%m-%d %H:%M:%S}  {item.status}\n"
+                    )
+            out.write(
+                f"\n{count} invalidations in {number} pages; "
+                f"{len(fake.requests)} signed requests verified by the fake.\n"
+            )
             try:
                 client.list_invalidations_for_distribution_tenant(Id="dt_does_not_exist")
             except cfinval.EntityNotFound as exc:
