@@ -40,6 +40,8 @@ class CredentialProvider(Protocol):
 
 
 class StaticProvider:
+    """Always the same credentials (what ``credentials=Credentials(...)`` becomes)."""
+
     method = "explicit"
 
     def __init__(self, credentials: Credentials) -> None:

@@ -25,7 +25,9 @@ class SyncApi:
         paginator = self.client.paginate(tenant_id, **kw)
         return list(paginator), paginator.resume_token
 
-    def items(self, tenant_id: str, **kw: Any) -> tuple[list[cfinval.InvalidationSummary], str | None]:
+    def items(
+        self, tenant_id: str, **kw: Any
+    ) -> tuple[list[cfinval.InvalidationSummary], str | None]:
         paginator = self.client.iter_invalidations(tenant_id, **kw)
         return list(paginator), paginator.resume_token
 
@@ -59,7 +61,9 @@ class AsyncApi:
 
         return self.run(collect()), paginator.resume_token
 
-    def items(self, tenant_id: str, **kw: Any) -> tuple[list[cfinval.InvalidationSummary], str | None]:
+    def items(
+        self, tenant_id: str, **kw: Any
+    ) -> tuple[list[cfinval.InvalidationSummary], str | None]:
         paginator = self.client.iter_invalidations(tenant_id, **kw)
 
         async def collect() -> list[cfinval.InvalidationSummary]:

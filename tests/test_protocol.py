@@ -128,8 +128,15 @@ def test_endpoint_url_sets_scheme_host_and_port(
 
 @pytest.mark.parametrize(
     "url",
-    ["cloudfront.amazonaws.com", "ftp://x", "http://", "http://u:p@host", "http://h/?q=1",
-     "http://h:99999", 42],
+    [
+        "cloudfront.amazonaws.com",
+        "ftp://x",
+        "http://",
+        "http://u:p@host",
+        "http://h/?q=1",
+        "http://h:99999",
+        42,
+    ],
 )
 def test_bad_endpoint_urls_are_refused(url: object) -> None:
     with pytest.raises(ParamValidationError, match="endpoint_url"):
@@ -167,7 +174,9 @@ def test_truncated_page_values() -> None:
     assert page.items[0].create_time == dt.datetime(
         2026, 11, 20, 8, 15, 2, 123000, tzinfo=dt.timezone.utc
     )
-    assert page.items[1].create_time == dt.datetime(2026, 11, 19, 23, 59, 59, tzinfo=dt.timezone.utc)
+    assert page.items[1].create_time == dt.datetime(
+        2026, 11, 19, 23, 59, 59, tzinfo=dt.timezone.utc
+    )
     assert page.items[0].create_time.utcoffset() == dt.timedelta(0)
     assert page.request_id == "rid"
 
@@ -310,5 +319,8 @@ def test_cloudfront_errors_pickle() -> None:
     again = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own object)
     assert type(again) is EntityNotFound
     assert (again.code, again.message, again.request_id, str(again)) == (
-        error.code, error.message, error.request_id, str(error)
+        error.code,
+        error.message,
+        error.request_id,
+        str(error),
     )

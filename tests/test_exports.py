@@ -1,0 +1,63 @@
+"""The public surface: exactly these names, each with a docstring; py.typed shipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cfinval
+import cfinval.testing
+
+PUBLIC = [
+    "AccessDenied",
+    "AsyncClient",
+    "AsyncPaginator",
+    "ChainProvider",
+    "Client",
+    "CloudFrontError",
+    "CredentialProvider",
+    "Credentials",
+    "EntityNotFound",
+    "EnvProvider",
+    "Error",
+    "InvalidArgument",
+    "InvalidationList",
+    "InvalidationSummary",
+    "NoCredentialsError",
+    "PaginationError",
+    "Paginator",
+    "ParamValidationError",
+    "ResponseParseError",
+    "StaticProvider",
+    "TransportError",
+    "__version__",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert cfinval.__all__ == PUBLIC
+    assert sorted(cfinval.__all__) == cfinval.__all__
+    for name in cfinval.__all__:
+        assert hasattr(cfinval, name)
+
+
+def test_exception_tree() -> None:
+    assert issubclass(cfinval.ParamValidationError, ValueError)
+    for cls in (cfinval.AccessDenied, cfinval.EntityNotFound, cfinval.InvalidArgument):
+        assert issubclass(cls, cfinval.CloudFrontError)
+    for cls in (
+        cfinval.ParamValidationError,
+        cfinval.NoCredentialsError,
+        cfinval.TransportError,
+        cfinval.ResponseParseError,
+        cfinval.PaginationError,
+        cfinval.CloudFrontError,
+    ):
+        assert issubclass(cls, cfinval.Error)
+
+
+def test_public_objects_are_documented_and_typed() -> None:
+    for name in cfinval.__all__:
+        if name != "__version__":
+            assert getattr(cfinval, name).__doc__, name
+    assert (Path(cfinval.__file__).parent / "py.typed").exists()
+    assert sorted(cfinval.testing.__all__) == cfinval.testing.__all__

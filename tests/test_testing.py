@@ -1,0 +1,181 @@
+"""The fake CloudFront itself: paging rules, errors, signature checks, the loopback server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import httpx
+import pytest
+
+import cfinval
+from cfinval._protocol import parse_invalidation_list
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
+
+PATH = "/2020-05-31/distribution-tenant/{}/invalidation"
+
+
+def client_for(fake: FakeCloudFront, **kw: object) -> cfinval.Client:
+    return cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=fake.transport()),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_listing_is_newest_first_whatever_the_insertion_order() -> None:
+    fake = FakeCloudFront()
+    base = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    old = fake.add_invalidation("dt_1", create_time=base)
+    new = fake.add_invalidation("dt_1", create_time=base + dt.timedelta(days=1))
+    mid = fake.add_invalidation("dt_1", create_time=base + dt.timedelta(hours=1))
+    with client_for(fake) as client:
+        page = client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert page.items == (new, mid, old)
+
+
+def test_pages_echo_marker_and_set_next_marker_only_when_truncated() -> None:
+    fake = FakeCloudFront()
+    made = [fake.add_invalidation("dt_1") for _ in range(5)]
+    with client_for(fake) as client:
+        first = client.list_invalidations_for_distribution_tenant(Id="dt_1", MaxItems=3)
+        second = client.list_invalidations_for_distribution_tenant(
+            Id="dt_1", Marker=first.next_marker, MaxItems=3
+        )
+    newest_first = made[::-1]
+    assert (first.marker, first.next_marker, first.is_truncated) == ("", made[2].id, True)
+    assert first.items == tuple(newest_first[:3])
+    assert (second.marker, second.next_marker, second.is_truncated) == (made[2].id, None, False)
+    assert second.items == tuple(newest_first[3:])
+    assert (first.max_items, second.quantity) == (3, 2)
+
+
+@pytest.mark.parametrize("query", ["MaxItems=0", "MaxItems=abc", "MaxItems=1001", "Marker=nope"])
+def test_bad_arguments_answer_invalid_argument(query: str) -> None:
+    fake = FakeCloudFront(verify_signatures=False)
+    fake.add_invalidation("dt_1")
+    status, headers, body = fake.handle("GET", PATH.format("dt_1") + "?" + query, {})
+    assert status == 400
+    assert b"<Code>InvalidArgument</Code>" in body
+    assert headers["x-amz-request-id"] in body.decode()
+
+
+def test_unknown_paths_and_methods() -> None:
+    fake = FakeCloudFront(verify_signatures=False)
+    fake.add_tenant("dt_1")
+    assert fake.handle("GET", "/2020-05-31/distribution/x", {})[0] == 404
+    assert fake.handle("DELETE", PATH.format("dt_1"), {})[0] == 405
+
+
+def signed_headers(fake: FakeCloudFront, creds: cfinval.Credentials, when: float) -> dict[str, str]:
+    from cfinval._config import resolve_endpoint
+    from cfinval._protocol import ListParams, sign
+
+    request = sign(
+        resolve_endpoint("http://fake", None),
+        ListParams("dt_1"),
+        creds,
+        dt.datetime.fromtimestamp(when, dt.timezone.utc),
+    )
+    return dict(request.headers)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"Authorization": None}, "MissingAuthenticationToken"),
+        ({"Authorization": "Bearer x"}, "IncompleteSignature"),
+        ({"X-Amz-Date": "yesterday"}, "IncompleteSignature"),
+        ({"Host": "elsewhere"}, "SignatureDoesNotMatch"),
+    ],
+)
+def test_signature_problems_are_refused(change: dict[str, str | None], code: str) -> None:
+    fake = FakeCloudFront(clock=lambda: 1_800_000_000.0)
+    fake.add_tenant("dt_1")
+    headers = signed_headers(fake, FAKE_CREDENTIALS, 1_800_000_000.0)
+    for name, value in change.items():
+        if value is None:
+            headers.pop(name)
+        else:
+            headers[name] = value
+    status, _, body = fake.handle("GET", PATH.format("dt_1"), headers)
+    assert status in (400, 403)
+    assert f"<Code>{code}</Code>".encode() in body
+
+
+def test_unknown_key_and_skewed_clock_are_refused() -> None:
+    fake = FakeCloudFront(clock=lambda: 1_800_000_000.0)
+    fake.add_tenant("dt_1")
+    stranger = cfinval.Credentials("AKIDSTRANGER", "x")
+    status, _, body = fake.handle(
+        "GET", PATH.format("dt_1"), signed_headers(fake, stranger, 1_800_000_000.0)
+    )
+    assert (status, b"InvalidClientTokenId" in body) == (403, True)
+    late = signed_headers(fake, FAKE_CREDENTIALS, 1_800_000_000.0 - 16 * 60)
+    status, headers, body = fake.handle("GET", PATH.format("dt_1"), late)
+    assert status == 403
+    assert b"Signature expired" in body
+    assert headers["date"].endswith("GMT")
+
+
+def test_session_token_must_match() -> None:
+    creds = cfinval.Credentials("AKIDTEMP", "s", "right-token")
+    fake = FakeCloudFront(credentials=[creds])
+    fake.add_tenant("dt_1")
+    wrong = cfinval.Credentials("AKIDTEMP", "s", "wrong-token")
+    http = httpx.Client(transport=fake.transport())
+    with (
+        cfinval.Client(wrong, http_client=http) as client,
+        pytest.raises(cfinval.CloudFrontError) as info,
+    ):
+        client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert info.value.code == "InvalidClientTokenId"
+    assert "wrong-token" not in str(info.value)
+
+
+def test_set_status_and_seed_tenants() -> None:
+    fake = FakeCloudFront(seed=5)
+    ids = fake.seed_tenants(4, invalidations=3)
+    assert len(set(ids)) == 4
+    first = fake.listing(ids[0])[0]
+    assert first.status == "InProgress"
+    fake.set_status(ids[0], first.id, "Completed")
+    assert fake.listing(ids[0])[0].status == "Completed"
+    with pytest.raises(LookupError, match="no invalidation"):
+        fake.set_status(ids[0], "INOPE", "Completed")
+    with pytest.raises(LookupError, match="no tenant"):
+        fake.listing("dt_nope")
+
+
+def test_generated_pages_parse() -> None:
+    fake = FakeCloudFront(verify_signatures=False)
+    fake.add_invalidation("dt_&<>", "I<&>", status="In&Progress")
+    status, _, body = fake.handle("GET", PATH.format("dt_%26%3C%3E"), {})
+    page = parse_invalidation_list(body)
+    assert status == 200
+    assert (page.items[0].id, page.items[0].status) == ("I<&>", "In&Progress")
+
+
+def test_server_starts_and_stops_on_loopback() -> None:
+    fake = FakeCloudFront()
+    fake.add_tenant("dt_1")
+    with fake.serve() as server:
+        url = server.endpoint_url
+        assert url.startswith("http://127.0.0.1:")
+        with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url) as client:
+            assert client.list_invalidations_for_distribution_tenant(Id="dt_1").items == ()
+    port = int(url.rsplit(":", 1)[1])
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.endpoint_url
+
+
+def test_demo_prints_every_invalidation(capsys: pytest.CaptureFixture[str]) -> None:
+    from cfinval.testing import demo
+
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    assert "23 invalidations in 3 pages" in out
+    assert out.count("InProgress") == 2
+    assert "EntityNotFound" in out
