@@ -5,7 +5,6 @@ They only perform effects; every decision is in the flows (``_flow``).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,6 +28,7 @@ from ._flow import (
 from ._models import InvalidationList, InvalidationSummary
 from ._protocol import MAX_BODY_BYTES, HttpRequest, HttpResponse, ListParams
 from ._retry import StandardRetry
+from ._transport import new_async_client, new_sync_client
 
 __all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
 
@@ -160,7 +160,7 @@ class Client(_Base):
         if http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self._timeout)
+                    self._http = new_sync_client(self._session.endpoint.scheme, self._timeout)
                 http = self._http
         return http
 
@@ -303,7 +303,7 @@ class AsyncClient(_Base):
         if self._closed:
             raise RuntimeError("this cfinval.AsyncClient is closed")
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
+            self._http = new_async_client(self._session.endpoint.scheme, self._timeout)
         return self._http
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
@@ -330,6 +330,8 @@ class AsyncClient(_Base):
         if isinstance(effect, Send):
             return await self._send(effect.request)
         if isinstance(effect, Sleep):
+            import asyncio  # here, not at the top: sync users never need asyncio
+
             await asyncio.sleep(effect.seconds)
             return None
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
