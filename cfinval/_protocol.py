@@ -239,6 +239,62 @@ def _xml_to_dict(body: bytes) -> dict[str, Any]:
     return doc
 
 
+def _page_to_dict(body: bytes) -> dict[str, Any]:
+    """What :func:`_xml_to_dict` returns for ``body``, built by lean expat callbacks.
+
+    A 100-item page has some 400 elements, and xmltodict's general-purpose handler (namespaces,
+    attributes, postprocessors, streaming) costs about two thirds of the CPU of a whole call
+    spent on them. This builds the same shape with only what cfinval's options use: an element
+    with children is a dict (its text, if any, under ``#text``), a leaf is its text (``None`` when
+    empty), a repeated name becomes a list, ``InvalidationSummary`` is always a list, attributes
+    are ignored. ``tests/test_protocol.py`` checks it against xmltodict on arbitrary documents.
+    """
+    if not body.strip():
+        raise ValueError("empty body")
+    parser = _NoDoctypeExpat.ParserCreate()
+    parser.buffer_text = True
+    parser.ordered_attributes = True  # attributes are ignored: skip building dicts for them
+    open_: list[tuple[dict[str, Any] | None, list[str]]] = []  # the enclosing elements' state
+    children: dict[str, Any] | None = None  # of the element being read
+    text: list[str] = []  # of the element being read
+
+    def start(_name: str, _attributes: object) -> None:
+        nonlocal children, text
+        open_.append((children, text))
+        children, text = None, []
+
+    def end(name: str) -> None:
+        nonlocal children, text
+        data = "".join(text) if text else None
+        value: Any = children
+        children, text = open_.pop()
+        if value is None:
+            value = data
+        elif data:
+            value["#text"] = data
+        if children is None:
+            children = {}
+        if name in children:
+            previous = children[name]
+            if isinstance(previous, list):
+                previous.append(value)
+            else:
+                children[name] = [previous, value]
+        else:
+            children[name] = [value] if name == "InvalidationSummary" else value
+
+    def characters(data: str) -> None:
+        text.append(data)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    parser.Parse(body, True)
+    if children is None or len(children) != 1:  # pragma: no cover  (expat requires one root)
+        raise ValueError("no root element")
+    return children
+
+
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
@@ -246,6 +302,18 @@ _TIMESTAMP = re.compile(
 
 
 def _parse_timestamp(text: str) -> _dt.datetime:
+    if (
+        len(text) == 24
+        and text[23] == "Z"
+        and text[10] == "T"
+        and text[4] == text[7] == "-"
+        and text[13] == text[16] == ":"
+        and text[19] == "."
+    ):  # what CloudFront sends, 2026-11-20T08:15:02.123Z: the C parser is three times quicker
+        try:
+            return _dt.datetime.fromisoformat(text[:23] + "+00:00")
+        except ValueError:
+            pass  # not digits, not a real date: the general path decides
     match = _TIMESTAMP.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
@@ -282,9 +350,12 @@ def _required(parent: Mapping[str, Any], name: str) -> str:
     return _text(parent[name], name)
 
 
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
 def _int(parent: Mapping[str, Any], name: str) -> int:
     text = _required(parent, name).strip()
-    if not re.fullmatch(r"[+-]?\d+", text):
+    if not _INTEGER.fullmatch(text):
         raise ValueError(f"{name} is not an integer: {text!r}")
     return int(text)
 
@@ -322,7 +393,7 @@ def parse_invalidation_list(
 ) -> InvalidationList:
     """Parse a 2xx body into an :class:`InvalidationList` or raise :class:`ResponseParseError`."""
     try:
-        doc = _xml_to_dict(body)
+        doc = _page_to_dict(body)
         root = doc.get("InvalidationList")
         if root is None:
             raise ValueError(f"root element is {next(iter(doc))!r}, not 'InvalidationList'")
