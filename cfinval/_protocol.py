@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from xml.parsers import expat
 
 import xmltodict
-from attrs import field, frozen
 
 from . import _sigv4
 from ._errors import (
@@ -25,6 +24,7 @@ from ._errors import (
     error_class_for_code,
 )
 from ._models import Credentials, InvalidationList, InvalidationSummary
+from ._record import Record
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -47,13 +47,15 @@ USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@frozen
-class HttpRequest:
+class HttpRequest(Record):
     """A request ready for the wire. ``url`` is fully percent-encoded."""
 
-    method: str
-    url: str
-    headers: tuple[tuple[str, str], ...]
+    __slots__ = ("headers", "method", "url")
+
+    def __init__(self, method: str, url: str, headers: tuple[tuple[str, str], ...]) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -70,31 +72,46 @@ class HttpRequest:
         return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r})"
 
 
-@frozen
-class HttpResponse:
+class HttpResponse(Record):
     """A response as the flow sees it. ``headers`` keys are lower-case.
 
     ``truncated`` is true when the body was longer than the cap and reading stopped there.
     """
 
-    status_code: int
-    headers: Mapping[str, str] = field(factory=dict)
-    body: bytes = b""
-    truncated: bool = False
+    __slots__ = ("body", "headers", "status_code", "truncated")
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        truncated: bool = False,
+    ) -> None:
+        self.status_code = status_code
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+        self.body = body
+        self.truncated = truncated
 
     @property
     def request_id(self) -> str | None:
         return self.headers.get("x-amz-request-id") or None
 
 
-@frozen
-class Endpoint:
-    """Where requests go and how they are signed."""
+class Endpoint(Record):
+    """Where requests go and how they are signed.
 
-    scheme: str
-    netloc: str  # host[:port] as signed; the default port is left out
-    base_path: str = ""
-    signing_region: str = "us-east-1"
+    ``netloc`` is ``host[:port]`` as signed: the default port is left out.
+    """
+
+    __slots__ = ("base_path", "netloc", "scheme", "signing_region")
+
+    def __init__(
+        self, scheme: str, netloc: str, base_path: str = "", signing_region: str = "us-east-1"
+    ) -> None:
+        self.scheme = scheme
+        self.netloc = netloc
+        self.base_path = base_path
+        self.signing_region = signing_region
 
     @classmethod
     def from_url(cls, url: str, signing_region: str = "us-east-1") -> Endpoint:
@@ -121,13 +138,15 @@ class Endpoint:
         return cls(scheme, netloc, parts.path.rstrip("/"), signing_region)
 
 
-@frozen
-class ListParams:
+class ListParams(Record):
     """Validated parameters of one call."""
 
-    id: str
-    marker: str | None = None
-    max_items: int | None = None
+    __slots__ = ("id", "marker", "max_items")
+
+    def __init__(self, id: str, marker: str | None = None, max_items: int | None = None) -> None:
+        self.id = id
+        self.marker = marker
+        self.max_items = max_items
 
     @classmethod
     def validate(cls, Id: object, Marker: object = None, MaxItems: object = None) -> ListParams:
