@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cfinval tests
-	$(BIN)/ruff format --check cfinval tests
+	$(BIN)/ruff check cfinval tests bench
+	$(BIN)/ruff format --check cfinval tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict cfinval

@@ -49,22 +49,41 @@ def build(requirements: Sequence[str], out: Path, work_dir: Path | None = None) 
         target = root / "python"
         target.mkdir(parents=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-compile", "--target", str(target), *requirements],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--target",
+                str(target),
+                *requirements,
+            ],
             check=True,
             stderr=subprocess.DEVNULL if os.environ.get("BENCH_QUIET_PIP", "1") == "1" else None,
         )
         shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not importable
         subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", "-j0",
-             "--invalidation-mode", "unchecked-hash", str(target)],
+            [
+                sys.executable,
+                "-m",
+                "compileall",
+                "-q",
+                "-j0",
+                "--invalidation-mode",
+                "unchecked-hash",
+                str(target),
+            ],
             check=True,
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         files = installed = 0
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-            for path in sorted(p for p in target.rglob("*") if p.is_file()):
-                info = zipfile.ZipInfo(path.relative_to(root).as_posix(), (1980, 1, 1, 0, 0, 0))
+            entries = {p.relative_to(root).as_posix(): p for p in target.rglob("*") if p.is_file()}
+            for name, path in sorted(entries.items()):
+                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 data = path.read_bytes()

@@ -62,12 +62,13 @@ IMPORT_BUDGET_MS = 15.0
 @dataclass
 class Settings:
     cold_rounds: int = 15
-    import_rounds: int = 15
+    import_rounds: int = 25
     per_page_rounds: int = 5
-    per_page_calls: dict[str, int] = field(default_factory=lambda: {"cfinval": 600, "boto3": 150})
+    per_page_calls: dict[str, int] = field(default_factory=lambda: {"cfinval": 500, "boto3": 120})
     pages: int = 2000
     load_rounds: int = 1
     footprint: bool = True
+    warm_up: bool = True
 
 
 SMOKE = Settings(
@@ -78,6 +79,7 @@ SMOKE = Settings(
     pages=20,
     load_rounds=1,
     footprint=False,
+    warm_up=False,
 )
 
 
@@ -111,8 +113,18 @@ def _venv(path: Path, requirements: Sequence[str], reuse: bool = False) -> Env:
         shutil.rmtree(path, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
-         "--disable-pip-version-check", *extra, *requirements],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *extra,
+            *requirements,
+        ],
         check=True,
         stderr=subprocess.DEVNULL if os.environ.get("BENCH_QUIET_PIP", "1") == "1" else None,
     )
@@ -124,8 +136,9 @@ def _venv(path: Path, requirements: Sequence[str], reuse: bool = False) -> Env:
 
 def _site(venv: Path) -> Path:
     code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    done = subprocess.run([str(venv / "bin" / "python"), "-c", code], check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], check=True, capture_output=True, text=True
+    )
     return Path(done.stdout.strip())
 
 
@@ -139,13 +152,19 @@ def _versions(env: Env, names: Sequence[str]) -> dict[str, str]:
         "print(json.dumps(out))"
     )
     done = subprocess.run(
-        [env.python, "-c", code, *names], capture_output=True, text=True, check=True,
+        [env.python, "-c", code, *names],
+        capture_output=True,
+        text=True,
+        check=True,
         env=child_env(env),
+        cwd=HOME,
     )
     return json.loads(done.stdout)
 
 
-HOME = Path(tempfile.gettempdir())  # main() points this at an empty directory
+# Children run here with this as HOME: an empty directory, so that no AWS config is found and
+# ``python -c "import cfinval"`` does not pick up the source tree from the current directory.
+HOME = Path(tempfile.gettempdir())  # main() points this at bench/_work/home
 
 
 def child_env(env: Env) -> dict[str, str]:
@@ -180,7 +199,11 @@ def spawn(env: Env, argv: Sequence[str]) -> Proc:
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [env.python, *argv], env=child_env(env), stdout=subprocess.DEVNULL, stderr=err
+            [env.python, *argv],
+            env=child_env(env),
+            cwd=HOME,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -193,7 +216,7 @@ def spawn(env: Env, argv: Sequence[str]) -> Proc:
 
 def run_json(env: Env, argv: Sequence[str]) -> dict[str, float]:
     done = subprocess.run(
-        [env.python, *argv], env=child_env(env), capture_output=True, text=True
+        [env.python, *argv], env=child_env(env), cwd=HOME, capture_output=True, text=True
     )
     if done.returncode != 0:
         raise RuntimeError(f"{env.name} {argv} failed:\n{done.stderr}")
@@ -204,7 +227,7 @@ def alternate(rounds: int, sides: Sequence[str], measure: Callable[[str], object
     """``rounds`` rounds, each measuring every side once; the order rotates every round."""
     out = []
     for r in range(rounds):
-        order = list(sides[r % len(sides):]) + list(sides[: r % len(sides)])
+        order = list(sides[r % len(sides) :]) + list(sides[: r % len(sides)])
         if r % 2:
             order.reverse()
         out.append({side: measure(side) for side in order})
@@ -225,7 +248,11 @@ class FakeServer:
         self.body_file = work / "page100.xml"
         self._proc = subprocess.Popen(
             [env.python, str(WORKERS / "fake_server.py"), str(self.body_file)],
-            env=child_env(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env=child_env(env),
+            cwd=HOME,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
@@ -253,7 +280,9 @@ def measure_import(envs: dict[str, Env], rounds: int) -> dict[str, float]:
     env = envs["cfinval"]
     base = ["-c", "import httpx, xmltodict, attrs"]
     full = ["-c", "import cfinval"]
-    runs = alternate(rounds, ["deps", "cfinval"], lambda s: spawn(env, base if s == "deps" else full))
+    runs = alternate(
+        rounds, ["deps", "cfinval"], lambda s: spawn(env, base if s == "deps" else full)
+    )
     return {
         "deps_ms": median([r["deps"].wall for r in runs]) * 1000,
         "cfinval_ms": median([r["cfinval"].wall for r in runs]) * 1000,
@@ -262,7 +291,7 @@ def measure_import(envs: dict[str, Env], rounds: int) -> dict[str, float]:
     }
 
 
-def measure_cold(envs: dict[str, Env], fake: FakeServer, rounds: int) -> dict[str, object]:
+def measure_cold(envs: dict[str, Env], fake: FakeServer, s: Settings) -> dict[str, object]:
     scripts = {
         "cfinval": (envs["cfinval"], "cold_cfinval.py"),
         "boto3": (envs["boto3"], "cold_boto3.py"),
@@ -273,9 +302,10 @@ def measure_cold(envs: dict[str, Env], fake: FakeServer, rounds: int) -> dict[st
         env, script = scripts[side]
         return spawn(env, [str(WORKERS / script), fake.endpoint_url, fake.tenant])
 
-    for side in scripts:  # warm the page cache; not counted
-        one(side)
-    runs = alternate(rounds, list(scripts), one)
+    if s.warm_up:  # the page cache, not the interpreter: every measured run is a fresh process
+        for side in scripts:
+            one(side)
+    runs = alternate(s.cold_rounds, list(scripts), one)
     out: dict[str, object] = {}
     for side in scripts:
         out[side] = {
@@ -309,16 +339,25 @@ def measure_per_page(envs: dict[str, Env], fake: FakeServer, s: Settings) -> dic
 LOAD_MODES = {  # row: {side: worker mode}
     "sequential": {"cfinval": "sync", "boto3": "sync"},
     "32 in flight": {"cfinval": "async", "boto3": "threads"},
-    "32 threads": {"cfinval": "threads", "boto3": "threads"},
 }
+# Not run by default (it costs a minute): cfinval's sync Client on the same 32-thread pool.
+THREAD_MODES = {"32 threads": {"cfinval": "threads", "boto3": "threads"}}
 
 
-def measure_load(envs: dict[str, Env], fake: FakeServer, s: Settings) -> dict[str, object]:
+def measure_load(
+    envs: dict[str, Env], fake: FakeServer, s: Settings, rows: dict[str, dict[str, str]]
+) -> dict[str, object]:
     out: dict[str, object] = {}
-    for row, modes in LOAD_MODES.items():
+    for row, modes in rows.items():
+
         def one(side: str, modes: dict[str, str] = modes) -> dict[str, float]:
-            argv = [str(WORKERS / f"inproc_{side}.py"), modes[side], fake.endpoint_url,
-                    fake.tenant, str(s.pages)]
+            argv = [
+                str(WORKERS / f"inproc_{side}.py"),
+                modes[side],
+                fake.endpoint_url,
+                fake.tenant,
+                str(s.pages),
+            ]
             return run_json(envs[side], argv)
 
         runs = alternate(s.load_rounds, ["cfinval", "boto3"], one)
@@ -423,33 +462,90 @@ def render(r: dict, s: Settings) -> str:
     add = rows.append
     if "cold" in r:
         c, b, x = r["cold"]["cfinval"], r["cold"]["boto3"], r["cold"]["ratio_cfinval"]
-        add(_row("cold start to first page, wall", f"{c['wall_ms']:.0f} ms",
-                 f"{b['wall_ms']:.0f} ms", x["wall"], TARGETS["cold_wall"]))
-        add(_row("cold start to first page, CPU", f"{c['cpu_ms']:.0f} ms",
-                 f"{b['cpu_ms']:.0f} ms", x["cpu"]))
-        add(_row("peak RSS of that process", f"{c['rss_mib']:.1f} MiB",
-                 f"{b['rss_mib']:.1f} MiB", x["rss"], TARGETS["rss"]))
+        add(
+            _row(
+                "cold start to first page, wall",
+                f"{c['wall_ms']:.0f} ms",
+                f"{b['wall_ms']:.0f} ms",
+                x["wall"],
+                TARGETS["cold_wall"],
+            )
+        )
+        add(
+            _row(
+                "cold start to first page, CPU",
+                f"{c['cpu_ms']:.0f} ms",
+                f"{b['cpu_ms']:.0f} ms",
+                x["cpu"],
+            )
+        )
+        add(
+            _row(
+                "peak RSS of that process",
+                f"{c['rss_mib']:.1f} MiB",
+                f"{b['rss_mib']:.1f} MiB",
+                x["rss"],
+                TARGETS["rss"],
+            )
+        )
     if "per_page" in r:
         p = r["per_page"]
-        add(_row("CPU per 100-item page, in process", f"{p['cfinval_us']:.0f} µs",
-                 f"{p['boto3_us']:.0f} µs", p["ratio"], TARGETS["per_page"]))
+        add(
+            _row(
+                "CPU per 100-item page, in process",
+                f"{p['cfinval_us']:.0f} µs",
+                f"{p['boto3_us']:.0f} µs",
+                p["ratio"],
+                TARGETS["per_page"],
+            )
+        )
     for row, v in r.get("load", {}).items():
         label = f"{s.pages:,} pages, {LOAD_LABELS[row]}"
-        add(_row(f"{label}: wall", f"{v['cfinval_wall_s']:.2f} s", f"{v['boto3_wall_s']:.2f} s",
-                 v["ratio_wall"]))
-        add(_row(f"{label}: client CPU per request", f"{v['cfinval_cpu_us']:.0f} µs",
-                 f"{v['boto3_cpu_us']:.0f} µs", v["ratio_cpu"],
-                 TARGETS["load_cpu"] if row == "32 in flight" else None))
+        add(
+            _row(
+                f"{label}: wall",
+                f"{v['cfinval_wall_s']:.2f} s",
+                f"{v['boto3_wall_s']:.2f} s",
+                v["ratio_wall"],
+            )
+        )
+        add(
+            _row(
+                f"{label}: client CPU per request",
+                f"{v['cfinval_cpu_us']:.0f} µs",
+                f"{v['boto3_cpu_us']:.0f} µs",
+                v["ratio_cpu"],
+                TARGETS["load_cpu"] if row == "32 in flight" else None,
+            )
+        )
     if "footprint" in r:
         f = r["footprint"]
         mib = 1024 * 1024
-        add(_row("installed closure (fresh venv, with bytecode)",
-                 f"{f['cfinval']['bytes'] / mib:.1f} MiB", f"{f['boto3']['bytes'] / mib:.1f} MiB",
-                 f["ratio"], TARGETS["closure"]))
-        add(_row("installed closure, files", f"{f['cfinval']['files']:,}",
-                 f"{f['boto3']['files']:,}", f["boto3"]["files"] / f["cfinval"]["files"]))
-        add(_row("Lambda layer zip (`make layer`)", f"{f['layer_cfinval']['bytes'] / mib:.2f} MiB",
-                 f"{f['layer_boto3']['bytes'] / mib:.2f} MiB", f["ratio_layer"]))
+        add(
+            _row(
+                "installed closure (fresh venv, with bytecode)",
+                f"{f['cfinval']['bytes'] / mib:.1f} MiB",
+                f"{f['boto3']['bytes'] / mib:.1f} MiB",
+                f["ratio"],
+                TARGETS["closure"],
+            )
+        )
+        add(
+            _row(
+                "installed closure, files",
+                f"{f['cfinval']['files']:,}",
+                f"{f['boto3']['files']:,}",
+                f["boto3"]["files"] / f["cfinval"]["files"],
+            )
+        )
+        add(
+            _row(
+                "Lambda layer zip (`make layer`)",
+                f"{f['layer_cfinval']['bytes'] / mib:.2f} MiB",
+                f"{f['layer_boto3']['bytes'] / mib:.2f} MiB",
+                f["ratio_layer"],
+            )
+        )
     notes = [""]
     if "import" in r:
         i = r["import"]
@@ -470,20 +566,23 @@ def render(r: dict, s: Settings) -> str:
     return "\n".join(rows) + "\n".join(notes) + "\n"
 
 
-def write_results(path: Path, r: dict[str, object], s: Settings, smoke: bool, seconds: float) -> str:
+def write_results(
+    path: Path, r: dict[str, object], s: Settings, smoke: bool, seconds: float
+) -> str:
     m = r["machine"]
     v = r["versions"]
     body = render(r, s)
+    calls = " / ".join(f"{n} ({side})" for side, n in s.per_page_calls.items())
     text = f"""# cfinval vs boto3: benchmark results
 
 {"**SMOKE RUN: tiny iteration counts, not a measurement.**" if smoke else ""}
-Run by `make bench` (`bench/run.py`) on {r['date']}, in {seconds:.0f} s. Ratios are boto3 / cfinval
+Run by `make bench` (`bench/run.py`) on {r["date"]}, in {seconds:.0f} s. Ratios are boto3 / cfinval
 (higher is better for cfinval), the median of per-round ratios.
 
-**Machine:** {m['cpu']}; {m['memory']}; {m['os']}; {m['python']} (both sides, same interpreter);
-load average at start {m['load']}.
-**cfinval side:** {", ".join(f"{k} {x}" for k, x in v['cfinval'].items())}.
-**boto3 side:** {", ".join(f"{k} {x}" for k, x in v['boto3'].items())}.
+**Machine:** {m["cpu"]}; {m["memory"]}; {m["os"]}; {m["python"]} (both sides, same interpreter);
+load average at start {m["load"]}.
+**cfinval side:** {", ".join(f"{k} {x}" for k, x in v["cfinval"].items())}.
+**boto3 side:** {", ".join(f"{k} {x}" for k, x in v["boto3"].items())}.
 
 {body}
 ## Method
@@ -500,8 +599,8 @@ load average at start {m['load']}.
   list one 100-item page. Wall time is measured around the process by the runner; CPU
   (user + system) and peak RSS come from `wait4()`. The order of the three scripts rotates every
   round.
-- **CPU per page** ({s.per_page_rounds} rounds, {s.per_page_calls['cfinval']} / {s.per_page_calls['boto3']}
-  calls each after a warm-up): `time.process_time()` around
+- **CPU per page** ({s.per_page_rounds} rounds of {calls} calls, after a warm-up):
+  `time.process_time()` around
   `list_invalidations_for_distribution_tenant(Id=..., MaxItems=100)`, the network replaced by the
   canned 100-item page (cfinval: `httpx.MockTransport`; boto3: a `before-send` hook returning an
   `AWSResponse`). This is the SDK's own work: build, sign, parse into objects.
@@ -526,14 +625,24 @@ load average at start {m['load']}.
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny counts, current interpreter for both sides, no venvs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny counts, current interpreter for both sides, no venvs",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--work", type=Path, default=HERE / "_work")
-    parser.add_argument("--only", default="import,cold,per_page,load,footprint",
-                        help="comma-separated subset of: %(default)s")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the venvs of an earlier run, reinstalling cfinval only")
+    parser.add_argument(
+        "--only",
+        default="import,cold,per_page,load,footprint",
+        help="comma-separated subset of: %(default)s (and threads: cfinval's "
+        "sync Client on 32 threads too)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the venvs of an earlier run, reinstalling cfinval only",
+    )
     args = parser.parse_args(argv)
     settings = SMOKE if args.smoke else Settings()
     started = time.perf_counter()
@@ -560,8 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "versions": {
-            "cfinval": _versions(envs["cfinval"], ["cfinval", "httpx", "httpcore", "h11", "anyio",
-                                                   "xmltodict", "attrs"]),
+            "cfinval": _versions(
+                envs["cfinval"],
+                ["cfinval", "httpx", "httpcore", "h11", "anyio", "xmltodict", "attrs"],
+            ),
             "boto3": _versions(envs["boto3"], ["boto3", "botocore", "urllib3", "s3transfer"]),
         },
     }
@@ -573,13 +684,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["import"] = measure_import(envs, settings.import_rounds)
         if "cold" in only:
             log("cold start to first page")
-            results["cold"] = measure_cold(envs, fake, settings.cold_rounds)
+            results["cold"] = measure_cold(envs, fake, settings)
         if "per_page" in only:
             log("CPU per page, in process")
             results["per_page"] = measure_per_page(envs, fake, settings)
         if "load" in only:
             log(f"load: {settings.pages} pages per run")
-            results["load"] = measure_load(envs, fake, settings)
+            results["load"] = measure_load(envs, fake, settings, LOAD_MODES)
+        if "threads" in only:
+            log(f"load: {settings.pages} pages, both on 32 threads")
+            results.setdefault("load", {}).update(  # type: ignore[attr-defined]
+                measure_load(envs, fake, settings, THREAD_MODES)
+            )
     finally:
         fake.close()
     if settings.footprint and "footprint" in only:

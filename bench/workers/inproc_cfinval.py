@@ -26,7 +26,9 @@ IN_FLIGHT = 32
 def per_page(body_file: str, n: int) -> dict[str, float]:
     with open(body_file, "rb") as f:
         body = f.read()
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, headers=HEADERS, content=body))
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers=HEADERS, content=body)
+    )
     client = cfinval.Client(http_client=httpx.Client(transport=transport))
     call = client.list_invalidations_for_distribution_tenant
     for _ in range(max(5, n // 10)):
@@ -49,9 +51,12 @@ def throughput(mode: str, endpoint: str, tenant: str, n: int) -> dict[str, float
     with cfinval.Client(endpoint_url=endpoint) as client:
 
         def one(_: int) -> int:
-            return len(client.list_invalidations_for_distribution_tenant(Id=tenant, MaxItems=100).items)
+            return len(
+                client.list_invalidations_for_distribution_tenant(Id=tenant, MaxItems=100).items
+            )
 
         if mode == "sync":
+
             def run() -> None:
                 assert all(one(i) == 100 for i in range(n))
         else:
@@ -71,7 +76,9 @@ async def _async_throughput(endpoint: str, tenant: str, n: int) -> dict[str, flo
 
         async def worker(calls: object) -> None:
             for _ in calls:  # type: ignore[attr-defined]
-                page = await client.list_invalidations_for_distribution_tenant(Id=tenant, MaxItems=100)
+                page = await client.list_invalidations_for_distribution_tenant(
+                    Id=tenant, MaxItems=100
+                )
                 counts.append(len(page.items))
 
         await worker(range(1))  # warm up: first-request setup, a connection
@@ -79,7 +86,8 @@ async def _async_throughput(endpoint: str, tenant: str, n: int) -> dict[str, flo
         wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(calls) for _ in range(IN_FLIGHT)))
         result = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
-        assert len(counts) == n + 1 and set(counts) == {100}
+        assert len(counts) == n + 1
+        assert set(counts) == {100}
     return result
 
 
