@@ -92,7 +92,7 @@ def log(message: str) -> None:
 
 @dataclass
 class Env:
-    """One side of the comparison: an interpreter and the environment variables to run it with."""
+    """One side of the comparison: its interpreter and, for a venv, its site-packages."""
 
     name: str
     python: str
@@ -224,12 +224,12 @@ def run_json(env: Env, argv: Sequence[str]) -> dict[str, float]:
 
 
 def alternate(rounds: int, sides: Sequence[str], measure: Callable[[str], object]) -> list[dict]:
-    """``rounds`` rounds, each measuring every side once; the order rotates every round."""
+    """``rounds`` rounds, each measuring every side once; the order rotates every round, so each
+    side goes first (and last) equally often."""
     out = []
     for r in range(rounds):
-        order = list(sides[r % len(sides) :]) + list(sides[: r % len(sides)])
-        if r % 2:
-            order.reverse()
+        k = r % len(sides)
+        order = [*sides[k:], *sides[:k]]
         out.append({side: measure(side) for side in order})
     return out
 
@@ -373,11 +373,11 @@ def measure_load(
     return out
 
 
-def tree_size(path: Path) -> tuple[int, int]:
-    """(bytes, files) of everything under ``path``."""
+def tree_size(path: Path, bytecode: bool = True) -> tuple[int, int]:
+    """(bytes, files) of the files under ``path`` (without ``__pycache__`` if not ``bytecode``)."""
     total = files = 0
     for p in path.rglob("*"):
-        if p.is_file() and not p.is_symlink():
+        if p.is_file() and not p.is_symlink() and (bytecode or "__pycache__" not in p.parts):
             total += p.stat().st_size
             files += 1
     return total, files
@@ -388,9 +388,8 @@ def measure_footprint(envs: dict[str, Env], work: Path) -> dict[str, object]:
     for side, env in envs.items():
         assert env.site_packages is not None
         size, files = tree_size(env.site_packages)
-        source, _ = tree_size_source(env.site_packages)
+        source, _ = tree_size(env.site_packages, bytecode=False)
         out[side] = {"bytes": size, "files": files, "source_bytes": source}
-    log("building the Lambda layers (cfinval, and boto3 for comparison)")
     for side, spec in (("cfinval", str(ROOT)), ("boto3", "boto3")):
         built = layer.build([spec], work / f"layer-{side}.zip", work_dir=work / f"layer-{side}")
         out[f"layer_{side}"] = {"bytes": built.zip_bytes, "files": built.files}
@@ -399,15 +398,6 @@ def measure_footprint(envs: dict[str, Env], work: Path) -> dict[str, object]:
         out["layer_boto3"]["bytes"] / out["layer_cfinval"]["bytes"]  # type: ignore[index]
     )
     return out
-
-
-def tree_size_source(path: Path) -> tuple[int, int]:
-    total = files = 0
-    for p in path.rglob("*"):
-        if p.is_file() and "__pycache__" not in p.parts:
-            total += p.stat().st_size
-            files += 1
-    return total, files
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -532,6 +522,14 @@ def render(r: dict, s: Settings) -> str:
         )
         add(
             _row(
+                "installed closure, without bytecode",
+                f"{f['cfinval']['source_bytes'] / mib:.1f} MiB",
+                f"{f['boto3']['source_bytes'] / mib:.1f} MiB",
+                f["boto3"]["source_bytes"] / f["cfinval"]["source_bytes"],
+            )
+        )
+        add(
+            _row(
                 "installed closure, files",
                 f"{f['cfinval']['files']:,}",
                 f"{f['boto3']['files']:,}",
@@ -580,7 +578,8 @@ Run by `make bench` (`bench/run.py`) on {r["date"]}, in {seconds:.0f} s. Ratios 
 (higher is better for cfinval), the median of per-round ratios.
 
 **Machine:** {m["cpu"]}; {m["memory"]}; {m["os"]}; {m["python"]} (both sides, same interpreter);
-load average at start {m["load"]}.
+load average {m["load"]} at the start, {r.get("load_average_at_end", "?")} at the end (other
+work on the machine inflates wall times and compresses ratios).
 **cfinval side:** {", ".join(f"{k} {x}" for k, x in v["cfinval"].items())}.
 **boto3 side:** {", ".join(f"{k} {x}" for k, x in v["boto3"].items())}.
 
@@ -677,30 +676,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     only = set(args.only.split(","))
+    log(f"environments ready ({time.perf_counter() - started:.0f} s)")
+
+    def section(key: str, title: str, measure: Callable[[], object]) -> None:
+        if key in only:
+            log(title)
+            begun = time.perf_counter()
+            results[key] = measure()
+            log(f"  ... {time.perf_counter() - begun:.0f} s")
+
     fake = FakeServer(envs["cfinval"], work)
     try:
-        if "import" in only:
-            log("import time of cfinval over its dependencies")
-            results["import"] = measure_import(envs, settings.import_rounds)
-        if "cold" in only:
-            log("cold start to first page")
-            results["cold"] = measure_cold(envs, fake, settings)
-        if "per_page" in only:
-            log("CPU per page, in process")
-            results["per_page"] = measure_per_page(envs, fake, settings)
-        if "load" in only:
-            log(f"load: {settings.pages} pages per run")
-            results["load"] = measure_load(envs, fake, settings, LOAD_MODES)
-        if "threads" in only:
-            log(f"load: {settings.pages} pages, both on 32 threads")
-            results.setdefault("load", {}).update(  # type: ignore[attr-defined]
-                measure_load(envs, fake, settings, THREAD_MODES)
-            )
+        section(
+            "import",
+            "import time of cfinval over its dependencies",
+            lambda: measure_import(envs, settings.import_rounds),
+        )
+        section("cold", "cold start to first page", lambda: measure_cold(envs, fake, settings))
+        section(
+            "per_page", "CPU per page, in process", lambda: measure_per_page(envs, fake, settings)
+        )
+        section(
+            "load",
+            f"load: {settings.pages} pages per run",
+            lambda: measure_load(envs, fake, settings, LOAD_MODES),
+        )
+        section(
+            "threads",
+            f"load: {settings.pages} pages, both on 32 threads",
+            lambda: measure_load(envs, fake, settings, THREAD_MODES),
+        )
     finally:
         fake.close()
-    if settings.footprint and "footprint" in only:
-        log("installed footprint")
-        results["footprint"] = measure_footprint(envs, work)
+    if "threads" in results:  # shown as one more load row
+        results.setdefault("load", {}).update(results.pop("threads"))  # type: ignore[attr-defined]
+    if settings.footprint:
+        section(
+            "footprint",
+            "installed footprint and the Lambda layers",
+            lambda: measure_footprint(envs, work),
+        )
+    results["load_average_at_end"] = machine()["load"]
     seconds = time.perf_counter() - started
     table = write_results(args.out, results, settings, args.smoke, seconds)
     (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
