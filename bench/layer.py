@@ -80,14 +80,14 @@ def build(requirements: Sequence[str], out: Path, work_dir: Path | None = None) 
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         files = installed = 0
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             entries = {p.relative_to(root).as_posix(): p for p in target.rglob("*") if p.is_file()}
             for name, path in sorted(entries.items()):
                 info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 data = path.read_bytes()
-                zf.writestr(info, data, compresslevel=9)
+                zf.writestr(info, data)
                 files += 1
                 installed += len(data)
     return Layer(out, out.stat().st_size, files, installed)
