@@ -8,11 +8,16 @@ TLS context is built, as before, when the first request creates the client.
 
 When a proxy variable is set in the environment the default transport is kept whatever the
 scheme: httpx honours ``*_PROXY`` variables only for clients created without a transport.
+
+The asynchronous client also works around a cost in httpcore 1.0 (encode/httpcore#1103), see
+:func:`_note_missing_sniffio`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from typing import Any
 
 import httpx
@@ -68,7 +73,23 @@ def new_sync_client(scheme: str, timeout: httpx.Timeout) -> httpx.Client:
     return httpx.Client(timeout=timeout, **kwargs)
 
 
+def _note_missing_sniffio() -> None:
+    """Make ``import sniffio`` fail at once when sniffio is not installed.
+
+    httpcore's async connection pool runs ``import sniffio`` for every lock and event it sets up,
+    about ten times per request, and falls back to asyncio when that fails; anyio no longer
+    installs sniffio, and Python does not remember a failed import, so each attempt searches
+    ``sys.path`` again: about a fifth of the client's CPU per request under load. A ``None`` in
+    ``sys.modules`` is Python's way to record "not importable": the import raises
+    ``ModuleNotFoundError`` as before, without the search. Nothing changes if sniffio is
+    installed, or once httpcore caches the lookup itself.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 def new_async_client(scheme: str, timeout: httpx.Timeout) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for requests to an endpoint with this ``scheme``."""
+    _note_missing_sniffio()
     kwargs: dict[str, Any] = {"transport": _AsyncPlainHTTPTransport()} if _plain(scheme) else {}
     return httpx.AsyncClient(timeout=timeout, **kwargs)

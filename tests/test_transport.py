@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import os
 import socket
 import ssl
@@ -172,3 +174,45 @@ def test_a_sync_listing_over_http_loads_neither_asyncio_nor_a_ca_bundle(
             AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS.access_key_id,
             AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS.secret_access_key,
         )
+
+
+class _SniffioLookups:
+    """A meta path finder that counts the searches for ``sniffio`` (and finds nothing itself)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "sniffio":
+            self.count += 1
+
+
+def test_async_requests_do_not_search_for_sniffio_again_and_again(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeCloudFront
+) -> None:
+    installed = importlib.util.find_spec("sniffio") is not None
+    lookups = _SniffioLookups()
+    monkeypatch.setattr(sys, "meta_path", [lookups, *sys.meta_path])
+    saved = sys.modules.pop("sniffio", None)
+    try:
+
+        async def main() -> None:
+            async with cfinval.AsyncClient(
+                FAKE_CREDENTIALS, endpoint_url=server.endpoint_url
+            ) as client:
+                for _ in range(3):
+                    await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+        with fake.serve() as server:
+            asyncio.run(main())
+        assert len(fake.requests) == 3
+        assert lookups.count <= 1  # without the workaround: about ten per request
+        if installed:  # still importable
+            importlib.import_module("sniffio")
+        else:  # still not importable, as before
+            with pytest.raises(ModuleNotFoundError):
+                importlib.import_module("sniffio")
+    finally:
+        sys.modules.pop("sniffio", None)
+        if saved is not None:
+            sys.modules["sniffio"] = saved
