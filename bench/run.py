@@ -61,7 +61,7 @@ IMPORT_BUDGET_MS = 15.0
 
 @dataclass
 class Settings:
-    cold_rounds: int = 15
+    cold_rounds: int = 21
     import_rounds: int = 15
     per_page_rounds: int = 4
     per_page_calls: dict[str, int] = field(default_factory=lambda: {"cfinval": 400, "boto3": 100})
