@@ -256,10 +256,6 @@ class TokenBucket:
     def max_rate(self) -> float:
         return self._fill_rate
 
-    @property
-    def capacity(self) -> float:
-        return self._capacity
-
     def set_max_rate(self, value: float, now: float) -> None:
         # Tokens earned so far accrue at the old rate before the new one applies.
         self._refill(now)

@@ -119,7 +119,11 @@ class FakeServer:
         if self._server is None:
             self._server = _Server(self._address, self.fake)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="cfinval-fake", daemon=True
+                # a short poll interval: stop() waits for it, and tests stop servers often
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.02},
+                name="cfinval-fake",
+                daemon=True,
             )
             self._thread.start()
         return self
