@@ -81,7 +81,7 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
             if limiter is not None:
                 limiter.observe(False)
             log.debug(
-                "attempt %d/%d: %s error %s",
+                "attempt %d/%d: network failure (%s): %s",
                 attempt,
                 max_attempts,
                 outcome.kind,

@@ -77,6 +77,8 @@ def test_fault_specs_parse_and_print_back(
         "503,every=x",
         "reset:3",
         "stall:soon",
+        "stall:-2",
+        "700",
         "503,colour=red",
         "503,x",
     ],
@@ -91,6 +93,12 @@ def test_bad_faults_and_rules_are_refused() -> None:
         Fault("meltdown")
     with pytest.raises(ValueError, match="every"):
         FaultRule(Fault.reset(), every=0)
+    with pytest.raises(ValueError, match="negative"):
+        Fault.stall(-1)
+    with pytest.raises(ValueError, match="NaN"):
+        Fault.skew(float("nan"))
+    with pytest.raises(ValueError, match="HTTP status"):
+        Fault.error(1000)
     with pytest.raises(TypeError):
         FaultRule("reset")  # type: ignore[arg-type]
     assert set(FAULT_KINDS) >= {"error", "throttle", "reset", "stall", "skew", "html"}

@@ -226,7 +226,7 @@ def test_debug_logs_never_show_credentials_or_signatures(
     assert items == fake.listing(TENANT)
     ours = [r.getMessage() for r in caplog.records if r.name == "cfinval"]
     assert any("HTTP 400 Throttling request-id fake-00000002-" in line for line in ours)
-    assert any("error ReadError" in line or "error RemoteProtocolError" in line for line in ours)
+    assert any("attempt 1/3: network failure (other): ReadError" in line for line in ours)
     assert any("sleeping" in line for line in ours)
     assert any(pages[-1].request_id in line for line in ours if pages[-1].request_id)
     signatures = {r.headers["authorization"].rsplit("Signature=", 1)[1] for r in fake.requests}

@@ -64,6 +64,12 @@ class Fault:
     def __attrs_post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {sorted(FAULT_KINDS)}")
+        if not (self.seconds >= 0 or self.kind == "skew") or not self.size >= 0:
+            raise ValueError("a fault's seconds and size must not be negative")
+        if self.seconds != self.seconds:
+            raise ValueError("a fault's seconds must be a number, not NaN")
+        if self.status and not 100 <= self.status <= 599:
+            raise ValueError(f"not an HTTP status: {self.status}")
 
     @property
     def connection_level(self) -> bool:
