@@ -246,10 +246,11 @@ def test_a_local_transport_error_is_not_retried() -> None:
     assert raised.value.attempts == 1
 
 
+@pytest.mark.parametrize("fault", [Fault.error(503), Fault.reset()], ids=lambda f: f.kind)
 @pytest.mark.parametrize("mode", ["standard", "legacy", "adaptive"])
-def test_every_mode_recovers_from_every_other_request_failing(mode: str) -> None:
+def test_every_mode_recovers_from_every_other_request_failing(mode: str, fault: Fault) -> None:
     h = Harness(250, mode=mode)
-    h.fake.add_fault(Fault.error(503), every=2)
+    h.fake.add_fault(fault, every=2)
     pages = h.pages(page_size=20)
     assert _items(pages) == h.truth
     assert sum(page.attempts for page in pages) == h.fake.served

@@ -197,6 +197,18 @@ def test_a_slow_drip_cannot_hang_the_caller(
 
 
 @CLIENTS
+def test_a_slow_answer_within_the_deadline_is_read_whole(kind: str) -> None:
+    fake = FakeCloudFront()
+    fake.add_tenant(TENANT)
+    fake.add_fault(Fault.drip(0.001))  # an empty page, about 250 bytes, in about 0.3 s
+    with fake.serve() as server:
+        items, pages = list_all(kind, server.endpoint_url, attempt_timeout=5)
+    assert items == []
+    assert [page.attempts for page in pages] == [1]
+    assert fake.served == 1
+
+
+@CLIENTS
 @pytest.mark.parametrize(
     "fault", [Fault.garbage(), Fault.oversize(), Fault.gzip_bomb()], ids=lambda f: f.kind
 )
