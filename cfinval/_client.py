@@ -14,7 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from ._config import resolve_endpoint, resolve_max_attempts
+from ._body import BodyReader
+from ._config import resolve_endpoint, resolve_retry_settings
 from ._credentials import CredentialResolver, as_provider
 from ._effects import Emit, Flow, Send, Sleep, TransportFailure
 from ._errors import ParamValidationError
@@ -28,13 +29,22 @@ from ._flow import (
 )
 from ._models import InvalidationList, InvalidationSummary
 from ._protocol import MAX_BODY_BYTES, HttpRequest, HttpResponse, ListParams
-from ._retry import StandardRetry
+from ._retry import make_retry
 
 __all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
 
 T = TypeVar("T")
 _UNSET: Any = object()
-_RETRY_MODES = ("standard",)
+#: Without ``attempt_timeout=``, one attempt may take this many read timeouts in all.
+_ATTEMPT_TIMEOUT_READS = 3
+
+# Failures no retry can cure: the request itself cannot be sent as built.
+_LOCAL_ERRORS = (
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+    httpx.LocalProtocolError,
+    httpx.StreamError,
+)
 
 
 def _failure(exc: Exception) -> TransportFailure:
@@ -42,9 +52,21 @@ def _failure(exc: Exception) -> TransportFailure:
         kind = "timeout"
     elif isinstance(exc, httpx.ConnectError):
         kind = "connect"
+    elif isinstance(exc, _LOCAL_ERRORS):
+        kind = "local"
     else:
         kind = "other"
     return TransportFailure(exc, kind)
+
+
+class AttemptTimeout(TimeoutError):
+    """One attempt took longer than ``attempt_timeout`` (a stalled or slow-drip response)."""
+
+
+def _deadline_failure(seconds: float) -> TransportFailure:
+    return TransportFailure(
+        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"), "timeout"
+    )
 
 
 # Exceptions httpx may raise while sending: all become TransportError through the flow.
@@ -63,6 +85,28 @@ def _timeout(value: object) -> httpx.Timeout:
     )
 
 
+def _attempt_timeout(value: object) -> float | None:
+    if value is _UNSET or value is None:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ParamValidationError(
+        f"attempt_timeout must be a positive number of seconds or None, got {value!r}"
+    )
+
+
+def _capped(base: httpx.Timeout, limit: float | None) -> httpx.Timeout:
+    if limit is None:
+        return base
+
+    def cap(value: float | None) -> float:
+        return limit if value is None else min(value, limit)
+
+    return httpx.Timeout(
+        connect=cap(base.connect), read=cap(base.read), write=cap(base.write), pool=cap(base.pool)
+    )
+
+
 class _Base:
     """Configuration shared by both clients."""
 
@@ -76,20 +120,20 @@ class _Base:
         max_attempts: int | None = None,
         retry_mode: str | None = None,
         timeout: float | httpx.Timeout | None = _UNSET,
+        attempt_timeout: float | None = _UNSET,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if profile is not None:
             raise ParamValidationError("profile= is not supported yet; pass credentials=")
-        if retry_mode is not None and retry_mode not in _RETRY_MODES:
-            raise ParamValidationError(
-                f"retry_mode must be one of {_RETRY_MODES}, got {retry_mode!r}"
-            )
+        mode, attempts = resolve_retry_settings(max_attempts, retry_mode)
         self._timeout_given = timeout is not _UNSET
         self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
+        self._attempt_timeout = _attempt_timeout(attempt_timeout)
+        self._limits: tuple[httpx.Timeout, httpx.Timeout, float | None] | None = None
         self._session = Session(
             endpoint=resolve_endpoint(endpoint_url, region),
             credentials=CredentialResolver(as_provider(credentials)),
-            retry=StandardRetry(max_attempts=resolve_max_attempts(max_attempts)),
+            retry=make_retry(mode, attempts, clock or time.monotonic),
             clock=clock or time.time,
         )
 
@@ -98,19 +142,57 @@ class _Base:
         ep = self._session.endpoint
         return f"{ep.scheme}://{ep.netloc}{ep.base_path}"
 
-    def _request_kwargs(self, owned: bool) -> dict[str, Any]:
-        return {"timeout": self._timeout} if (owned or self._timeout_given) else {}
+    @property
+    def retry_mode(self) -> str:
+        """``standard``, ``legacy`` or ``adaptive``."""
+        return self._session.retry.mode
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts per call, the first one included."""
+        return self._session.retry.max_attempts
+
+    def _attempt_limits(
+        self, http_timeout: httpx.Timeout, owned: bool
+    ) -> tuple[httpx.Timeout, float | None]:
+        """The httpx timeouts for one attempt and its total deadline in seconds (or None).
+
+        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
+        otherwise the brought client's own. Each phase is capped by the attempt deadline,
+        which defaults to three read timeouts.
+        """
+        limits = self._limits
+        if limits is not None and limits[0] is http_timeout:
+            return limits[1], limits[2]
+        base = self._timeout if (owned or self._timeout_given) else http_timeout
+        deadline = self._attempt_timeout
+        if deadline is _UNSET:
+            deadline = None if base.read is None else _ATTEMPT_TIMEOUT_READS * base.read
+        effective = _capped(base, deadline)
+        self._limits = (http_timeout, effective, deadline)
+        return effective, deadline
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
 
 
-def _response(resp: httpx.Response, body: bytearray, truncated: bool) -> HttpResponse:
+def _preloaded(resp: httpx.Response) -> BodyReader | None:
+    """The body when httpx read (and decoded) it before us, as ``httpx.MockTransport`` does."""
+    if not resp.is_stream_consumed:
+        return None
+    reader = BodyReader(None, MAX_BODY_BYTES)
+    reader.feed(resp.content)
+    return reader
+
+
+def _response(resp: httpx.Response, reader: BodyReader) -> HttpResponse:
+    body = reader.body()
     return HttpResponse(
         resp.status_code,
         {k: v for k, v in resp.headers.items()},
-        bytes(body),
-        truncated,
+        body,
+        reader.truncated,
+        reader.error,
     )
 
 
@@ -131,6 +213,7 @@ class Client(_Base):
         max_attempts: int | None = None,
         retry_mode: str | None = None,
         timeout: float | httpx.Timeout | None = _UNSET,
+        attempt_timeout: float | None = _UNSET,
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -142,6 +225,7 @@ class Client(_Base):
             max_attempts=max_attempts,
             retry_mode=retry_mode,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
             clock=clock,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
@@ -166,21 +250,23 @@ class Client(_Base):
 
     def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = self._client()
+        timeout, deadline = self._attempt_limits(http.timeout, self._owns_http)
+        started = time.monotonic()
         try:
             with http.stream(
-                request.method,
-                request.url,
-                headers=request.headers,
-                **self._request_kwargs(self._owns_http),
+                request.method, request.url, headers=request.headers, timeout=timeout
             ) as resp:
-                body = bytearray()
-                truncated = False
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        truncated = True
-                        break
-                return _response(resp, body, truncated)
+                reader = _preloaded(resp)
+                if reader is None:
+                    reader = BodyReader(resp.headers.get("content-encoding"), MAX_BODY_BYTES)
+                    # Each read is bounded by the read timeout; the attempt deadline is checked
+                    # between reads, so a slow drip ends at most one read timeout after it.
+                    for chunk in resp.iter_raw():
+                        if not reader.feed(chunk):
+                            break
+                        if deadline is not None and time.monotonic() - started > deadline:
+                            return _deadline_failure(deadline)
+                return _response(resp, reader)
         except _HTTPX_ERRORS as exc:
             return _failure(exc)
 
@@ -280,6 +366,7 @@ class AsyncClient(_Base):
         max_attempts: int | None = None,
         retry_mode: str | None = None,
         timeout: float | httpx.Timeout | None = _UNSET,
+        attempt_timeout: float | None = _UNSET,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -291,6 +378,7 @@ class AsyncClient(_Base):
             max_attempts=max_attempts,
             retry_mode=retry_mode,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
             clock=clock,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -308,23 +396,33 @@ class AsyncClient(_Base):
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = self._client()
+        timeout, deadline = self._attempt_limits(http.timeout, self._owns_http)
         try:
-            async with http.stream(
-                request.method,
-                request.url,
-                headers=request.headers,
-                **self._request_kwargs(self._owns_http),
-            ) as resp:
-                body = bytearray()
-                truncated = False
-                async for chunk in resp.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        truncated = True
-                        break
-                return _response(resp, body, truncated)
+            if deadline is None:
+                return await self._exchange(http, request, timeout)
+            import anyio  # httpx's own async backend: already loaded, works under trio too
+
+            with anyio.fail_after(deadline):
+                return await self._exchange(http, request, timeout)
+        except TimeoutError:
+            return _deadline_failure(deadline or 0.0)
         except _HTTPX_ERRORS as exc:
             return _failure(exc)
+
+    @staticmethod
+    async def _exchange(
+        http: httpx.AsyncClient, request: HttpRequest, timeout: httpx.Timeout
+    ) -> HttpResponse:
+        async with http.stream(
+            request.method, request.url, headers=request.headers, timeout=timeout
+        ) as resp:
+            reader = _preloaded(resp)
+            if reader is None:
+                reader = BodyReader(resp.headers.get("content-encoding"), MAX_BODY_BYTES)
+                async for chunk in resp.aiter_raw():
+                    if not reader.feed(chunk):
+                        break
+            return _response(resp, reader)
 
     async def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):

@@ -52,9 +52,15 @@ class NoCredentialsError(Error):
 class TransportError(Error):
     """The request could not be completed at the network level (``__cause__`` is the original)."""
 
+    #: How many attempts were made before giving up.
+    attempts: int = 1
+
 
 class ResponseParseError(Error):
     """A successful (2xx) response whose body is not a valid ``InvalidationList``."""
+
+    #: How many attempts were made (the last one got this response).
+    attempts: int = 1
 
     def __init__(
         self, message: str, *, status_code: int | None = None, request_id: str | None = None
@@ -74,6 +80,9 @@ class CloudFrontError(Error):
     The text mirrors botocore's ``ClientError``: ``An error occurred (Code) when calling the
     ListInvalidationsForDistributionTenant operation: message``.
     """
+
+    #: How many attempts were made (the last one got this error).
+    attempts: int = 1
 
     def __init__(
         self,
@@ -104,6 +113,7 @@ class CloudFrontError(Error):
                 self.request_id,
                 self.error_type,
             ),
+            {"attempts": self.attempts},
         )
 
 

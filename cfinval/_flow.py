@@ -21,11 +21,12 @@ from ._errors import (
     CloudFrontError,
     PaginationError,
     ParamValidationError,
+    ResponseParseError,
     TransportError,
 )
 from ._models import InvalidationList, InvalidationSummary
 from ._protocol import Endpoint, HttpResponse, ListParams, parse_response, sign
-from ._retry import StandardRetry
+from ._retry import RetryStrategy, StandardRetry, is_throttling, skew_correction
 
 __all__ = [
     "PaginationState",
@@ -46,7 +47,7 @@ class Session:
 
     endpoint: Endpoint
     credentials: CredentialResolver
-    retry: StandardRetry = field(factory=StandardRetry)
+    retry: RetryStrategy = field(factory=StandardRetry)
     clock: Callable[[], float] = field(default=time.time, repr=False)
     #: Seconds to add to ``clock()`` so that our signatures use the service's idea of now.
     clock_offset: float = 0.0
@@ -56,52 +57,105 @@ class Session:
 
 
 def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
-    """One ``ListInvalidationsForDistributionTenant`` call, with retries."""
+    """One ``ListInvalidationsForDistributionTenant`` call, with retries and skew correction.
+
+    Every attempt is signed afresh (with the corrected clock). Backoff and rate-limiter waits
+    are ``Sleep`` effects. The result (or the raised error) carries the attempt count.
+    """
     credentials = yield from session.credentials.get()
+    retry = session.retry
+    limiter = retry.limiter
+    max_attempts = retry.max_attempts
     attempt = 0
     last_cost = 0
     while True:
         attempt += 1
+        if limiter is not None:
+            wait = limiter.send_delay()
+            if wait > 0:
+                log.debug("attempt %d: client-side rate limit, waiting %.3f s", attempt, wait)
+                yield Sleep(wait)
         request = sign(session.endpoint, params, credentials, session.now())
         outcome = yield Send(request)
-        error: CloudFrontError | None = None
         if isinstance(outcome, TransportFailure):
-            log.debug("attempt %d: transport failure %s", attempt, type(outcome.error).__name__)
-            decision = session.retry.decide(attempt, None, None)
+            if limiter is not None:
+                limiter.observe(False)
+            log.debug(
+                "attempt %d/%d: network failure (%s): %s",
+                attempt,
+                max_attempts,
+                outcome.kind,
+                type(outcome.error).__name__,
+            )
+            decision = None if outcome.kind == "local" else retry.decide(attempt, None, None)
             if decision is None:
-                raise TransportError(
+                log.debug("attempt %d/%d: giving up", attempt, max_attempts)
+                failure = TransportError(
                     f"request failed after {attempt} attempt(s): "
                     f"{type(outcome.error).__name__}: {outcome.error}"
-                ) from outcome.error
+                )
+                failure.attempts = attempt
+                raise failure from outcome.error
         else:
             assert isinstance(outcome, HttpResponse)
             try:
                 page = parse_response(outcome, attempts=attempt)
             except CloudFrontError as exc:
                 error = exc
-            else:
+            except ResponseParseError as exc:
+                if limiter is not None:
+                    limiter.observe(False)
                 log.debug(
-                    "attempt %d: HTTP %d request-id %s",
+                    "attempt %d/%d: HTTP %d unparsable body request-id %s (not retried)",
                     attempt,
+                    max_attempts,
                     outcome.status_code,
                     outcome.request_id,
                 )
-                session.retry.succeeded(last_cost)
+                exc.attempts = attempt
+                raise
+            else:
+                if limiter is not None:
+                    limiter.observe(False)
+                log.debug(
+                    "attempt %d/%d: HTTP %d request-id %s",
+                    attempt,
+                    max_attempts,
+                    outcome.status_code,
+                    outcome.request_id,
+                )
+                retry.succeeded(last_cost)
                 return page
+            error.attempts = attempt
+            if limiter is not None:
+                limiter.observe(is_throttling(error))
             log.debug(
-                "attempt %d: HTTP %d %s request-id %s",
+                "attempt %d/%d: HTTP %d %s request-id %s",
                 attempt,
+                max_attempts,
                 error.status_code,
                 error.code,
                 error.request_id,
             )
-            decision = session.retry.decide(
-                attempt, error, outcome.headers.get("x-amz-retry-after")
+            offset = skew_correction(
+                error, outcome.headers.get("date"), session.clock(), session.clock_offset
             )
+            if offset is not None:
+                log.debug(
+                    "attempt %d: clock skew, server time is %+.0f s from ours; clock corrected",
+                    attempt,
+                    offset - session.clock_offset,
+                )
+                session.clock_offset = offset
+                if attempt < max_attempts:
+                    continue  # re-sign with the corrected clock, at once
+                raise error
+            decision = retry.decide(attempt, error, outcome.headers.get("x-amz-retry-after"))
             if decision is None:
+                log.debug("attempt %d/%d: giving up", attempt, max_attempts)
                 raise error
         delay, last_cost = decision
-        log.debug("attempt %d failed; retrying in %.3f s", attempt, delay)
+        log.debug("attempt %d failed; sleeping %.3f s before retrying", attempt, delay)
         yield Sleep(delay)
 
 
@@ -227,6 +281,12 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
         total += len(items)
         next_marker = page.next_marker
         if not next_marker:
+            if page.is_truncated:
+                # Stopping here would hand back a partial listing as if it were complete.
+                raise PaginationError(
+                    f"the service said the listing of tenant {plan.tenant_id!r} is truncated "
+                    "but sent no NextMarker to continue it"
+                )
             return
         if plan.max_items is not None and total == plan.max_items:
             state.resume_token = encode_token(next_marker)

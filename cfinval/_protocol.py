@@ -74,13 +74,15 @@ class HttpRequest:
 class HttpResponse:
     """A response as the flow sees it. ``headers`` keys are lower-case.
 
-    ``truncated`` is true when the body was longer than the cap and reading stopped there.
+    ``truncated`` is true when the body was longer than the cap and reading stopped there;
+    ``body_error`` says why a (compressed) body could not be decoded.
     """
 
     status_code: int
     headers: Mapping[str, str] = field(factory=dict)
     body: bytes = b""
     truncated: bool = False
+    body_error: str | None = None
 
     @property
     def request_id(self) -> str | None:
@@ -385,6 +387,12 @@ def parse_response(response: HttpResponse, *, attempts: int = 1) -> Invalidation
     if response.truncated:
         raise ResponseParseError(
             f"response body larger than {MAX_BODY_BYTES} bytes",
+            status_code=response.status_code,
+            request_id=response.request_id,
+        )
+    if response.body_error is not None:
+        raise ResponseParseError(
+            f"unreadable response body (HTTP {response.status_code}): {response.body_error}",
             status_code=response.status_code,
             request_id=response.request_id,
         )
