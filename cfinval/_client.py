@@ -6,6 +6,7 @@ They only perform effects; every decision is in the flows (``_flow``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,10 +15,10 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from ._config import resolve_endpoint, resolve_max_attempts
+from ._config import ClientConfig, resolve_client_config
 from ._credentials import CredentialResolver, as_provider
-from ._effects import Emit, Flow, Send, Sleep, TransportFailure
-from ._errors import ParamValidationError
+from ._effects import Emit, Flow, Run, Send, Signal, Sleep, TransportFailure, Wait, run_process
+from ._errors import ConfigError, ParamValidationError
 from ._flow import (
     PaginationPlan,
     PaginationState,
@@ -63,6 +64,23 @@ def _timeout(value: object) -> httpx.Timeout:
     )
 
 
+async def _await_signal(signal: Signal) -> None:
+    """Wait for ``signal`` without blocking the event loop (it may be set from any thread)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    def wake_threadsafe() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(wake)
+
+    if signal.add_callback(wake_threadsafe):
+        await future
+
+
 class _Base:
     """Configuration shared by both clients."""
 
@@ -78,19 +96,31 @@ class _Base:
         timeout: float | httpx.Timeout | None = _UNSET,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if profile is not None:
-            raise ParamValidationError("profile= is not supported yet; pass credentials=")
         if retry_mode is not None and retry_mode not in _RETRY_MODES:
             raise ParamValidationError(
                 f"retry_mode must be one of {_RETRY_MODES}, got {retry_mode!r}"
             )
         self._timeout_given = timeout is not _UNSET
         self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
+        config = resolve_client_config(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            retry_mode=retry_mode,
+        )
+        if config.retry_mode not in _RETRY_MODES:
+            raise ConfigError(
+                f"retry_mode {config.retry_mode!r} from {config.retry_mode_source} is not one "
+                f"of {_RETRY_MODES}"
+            )
+        self._config: ClientConfig = config
+        clock = clock or time.time
         self._session = Session(
-            endpoint=resolve_endpoint(endpoint_url, region),
-            credentials=CredentialResolver(as_provider(credentials)),
-            retry=StandardRetry(max_attempts=resolve_max_attempts(max_attempts)),
-            clock=clock or time.time,
+            endpoint=config.endpoint,
+            credentials=CredentialResolver(as_provider(credentials, config.aws), clock=clock),
+            retry=StandardRetry(max_attempts=config.max_attempts),
+            clock=clock,
         )
 
     @property
@@ -98,11 +128,44 @@ class _Base:
         ep = self._session.endpoint
         return f"{ep.scheme}://{ep.netloc}{ep.base_path}"
 
-    def _request_kwargs(self, owned: bool) -> dict[str, Any]:
-        return {"timeout": self._timeout} if (owned or self._timeout_given) else {}
+    def _request_kwargs(self, owned: bool, request: HttpRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if request.timeout is not None:
+            kwargs["timeout"] = request.timeout
+        elif owned or self._timeout_given:
+            kwargs["timeout"] = self._timeout
+        if request.body:
+            kwargs["content"] = request.body
+        return kwargs
+
+    def _http_options(self) -> dict[str, Any]:
+        """Options for an HTTP client this client creates: ``AWS_CA_BUNDLE`` / ``ca_bundle``."""
+        options: dict[str, Any] = {"timeout": self._timeout}
+        bundle = self._config.ca_bundle
+        if bundle is not None:
+            import os
+            import ssl
+
+            try:
+                options["verify"] = (
+                    ssl.create_default_context(capath=bundle)
+                    if os.path.isdir(bundle)
+                    else ssl.create_default_context(cafile=bundle)
+                )
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
+        return options
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
+
+
+def _perform_or_close(flow: Flow[Any], perform: Callable[[Any], Any], effect: Any) -> Any:
+    try:
+        return perform(effect)
+    except BaseException:
+        flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
+        raise
 
 
 def _response(resp: httpx.Response, body: bytearray, truncated: bool) -> HttpResponse:
@@ -160,7 +223,7 @@ class Client(_Base):
         if http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self._timeout)
+                    self._http = httpx.Client(**self._http_options())
                 http = self._http
         return http
 
@@ -171,7 +234,7 @@ class Client(_Base):
                 request.method,
                 request.url,
                 headers=request.headers,
-                **self._request_kwargs(self._owns_http),
+                **self._request_kwargs(self._owns_http, request),
             ) as resp:
                 body = bytearray()
                 truncated = False
@@ -190,6 +253,11 @@ class Client(_Base):
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
             return None
+        if isinstance(effect, Wait):
+            effect.signal.wait()
+            return None
+        if isinstance(effect, Run):
+            return run_process(effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
     def _iterate(self, flow: Flow[Any]) -> Iterator[Any]:
@@ -203,7 +271,7 @@ class Client(_Base):
                 outcome = None
                 yield effect.value
             else:
-                outcome = self._perform(effect)
+                outcome = _perform_or_close(flow, self._perform, effect)
 
     def _run(self, flow: Flow[T]) -> T:
         outcome: Any = None
@@ -212,7 +280,7 @@ class Client(_Base):
                 effect = flow.send(outcome)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            outcome = self._perform(effect)
+            outcome = _perform_or_close(flow, self._perform, effect)
 
     # -- API -------------------------------------------------------------------------------
 
@@ -303,7 +371,7 @@ class AsyncClient(_Base):
         if self._closed:
             raise RuntimeError("this cfinval.AsyncClient is closed")
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
+            self._http = httpx.AsyncClient(**self._http_options())
         return self._http
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
@@ -313,7 +381,7 @@ class AsyncClient(_Base):
                 request.method,
                 request.url,
                 headers=request.headers,
-                **self._request_kwargs(self._owns_http),
+                **self._request_kwargs(self._owns_http, request),
             ) as resp:
                 body = bytearray()
                 truncated = False
@@ -332,6 +400,11 @@ class AsyncClient(_Base):
         if isinstance(effect, Sleep):
             await asyncio.sleep(effect.seconds)
             return None
+        if isinstance(effect, Wait):
+            await _await_signal(effect.signal)
+            return None
+        if isinstance(effect, Run):
+            return await asyncio.to_thread(run_process, effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
     async def _iterate(self, flow: Flow[Any]) -> AsyncIterator[Any]:
@@ -345,7 +418,11 @@ class AsyncClient(_Base):
                 outcome = None
                 yield effect.value
             else:
-                outcome = await self._perform(effect)
+                try:
+                    outcome = await self._perform(effect)
+                except BaseException:
+                    flow.close()
+                    raise
 
     async def _run(self, flow: Flow[T]) -> T:
         outcome: Any = None
@@ -354,7 +431,11 @@ class AsyncClient(_Base):
                 effect = flow.send(outcome)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            outcome = await self._perform(effect)
+            try:
+                outcome = await self._perform(effect)
+            except BaseException:
+                flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
+                raise
 
     async def list_invalidations_for_distribution_tenant(
         self, Id: str, Marker: str | None = None, MaxItems: int | None = None
