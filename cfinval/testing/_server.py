@@ -75,7 +75,10 @@ class FakeServer:
         if self._server is None:
             self._server = _Server(self._address, self.fake)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="cfinval-fake", daemon=True
+                target=self._server.serve_forever,
+                args=(0.05,),  # poll interval: stop() returns quickly
+                name="cfinval-fake",
+                daemon=True,
             )
             self._thread.start()
         return self
