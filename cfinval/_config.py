@@ -34,8 +34,6 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import frozen
-
 from ._errors import ConfigError, ParamValidationError, ProfileNotFound
 from ._protocol import Endpoint
 
@@ -378,18 +376,45 @@ class AwsConfig:
 # --- what a client is built from ----------------------------------------------------------------
 
 
-@frozen
 class ClientConfig:
     """Every setting of one client, resolved (argument, else environment, else profile)."""
 
-    aws: AwsConfig
-    region: str | None
-    endpoint: Endpoint
-    max_attempts: int
-    retry_mode: str
-    #: Where ``retry_mode`` came from, for error messages.
-    retry_mode_source: str
-    ca_bundle: str | None
+    __slots__ = (
+        "aws",
+        "ca_bundle",
+        "endpoint",
+        "max_attempts",
+        "region",
+        "retry_mode",
+        "retry_mode_source",
+    )
+
+    def __init__(
+        self,
+        *,
+        aws: AwsConfig,
+        region: str | None,
+        endpoint: Endpoint,
+        max_attempts: int,
+        retry_mode: str,
+        retry_mode_source: str,
+        ca_bundle: str | None,
+    ) -> None:
+        self.aws = aws
+        self.region = region
+        self.endpoint = endpoint
+        self.max_attempts = max_attempts
+        self.retry_mode = retry_mode
+        #: Where ``retry_mode`` came from, for error messages.
+        self.retry_mode_source = retry_mode_source
+        self.ca_bundle = ca_bundle
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientConfig(profile={self.aws.profile_name!r}, region={self.region!r}, "
+            f"endpoint={self.endpoint!r}, max_attempts={self.max_attempts}, "
+            f"retry_mode={self.retry_mode!r})"
+        )
 
 
 def _int_setting(value: Any, name: str, source: str) -> int:
