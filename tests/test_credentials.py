@@ -1000,3 +1000,21 @@ def test_a_provider_returning_something_else_is_refused() -> None:
         cfinval.ChainProvider([object()])
     with pytest.raises(cfinval.ParamValidationError, match="credentials must be"):
         cfinval.Client(credentials=42)
+
+
+def test_new_errors_survive_pickling() -> None:
+    import pickle
+
+    errors: list[cfinval.Error] = [
+        cfinval.ProfileNotFound("dev"),
+        cfinval.CredentialRetrievalError("assume-role", "denied", code="AccessDenied"),
+        cfinval.ConfigError("bad"),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+    retrieval = pickle.loads(pickle.dumps(errors[1]))  # noqa: S301
+    assert isinstance(retrieval, cfinval.CredentialRetrievalError)
+    assert (retrieval.provider, retrieval.code) == ("assume-role", "AccessDenied")
+    assert isinstance(retrieval, cfinval.NoCredentialsError)
