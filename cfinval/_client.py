@@ -6,6 +6,7 @@ They only perform effects; every decision is in the flows (``_flow``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,10 +16,10 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from ._body import BodyReader
-from ._config import resolve_endpoint, resolve_retry_settings
+from ._config import ClientConfig, resolve_client_config
 from ._credentials import CredentialResolver, as_provider
-from ._effects import Emit, Flow, Send, Sleep, TransportFailure
-from ._errors import ParamValidationError
+from ._effects import Emit, Flow, Run, Send, Signal, Sleep, TransportFailure, Wait, run_process
+from ._errors import ConfigError, ParamValidationError
 from ._flow import (
     PaginationPlan,
     PaginationState,
@@ -123,18 +124,24 @@ class _Base:
         attempt_timeout: float | None = _UNSET,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if profile is not None:
-            raise ParamValidationError("profile= is not supported yet; pass credentials=")
-        mode, attempts = resolve_retry_settings(max_attempts, retry_mode)
         self._timeout_given = timeout is not _UNSET
         self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
         self._attempt_timeout = _attempt_timeout(attempt_timeout)
         self._limits: tuple[httpx.Timeout, httpx.Timeout, float | None] | None = None
+        config = resolve_client_config(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            retry_mode=retry_mode,
+        )
+        self._config: ClientConfig = config
+        wall_clock = clock or time.time
         self._session = Session(
-            endpoint=resolve_endpoint(endpoint_url, region),
-            credentials=CredentialResolver(as_provider(credentials)),
-            retry=make_retry(mode, attempts, clock or time.monotonic),
-            clock=clock or time.time,
+            endpoint=config.endpoint,
+            credentials=CredentialResolver(as_provider(credentials, config.aws), clock=wall_clock),
+            retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
+            clock=wall_clock,
         )
 
     @property
@@ -172,8 +179,58 @@ class _Base:
         self._limits = (http_timeout, effective, deadline)
         return effective, deadline
 
+    def _limits_for(
+        self, request: HttpRequest, http_timeout: httpx.Timeout, owned: bool
+    ) -> tuple[httpx.Timeout, float | None]:
+        if request.timeout is not None:
+            return httpx.Timeout(request.timeout), _ATTEMPT_TIMEOUT_READS * request.timeout
+        return self._attempt_limits(http_timeout, owned)
+
+    def _http_options(self) -> dict[str, Any]:
+        """Options for an HTTP client this client creates: ``AWS_CA_BUNDLE`` / ``ca_bundle``."""
+        options: dict[str, Any] = {"timeout": self._timeout}
+        bundle = self._config.ca_bundle
+        if bundle is not None:
+            import os
+            import ssl
+
+            try:
+                options["verify"] = (
+                    ssl.create_default_context(capath=bundle)
+                    if os.path.isdir(bundle)
+                    else ssl.create_default_context(cafile=bundle)
+                )
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
+        return options
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
+
+
+async def _await_signal(signal: Signal) -> None:
+    """Wait for ``signal`` without blocking the event loop (it may be set from any thread)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    def wake_threadsafe() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(wake)
+
+    if signal.add_callback(wake_threadsafe):
+        await future
+
+
+def _perform_or_close(flow: Flow[Any], perform: Callable[[Any], Any], effect: Any) -> Any:
+    try:
+        return perform(effect)
+    except BaseException:
+        flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
+        raise
 
 
 def _preloaded(resp: httpx.Response) -> BodyReader | None:
@@ -244,17 +301,21 @@ class Client(_Base):
         if http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=self._timeout)
+                    self._http = httpx.Client(**self._http_options())
                 http = self._http
         return http
 
     def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = self._client()
-        timeout, deadline = self._attempt_limits(http.timeout, self._owns_http)
+        timeout, deadline = self._limits_for(request, http.timeout, self._owns_http)
         started = time.monotonic()
         try:
             with http.stream(
-                request.method, request.url, headers=request.headers, timeout=timeout
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body or None,
+                timeout=timeout,
             ) as resp:
                 reader = _preloaded(resp)
                 if reader is None:
@@ -276,6 +337,11 @@ class Client(_Base):
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
             return None
+        if isinstance(effect, Wait):
+            effect.signal.wait()
+            return None
+        if isinstance(effect, Run):
+            return run_process(effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
     def _iterate(self, flow: Flow[Any]) -> Iterator[Any]:
@@ -289,7 +355,7 @@ class Client(_Base):
                 outcome = None
                 yield effect.value
             else:
-                outcome = self._perform(effect)
+                outcome = _perform_or_close(flow, self._perform, effect)
 
     def _run(self, flow: Flow[T]) -> T:
         outcome: Any = None
@@ -298,7 +364,7 @@ class Client(_Base):
                 effect = flow.send(outcome)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            outcome = self._perform(effect)
+            outcome = _perform_or_close(flow, self._perform, effect)
 
     # -- API -------------------------------------------------------------------------------
 
@@ -391,12 +457,12 @@ class AsyncClient(_Base):
         if self._closed:
             raise RuntimeError("this cfinval.AsyncClient is closed")
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
+            self._http = httpx.AsyncClient(**self._http_options())
         return self._http
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = self._client()
-        timeout, deadline = self._attempt_limits(http.timeout, self._owns_http)
+        timeout, deadline = self._limits_for(request, http.timeout, self._owns_http)
         try:
             if deadline is None:
                 return await self._exchange(http, request, timeout)
@@ -414,7 +480,11 @@ class AsyncClient(_Base):
         http: httpx.AsyncClient, request: HttpRequest, timeout: httpx.Timeout
     ) -> HttpResponse:
         async with http.stream(
-            request.method, request.url, headers=request.headers, timeout=timeout
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body or None,
+            timeout=timeout,
         ) as resp:
             reader = _preloaded(resp)
             if reader is None:
@@ -430,6 +500,11 @@ class AsyncClient(_Base):
         if isinstance(effect, Sleep):
             await asyncio.sleep(effect.seconds)
             return None
+        if isinstance(effect, Wait):
+            await _await_signal(effect.signal)
+            return None
+        if isinstance(effect, Run):
+            return await asyncio.to_thread(run_process, effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
     async def _iterate(self, flow: Flow[Any]) -> AsyncIterator[Any]:
@@ -443,7 +518,11 @@ class AsyncClient(_Base):
                 outcome = None
                 yield effect.value
             else:
-                outcome = await self._perform(effect)
+                try:
+                    outcome = await self._perform(effect)
+                except BaseException:
+                    flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
+                    raise
 
     async def _run(self, flow: Flow[T]) -> T:
         outcome: Any = None
@@ -452,7 +531,11 @@ class AsyncClient(_Base):
                 effect = flow.send(outcome)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            outcome = await self._perform(effect)
+            try:
+                outcome = await self._perform(effect)
+            except BaseException:
+                flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
+                raise
 
     async def list_invalidations_for_distribution_tenant(
         self, Id: str, Marker: str | None = None, MaxItems: int | None = None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from attrs import define, evolve, field, frozen
 
-from ._credentials import CredentialResolver
+from ._credentials import EXPIRED_TOKEN_CODES, CredentialResolver
 from ._effects import Emit, Flow, Send, Sleep, TransportFailure
 from ._errors import (
     CloudFrontError,
@@ -68,6 +68,7 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
     max_attempts = retry.max_attempts
     attempt = 0
     last_cost = 0
+    refreshed = False
     while True:
         attempt += 1
         if limiter is not None:
@@ -137,6 +138,13 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
                 error.code,
                 error.request_id,
             )
+            if error.code in EXPIRED_TOKEN_CODES and not refreshed:
+                # The service says our temporary credentials expired (sooner than they said):
+                # drop them, load fresh ones once, and try again.
+                refreshed = True
+                session.credentials.invalidate(credentials)
+                credentials = yield from session.credentials.get()
+                continue
             offset = skew_correction(
                 error, outcome.headers.get("date"), session.clock(), session.clock_offset
             )

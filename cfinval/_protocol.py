@@ -36,6 +36,7 @@ __all__ = [
     "parse_invalidation_list",
     "parse_response",
     "sign",
+    "sign_form_post",
 ]
 
 SERVICE = "cloudfront"
@@ -47,13 +48,30 @@ USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+#: Header values never shown in a ``repr``.
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-amz-security-token",
+        "x-aws-ec2-metadata-token",
+    }
+)
+
+
 @frozen
 class HttpRequest:
-    """A request ready for the wire. ``url`` is fully percent-encoded."""
+    """A request ready for the wire. ``url`` is fully percent-encoded.
+
+    ``timeout`` (seconds), when set, replaces the client's timeout for this request (the
+    instance metadata service gets 1 s whatever the client's setting). ``body`` is never shown
+    in a ``repr`` (an STS body can hold a web identity token).
+    """
 
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    timeout: float | None = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -62,12 +80,12 @@ class HttpRequest:
                 return value
         return None
 
-    def __repr__(self) -> str:  # never show the signature or a session token
+    def __repr__(self) -> str:  # never show the signature, a session token or the body
         shown = tuple(
-            (k, v) if k.lower() not in ("authorization", "x-amz-security-token") else (k, "***")
-            for k, v in self.headers
+            (k, v) if k.lower() not in _SECRET_HEADERS else (k, "***") for k, v in self.headers
         )
-        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r})"
+        extra = f", body=<{len(self.body)} bytes>" if self.body else ""
+        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r}{extra})"
 
 
 @frozen
@@ -206,6 +224,55 @@ def sign(
         ("User-Agent", USER_AGENT),
     )
     return HttpRequest("GET", url, headers)
+
+
+def sign_form_post(
+    endpoint: Endpoint,
+    service: str,
+    form: list[tuple[str, str]],
+    credentials: Credentials | None,
+    now: _dt.datetime,
+) -> HttpRequest:
+    """A ``POST`` of ``application/x-www-form-urlencoded`` parameters (an AWS query API, such as
+    STS), signed with SigV4 for ``service`` in ``endpoint.signing_region``; unsigned when
+    ``credentials`` is ``None`` (``AssumeRoleWithWebIdentity``)."""
+    path = endpoint.base_path or "/"
+    body = "&".join(
+        f"{_sigv4.encode_rfc3986(k)}={_sigv4.encode_rfc3986(v)}" for k, v in form
+    ).encode("ascii")
+    content_type = "application/x-www-form-urlencoded; charset=utf-8"
+    headers: list[tuple[str, str]] = [("Host", endpoint.netloc)]
+    if credentials is not None:
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        signed = [
+            ("content-type", content_type),
+            ("host", endpoint.netloc),
+            ("x-amz-date", amz_date),
+        ]
+        if credentials.session_token is not None:
+            signed.append(("x-amz-security-token", credentials.session_token))
+        auth = _sigv4.authorization_header(
+            method="POST",
+            path=path,
+            query=(),
+            headers=signed,
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
+            region=endpoint.signing_region,
+            service=service,
+            amz_date=amz_date,
+            payload_sha256=_sigv4.payload_hash(body),
+        )
+        headers.append(("X-Amz-Date", amz_date))
+        if credentials.session_token is not None:
+            headers.append(("X-Amz-Security-Token", credentials.session_token))
+        headers.append(("Authorization", auth))
+    headers += [
+        ("Content-Type", content_type),
+        ("Accept-Encoding", "identity"),
+        ("User-Agent", USER_AGENT),
+    ]
+    return HttpRequest("POST", f"{endpoint.scheme}://{endpoint.netloc}{path}", tuple(headers), body)
 
 
 # --- parsing ---------------------------------------------------------------------------------

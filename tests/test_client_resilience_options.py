@@ -66,7 +66,7 @@ def test_bad_environment_values_are_named_in_the_error(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(cfinval.ParamValidationError, match=name):
+    with pytest.raises(cfinval.ConfigError, match=name):
         cfinval.Client(FAKE_CREDENTIALS)
 
 

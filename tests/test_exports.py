@@ -9,16 +9,22 @@ import cfinval.testing
 
 PUBLIC = [
     "AccessDenied",
+    "AssumeRoleProvider",
     "AsyncClient",
     "AsyncPaginator",
     "ChainProvider",
     "Client",
     "CloudFrontError",
+    "ConfigError",
+    "ConfigFileProvider",
+    "ContainerProvider",
     "CredentialProvider",
+    "CredentialRetrievalError",
     "Credentials",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "InstanceMetadataProvider",
     "InvalidArgument",
     "InvalidationList",
     "InvalidationSummary",
@@ -26,10 +32,15 @@ PUBLIC = [
     "PaginationError",
     "Paginator",
     "ParamValidationError",
+    "ProcessProvider",
+    "ProfileNotFound",
     "ResponseParseError",
+    "SharedCredentialsProvider",
     "StaticProvider",
     "TransportError",
+    "WebIdentityProvider",
     "__version__",
+    "default_chain",
 ]
 
 
