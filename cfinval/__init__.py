@@ -29,7 +29,9 @@ from ._errors import (
     ParamValidationError,
     ResponseParseError,
     TransportError,
+    WaitTimeoutError,
 )
+from ._fanout import TenantResult
 from ._models import Credentials, InvalidationList, InvalidationSummary
 
 __version__ = "0.1.0"
@@ -55,6 +57,8 @@ __all__ = [
     "ParamValidationError",
     "ResponseParseError",
     "StaticProvider",
+    "TenantResult",
     "TransportError",
+    "WaitTimeoutError",
     "__version__",
 ]

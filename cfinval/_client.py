@@ -6,9 +6,12 @@ They only perform effects; every decision is in the flows (``_flow``).
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as _wait_futures
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +21,7 @@ from ._config import resolve_endpoint, resolve_max_attempts
 from ._credentials import CredentialResolver, as_provider
 from ._effects import Emit, Flow, Send, Sleep, TransportFailure
 from ._errors import ParamValidationError
+from ._fanout import DEFAULT_CONCURRENCY, FanOutPlan, Pacer, TenantResult, tenant_flow
 from ._flow import (
     PaginationPlan,
     PaginationState,
@@ -29,6 +33,7 @@ from ._flow import (
 from ._models import InvalidationList, InvalidationSummary
 from ._protocol import MAX_BODY_BYTES, HttpRequest, HttpResponse, ListParams
 from ._retry import StandardRetry
+from ._watch import DEFAULT_POLL, DEFAULT_TIMEOUT, WaitPlan, wait_flow
 
 __all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
 
@@ -133,6 +138,7 @@ class Client(_Base):
         timeout: float | httpx.Timeout | None = _UNSET,
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -150,6 +156,8 @@ class Client(_Base):
         self._owns_http = http_client is None
         self._lock = threading.Lock()
         self._closed = False
+        #: ``Sleep`` effects; ``clock=`` and ``sleep=`` together let tests run without waiting.
+        self._sleep = sleep
 
     # -- driver ----------------------------------------------------------------------------
 
@@ -188,7 +196,7 @@ class Client(_Base):
         if isinstance(effect, Send):
             return self._send(effect.request)
         if isinstance(effect, Sleep):
-            time.sleep(effect.seconds)
+            (self._sleep or time.sleep)(effect.seconds)
             return None
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
@@ -230,9 +238,14 @@ class Client(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> Paginator[InvalidationList]:
-        """Iterate over pages. After a ``max_items`` cut, ``.resume_token`` continues."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        """Iterate over pages. After a ``max_items`` cut, ``.resume_token`` continues.
+
+        ``since`` (an invalidation Id or an aware datetime) stops at the first invalidation
+        already seen: the last page is cut just before it and no further page is requested.
+        """
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return Paginator(self._iterate(pages_flow(self._session, plan, state)), state)
 
@@ -243,11 +256,95 @@ class Client(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> Paginator[InvalidationSummary]:
-        """Iterate over every invalidation of the tenant, newest first."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        """Iterate over every invalidation of the tenant, newest first.
+
+        ``since``: only what is newer than that invalidation Id (or created after that aware
+        datetime); the listing stops there, so a poller reads only what is new.
+        """
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return Paginator(self._iterate(items_flow(self._session, plan, state)), state)
+
+    def wait_until_completed(
+        self,
+        tenant_id: str,
+        *,
+        invalidation_ids: Iterable[str] | None = None,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> tuple[InvalidationSummary, ...]:
+        """Poll until the given invalidations (default: those in progress now) are Completed.
+
+        Returns their final summaries; raises :class:`cfinval.WaitTimeoutError` after
+        ``timeout`` seconds (``None``: no limit). Polls every ``poll`` seconds and reads only as
+        much of the listing (newest first) as it needs.
+        """
+        plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
+        return self._run(wait_flow(self._session, plan))
+
+    def list_many(
+        self,
+        tenant_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_items_per_tenant: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[TenantResult]:
+        """List many tenants, at most ``concurrency`` at once; yield each one's result as it
+        completes (each distinct Id once).
+
+        A tenant's own failure (``EntityNotFound``, ``AccessDenied``, a network error) is
+        reported in its :class:`cfinval.TenantResult`. Throttling lowers the concurrency and
+        pauses requests. Runs on a thread pool of ``concurrency`` threads sharing this client's
+        ``httpx.Client`` (so a transport you passed in is used); arguments are checked before
+        any request. Close the iterator (or leave the ``for`` loop) to stop early.
+        """
+        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return self._fan_out(fan, pacer)
+
+    def _fan_out(self, fan: FanOutPlan, pacer: Pacer) -> Iterator[TenantResult]:
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=fan.concurrency, thread_name_prefix="cfinval")
+        waiting = iter(fan.plans)
+        running: set[Future[TenantResult]] = set()
+        try:
+            while True:
+                while len(running) < pacer.allowed():
+                    plan = next(waiting, None)
+                    if plan is None:
+                        break
+                    flow = tenant_flow(self._session, plan, pacer)
+                    running.add(pool.submit(self._run_until, flow, stop))
+                if not running:
+                    return
+                done, running = _wait_futures(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            stop.set()
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True)
+
+    def _run_until(self, flow: Flow[T], stop: threading.Event) -> T:
+        """``_run`` that gives up at the next effect once ``stop`` is set (fan-out workers)."""
+        outcome: Any = None
+        while True:
+            if stop.is_set():
+                flow.close()
+                raise _Stopped
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if isinstance(effect, Sleep) and self._sleep is None:
+                stop.wait(effect.seconds)  # a real sleep that ends early when stopped
+                outcome = None
+            else:
+                outcome = self._perform(effect)
 
     def close(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -282,6 +379,7 @@ class AsyncClient(_Base):
         timeout: float | httpx.Timeout | None = _UNSET,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -298,6 +396,7 @@ class AsyncClient(_Base):
         self._http = http_client
         self._owns_http = http_client is None
         self._closed = False
+        self._sleep = sleep
 
     def _client(self) -> httpx.AsyncClient:
         if self._closed:
@@ -330,7 +429,7 @@ class AsyncClient(_Base):
         if isinstance(effect, Send):
             return await self._send(effect.request)
         if isinstance(effect, Sleep):
-            await asyncio.sleep(effect.seconds)
+            await (self._sleep or asyncio.sleep)(effect.seconds)
             return None
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
@@ -370,9 +469,10 @@ class AsyncClient(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> AsyncPaginator[InvalidationList]:
         """``async for page in client.paginate(...)``; ``.resume_token`` after a cut."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return AsyncPaginator(self._iterate(pages_flow(self._session, plan, state)), state)
 
@@ -383,11 +483,69 @@ class AsyncClient(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> AsyncPaginator[InvalidationSummary]:
-        """``async for item in client.iter_invalidations(...)``."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        """``async for item in client.iter_invalidations(...)``; ``since`` as in ``Client``."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return AsyncPaginator(self._iterate(items_flow(self._session, plan, state)), state)
+
+    async def wait_until_completed(
+        self,
+        tenant_id: str,
+        *,
+        invalidation_ids: Iterable[str] | None = None,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> tuple[InvalidationSummary, ...]:
+        """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
+        plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
+        return await self._run(wait_flow(self._session, plan))
+
+    def list_many(
+        self,
+        tenant_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_items_per_tenant: int | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[TenantResult]:
+        """``async for result in client.list_many(ids)``: each tenant's result as it completes.
+
+        At most ``concurrency`` tenants in flight (fewer while throttled); a tenant's own
+        failure is reported in its :class:`cfinval.TenantResult`. Arguments are checked here,
+        before any request. ``aclose()`` the iterator (or leave the loop) to stop early.
+        """
+        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return self._fan_out(fan, pacer)
+
+    async def _fan_out(self, fan: FanOutPlan, pacer: Pacer) -> AsyncIterator[TenantResult]:
+        waiting = iter(fan.plans)
+        running: set[asyncio.Task[TenantResult]] = set()
+        try:
+            while True:
+                while len(running) < pacer.allowed():
+                    plan = next(waiting, None)
+                    if plan is None:
+                        break
+                    flow = tenant_flow(self._session, plan, pacer)
+                    running.add(asyncio.ensure_future(self._run(flow)))
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                outcomes = [(task, task.exception()) for task in done]  # retrieve them all
+                for task, failure in outcomes:
+                    if failure is None:
+                        yield task.result()
+                for _task, failure in outcomes:
+                    if failure is not None:
+                        raise failure
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -405,6 +563,10 @@ class AsyncClient(_Base):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _Stopped(Exception):
+    """A fan-out worker noticed that its consumer went away."""
 
 
 class Paginator(Generic[T]):
