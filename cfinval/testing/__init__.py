@@ -24,6 +24,7 @@ from ._fake import (
     SignatureVerifier,
     verify_sigv4,
 )
+from ._seed import SeedError, load_seed
 from ._server import FakeServer
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "FakeCloudFront",
     "FakeServer",
     "RecordedRequest",
+    "SeedError",
     "SignatureVerifier",
+    "load_seed",
     "verify_sigv4",
 ]
