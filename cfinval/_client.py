@@ -40,6 +40,8 @@ __all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
 T = TypeVar("T")
 _UNSET: Any = object()
 _RETRY_MODES = ("standard",)
+#: How often a fan-out with room for more tenants checks whether one may start (seconds).
+_RECHECK = 0.1
 
 
 def _failure(exc: Exception) -> TransportFailure:
@@ -312,7 +314,7 @@ class Client(_Base):
         running: set[Future[TenantResult]] = set()
         try:
             while True:
-                while len(running) < pacer.allowed():
+                while pacer.may_start(len(running)):
                     plan = next(waiting, None)
                     if plan is None:
                         break
@@ -320,7 +322,12 @@ class Client(_Base):
                     running.add(pool.submit(self._run_until, flow, stop))
                 if not running:
                     return
-                done, running = _wait_futures(running, return_when=FIRST_COMPLETED)
+                # While there is room, look again now and then: a tenant that parks (waits out
+                # throttling) frees its place without completing.
+                room = len(running) < fan.concurrency and len(running) < len(fan.plans)
+                done, running = _wait_futures(
+                    running, timeout=_RECHECK if room else None, return_when=FIRST_COMPLETED
+                )
                 for future in done:
                     yield future.result()
         finally:
@@ -525,7 +532,7 @@ class AsyncClient(_Base):
         running: set[asyncio.Task[TenantResult]] = set()
         try:
             while True:
-                while len(running) < pacer.allowed():
+                while pacer.may_start(len(running)):
                     plan = next(waiting, None)
                     if plan is None:
                         break
@@ -533,7 +540,12 @@ class AsyncClient(_Base):
                     running.add(asyncio.ensure_future(self._run(flow)))
                 if not running:
                     return
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                room = len(running) < fan.concurrency and len(running) < len(fan.plans)
+                done, running = await asyncio.wait(
+                    running,
+                    timeout=_RECHECK if room else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 outcomes = [(task, task.exception()) for task in done]  # retrieve them all
                 for task, failure in outcomes:
                     if failure is None:

@@ -12,7 +12,9 @@ the flows' effects. Everything that decides lives here, once:
   throttled response halves the allowed concurrency (at most once per burst) and opens a
   cool-down that every request waits out; every success adds ``1/limit`` back (additive
   increase, multiplicative decrease). A tenant whose page is still throttled after the
-  client's own retries waits and resumes from that page instead of failing.
+  client's own retries waits ("parked", sending nothing) and resumes from that page instead
+  of failing. The drivers never run more than ``concurrency`` tenants, and start one only
+  while fewer than :meth:`Pacer.allowed` of the running ones are active (not parked).
 """
 
 from __future__ import annotations
@@ -83,14 +85,24 @@ class Pacer:
     streak: int = 0
     last_cut: float = -math.inf
     throttled_responses: int = 0
+    #: Tenants waiting before they resume a throttled page: running, but sending nothing.
+    parked: int = 0
     _lock: threading.Lock = field(init=False, factory=threading.Lock, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self.limit = float(self.max_concurrency)
 
     def allowed(self) -> int:
-        """How many tenants may be in flight now."""
+        """How many tenants may be actively listing now."""
         return max(1, int(self.limit))
+
+    def may_start(self, running: int) -> bool:
+        """Whether a driver with ``running`` tenants under way may start one more."""
+        return running < self.max_concurrency and running - self.parked < self.allowed()
+
+    def park(self, delta: int) -> None:
+        with self._lock:
+            self.parked += delta
 
     def wait_time(self, now: float) -> float:
         """Seconds to wait before sending (the cool-down after throttling)."""
@@ -233,7 +245,11 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
                 resumes,
                 MAX_THROTTLE_RESUMES,
             )
-            yield Sleep(delay)
+            pacer.park(1)
+            try:
+                yield Sleep(delay)
+            finally:
+                pacer.park(-1)
             continue
         except Error as exc:
             return TenantResult(plan.tenant_id, error=exc)

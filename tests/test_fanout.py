@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +23,7 @@ from cfinval._effects import Send, Sleep
 from cfinval._fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, tenant_flow
 from cfinval._flow import PaginationPlan
 from cfinval._protocol import NAMESPACE
-from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, load_seed
 
 THROTTLE_BODY = (
     f'<?xml version="1.0"?><ErrorResponse xmlns="{NAMESPACE}"><Error><Type>Sender</Type>'
@@ -360,3 +368,291 @@ def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
         results.close()  # type: ignore[attr-defined]
     assert first.ok
     assert len(fake.requests) < 40
+
+
+def test_a_network_failure_is_reported_for_that_tenant_only() -> None:
+    fake, ids = fleet()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/dt_down/" in request.url.raw_path.decode():
+            raise httpx.ConnectError("connection refused", request=request)
+        status, headers, body = fake.handle(
+            request.method, request.url.raw_path.decode(), dict(request.headers)
+        )
+        return httpx.Response(status, headers=headers, content=body)
+
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        sleep=lambda s: None,
+    ) as client:
+        results = {r.tenant_id: r for r in client.list_many([ids[0], "dt_down", ids[1]])}
+    assert isinstance(results["dt_down"].error, cfinval.TransportError)
+    assert results[ids[0]].items == tuple(fake.listing(ids[0]))
+    assert results[ids[1]].items == tuple(fake.listing(ids[1]))
+
+
+def test_a_parked_tenant_does_not_hold_the_only_slot_and_closing_wakes_it() -> None:
+    fake = FakeCloudFront()
+    fake.add_invalidation("dt_fine", "I1")
+    busy_attempts = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal busy_attempts
+        if "/dt_busy/" in request.url.raw_path.decode():
+            busy_attempts += 1
+            return httpx.Response(400, content=THROTTLE_BODY)
+        status, headers, body = fake.handle(
+            request.method, request.url.raw_path.decode(), dict(request.headers)
+        )
+        return httpx.Response(status, headers=headers, content=body)
+
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        max_attempts=1,
+    ) as client:
+        # Throttling has already brought the allowed concurrency down to 1: dt_fine may
+        # start only once dt_busy, throttled, waits (parks) before resuming.
+        pacer = Pacer(2, base_delay=1.0, random=lambda: 1.0)  # cool-down 1 s, resume in 2 s
+        pacer.limit = 1.0
+        results = client._fan_out(FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None), pacer)
+        first = next(results)
+        started = time.monotonic()
+        results.close()  # type: ignore[attr-defined]
+        closing = time.monotonic() - started
+    assert first.tenant_id == "dt_fine"
+    assert first.items == tuple(fake.listing("dt_fine"))
+    assert closing < 0.5  # dt_busy's worker did not sit out its 2 s wait
+    assert busy_attempts == 1
+
+
+def test_parked_tenants_do_not_count_against_the_allowed_concurrency() -> None:
+    pacer = Pacer(4, random=lambda: 1.0)
+    pacer.throttled(0.0)
+    pacer.throttled(10.0)  # allowed: 1
+    assert pacer.may_start(0)
+    assert not pacer.may_start(1)
+    pacer.park(1)
+    assert pacer.may_start(1)  # the one running is parked
+    pacer.park(1)
+    pacer.park(1)
+    pacer.park(1)
+    assert not pacer.may_start(4)  # never more than max_concurrency in all
+    pacer.park(-4)
+    assert not pacer.may_start(1)
+
+
+def test_leaving_the_async_loop_early_cancels_the_other_tenants() -> None:
+    fake = FakeCloudFront()
+    ids = fake.seed_tenants(30, invalidations=1)
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01 if calls == 1 else 5)
+        status, headers, body = fake.handle(
+            request.method, request.url.raw_path.decode(), dict(request.headers)
+        )
+        return httpx.Response(status, headers=headers, content=body)
+
+    async def run() -> tuple[cfinval.TenantResult, float]:
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        ) as client:
+            results = client.list_many(ids, concurrency=4)
+            first = await results.__anext__()
+            started = time.monotonic()
+            await results.aclose()  # type: ignore[attr-defined]
+            return first, time.monotonic() - started
+
+    first, closing = asyncio.run(run())
+    assert first.ok
+    assert closing < 1  # the three slow requests were cancelled, not awaited
+    assert calls == 4
+
+
+# --- 1,000 tenants over loopback HTTP, with missing tenants and injected throttling -------------
+#
+# The fake runs as `cfinval fake-server` in its own process: in-process, its 16 handler threads
+# and the client would share one GIL on 2 cores. Throttling is injected (and concurrency
+# measured) on the client side, by a wrapper transport around httpx's real one.
+
+
+class Gate:
+    """Counts requests in flight and answers every ``every``-th with 400 ``Throttling``."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.lock = threading.Lock()
+        self.count = 0
+        self.throttled = 0
+        self.in_flight = 0
+        self.peak = 0
+
+    def enter(self) -> bool:
+        with self.lock:
+            self.count += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            throttle = self.count % self.every == 0
+            self.throttled += throttle
+            return throttle
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+
+class GatedTransport(httpx.BaseTransport):
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            if self.gate.enter():
+                time.sleep(0.001)
+                return httpx.Response(400, content=THROTTLE_BODY)
+            response = self.inner.handle_request(request)
+            response.read()
+            return response
+        finally:
+            self.gate.leave()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncGatedTransport(httpx.AsyncBaseTransport):
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            if self.gate.enter():
+                await asyncio.sleep(0.001)
+                return httpx.Response(400, content=THROTTLE_BODY)
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.gate.leave()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture(scope="module")
+def fleet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeCloudFront]]:
+    """`cfinval fake-server` seeded with 950 tenants (10 of them access-denied)."""
+    base = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+    tenants: dict[str, Any] = {}
+    for n in range(950):
+        items = [
+            {
+                "Id": f"I{n:04d}{k}",
+                "CreateTime": (base + _dt.timedelta(minutes=k, seconds=n)).isoformat(),
+                "Status": "InProgress" if k == 2 and n % 4 == 0 else "Completed",
+            }
+            for k in range(3)
+        ]
+        tenants[f"dt_{n:04d}"] = (
+            {"access_denied": True, "invalidations": items} if n % 95 == 7 else items
+        )
+    seed = tmp_path_factory.mktemp("fleet") / "seed.json"
+    seed.write_text(json.dumps({"tenants": tenants}))
+    expected = FakeCloudFront()
+    load_seed(expected, json.loads(seed.read_text()))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cfinval", "fake-server", "--seed-file", str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(cfinval.__file__).parent.parent)},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), first
+        yield url, expected
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+        assert code == 0
+
+
+def fleet_ids() -> tuple[list[str], set[str], set[str]]:
+    present = [f"dt_{n:04d}" for n in range(950)]
+    denied = {tenant_id for n, tenant_id in enumerate(present) if n % 95 == 7}
+    missing = {f"dt_gone_{n:03d}" for n in range(50)}
+    return [*present, *sorted(missing)], missing, denied
+
+
+def check_thousand(
+    results: list[cfinval.TenantResult],
+    expected: FakeCloudFront,
+    ids: list[str],
+    missing: set[str],
+    denied: set[str],
+) -> None:
+    assert len(results) == len(ids) == 1000
+    assert {r.tenant_id for r in results} == set(ids)
+    for result in results:
+        if result.tenant_id in missing:
+            assert isinstance(result.error, cfinval.EntityNotFound), result
+        elif result.tenant_id in denied:
+            assert isinstance(result.error, cfinval.AccessDenied), result
+        else:
+            assert result.error is None, result
+            assert result.items == tuple(expected.listing(result.tenant_id))
+            assert len(result.items) == 3
+
+
+async def _no_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+def test_async_fan_out_over_1000_tenants_on_loopback_is_exact_and_bounded(
+    fleet_server: tuple[str, FakeCloudFront],
+) -> None:
+    url, expected = fleet_server
+    ids, missing, denied = fleet_ids()
+    gate = Gate(every=9)
+
+    async def run() -> list[cfinval.TenantResult]:
+        http = httpx.AsyncClient(transport=AsyncGatedTransport(gate))
+        async with (
+            http,
+            cfinval.AsyncClient(
+                FAKE_CREDENTIALS, endpoint_url=url, http_client=http, sleep=_no_sleep
+            ) as client,
+        ):
+            return [r async for r in client.list_many(ids, concurrency=8)]
+
+    results = asyncio.run(run())
+    check_thousand(results, expected, ids, missing, denied)
+    assert gate.throttled > 50
+    assert 2 <= gate.peak <= 8
+
+
+def test_sync_fan_out_over_1000_tenants_on_loopback_is_exact_and_bounded(
+    fleet_server: tuple[str, FakeCloudFront],
+) -> None:
+    url, expected = fleet_server
+    ids, missing, denied = fleet_ids()
+    gate = Gate(every=9)
+    with (
+        httpx.Client(transport=GatedTransport(gate)) as http,
+        cfinval.Client(
+            FAKE_CREDENTIALS, endpoint_url=url, http_client=http, sleep=lambda s: None
+        ) as client,
+    ):
+        results = list(client.list_many(ids, concurrency=8))
+    check_thousand(results, expected, ids, missing, denied)
+    assert gate.throttled > 50
+    assert 2 <= gate.peak <= 8
