@@ -31,8 +31,7 @@ from ._errors import (
     TransportError,
     WaitTimeoutError,
 )
-from ._fanout import TenantResult
-from ._models import Credentials, InvalidationList, InvalidationSummary
+from ._models import Credentials, InvalidationList, InvalidationSummary, TenantResult
 
 __version__ = "0.1.0"
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 import cfinval
+from cfinval._client import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
 
 __all__ = ["main"]
 
@@ -174,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--ids-file", default="-", metavar="FILE", help="tenant Ids, one a line")
     audit.add_argument(
-        "--concurrency", type=_positive_int, default=8, metavar="N", help="tenants at once"
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="tenants at once",
     )
     audit.add_argument(
         "--max-items-per-tenant", type=_positive_int, metavar="N", help="stop each listing at N"
@@ -194,8 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument(
         "--invalidation-ids", nargs="+", metavar="ID", help="wait for these invalidations"
     )
-    wait.add_argument("--poll", type=_positive_seconds, default=20.0, metavar="SECONDS")
-    wait.add_argument("--timeout", type=_seconds, default=600.0, metavar="SECONDS")
+    wait.add_argument("--poll", type=_positive_seconds, default=DEFAULT_POLL, metavar="SECONDS")
+    wait.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS")
     wait.set_defaults(run=_cmd_wait)
 
     fake = commands.add_parser(

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as _wait_futures
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
@@ -21,7 +21,6 @@ from ._config import resolve_endpoint, resolve_max_attempts
 from ._credentials import CredentialResolver, as_provider
 from ._effects import Emit, Flow, Send, Sleep, TransportFailure
 from ._errors import ParamValidationError
-from ._fanout import DEFAULT_CONCURRENCY, FanOutPlan, Pacer, TenantResult, tenant_flow
 from ._flow import (
     PaginationPlan,
     PaginationState,
@@ -30,10 +29,12 @@ from ._flow import (
     list_flow,
     pages_flow,
 )
-from ._models import InvalidationList, InvalidationSummary
+from ._models import InvalidationList, InvalidationSummary, TenantResult
 from ._protocol import MAX_BODY_BYTES, HttpRequest, HttpResponse, ListParams
 from ._retry import StandardRetry
-from ._watch import DEFAULT_POLL, DEFAULT_TIMEOUT, WaitPlan, wait_flow
+
+if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
+    from ._fanout import FanOutPlan, Pacer
 
 __all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
 
@@ -42,6 +43,11 @@ _UNSET: Any = object()
 _RETRY_MODES = ("standard",)
 #: How often a fan-out with room for more tenants checks whether one may start (seconds).
 _RECHECK = 0.1
+#: wait_until_completed: botocore's InvalidationForDistributionTenantCompleted waiter cadence
+#: (a poll every 20 s, 30 polls).
+DEFAULT_POLL = 20.0
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_CONCURRENCY = 8
 
 
 def _failure(exc: Exception) -> TransportFailure:
@@ -283,6 +289,8 @@ class Client(_Base):
         ``timeout`` seconds (``None``: no limit). Polls every ``poll`` seconds and reads only as
         much of the listing (newest first) as it needs.
         """
+        from ._watch import WaitPlan, wait_flow
+
         plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
         return self._run(wait_flow(self._session, plan))
 
@@ -303,6 +311,8 @@ class Client(_Base):
         ``httpx.Client`` (so a transport you passed in is used); arguments are checked before
         any request. Close the iterator (or leave the ``for`` loop) to stop early.
         """
+        from ._fanout import FanOutPlan, Pacer
+
         fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return self._fan_out(fan, pacer)
@@ -318,7 +328,7 @@ class Client(_Base):
                     plan = next(waiting, None)
                     if plan is None:
                         break
-                    flow = tenant_flow(self._session, plan, pacer)
+                    flow = _tenant_flow(self._session, plan, pacer)
                     running.add(pool.submit(self._run_until, flow, stop))
                 if not running:
                     return
@@ -506,6 +516,8 @@ class AsyncClient(_Base):
         timeout: float | None = DEFAULT_TIMEOUT,
     ) -> tuple[InvalidationSummary, ...]:
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
+        from ._watch import WaitPlan, wait_flow
+
         plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
         return await self._run(wait_flow(self._session, plan))
 
@@ -523,6 +535,8 @@ class AsyncClient(_Base):
         failure is reported in its :class:`cfinval.TenantResult`. Arguments are checked here,
         before any request. ``aclose()`` the iterator (or leave the loop) to stop early.
         """
+        from ._fanout import FanOutPlan, Pacer
+
         fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return self._fan_out(fan, pacer)
@@ -536,7 +550,7 @@ class AsyncClient(_Base):
                     plan = next(waiting, None)
                     if plan is None:
                         break
-                    flow = tenant_flow(self._session, plan, pacer)
+                    flow = _tenant_flow(self._session, plan, pacer)
                     running.add(asyncio.ensure_future(self._run(flow)))
                 if not running:
                     return
@@ -575,6 +589,12 @@ class AsyncClient(_Base):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _tenant_flow(session: Session, plan: Any, pacer: Pacer) -> Flow[TenantResult]:
+    from ._fanout import tenant_flow
+
+    return tenant_flow(session, plan, pacer)
 
 
 class _Stopped(Exception):

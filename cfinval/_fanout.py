@@ -31,42 +31,16 @@ from attrs import define, field, frozen
 from ._effects import Emit, Flow, Send, Sleep
 from ._errors import CloudFrontError, Error, NoCredentialsError, ParamValidationError
 from ._flow import PaginationPlan, PaginationState, Session, pages_flow
-from ._models import InvalidationList, InvalidationSummary
+from ._models import InvalidationList, InvalidationSummary, TenantResult
 from ._protocol import HttpResponse, error_from_response
 from ._retry import is_throttling
 
-__all__ = ["FanOutPlan", "Pacer", "TenantResult", "tenant_flow"]
+__all__ = ["FanOutPlan", "Pacer", "tenant_flow"]
 
 log = logging.getLogger("cfinval")
 
-DEFAULT_CONCURRENCY = 8
 #: How many times one tenant resumes a page that stayed throttled after the client's retries.
 MAX_THROTTLE_RESUMES = 8
-
-
-@frozen
-class TenantResult:
-    """What listing one tenant gave: its ``items`` (newest first) or the ``error``.
-
-    Exactly one of ``items`` and ``error`` is ``None``. ``resume_token`` is set when
-    ``max_items_per_tenant`` cut the listing short (pass it as ``starting_token`` to go on).
-    """
-
-    tenant_id: str
-    items: tuple[InvalidationSummary, ...] | None = None
-    error: Error | None = None
-    resume_token: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def counts(self) -> dict[str, int]:
-        """Number of invalidations per status, e.g. ``{"Completed": 4, "InProgress": 1}``."""
-        out: dict[str, int] = {}
-        for item in self.items or ():
-            out[item.status] = out.get(item.status, 0) + 1
-        return out
 
 
 @define

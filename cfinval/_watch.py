@@ -19,15 +19,11 @@ from ._errors import ParamValidationError, WaitTimeoutError
 from ._flow import PaginationPlan, PaginationState, Session, pages_flow
 from ._models import InvalidationList, InvalidationSummary
 
-__all__ = ["COMPLETED", "DEFAULT_POLL", "DEFAULT_TIMEOUT", "WaitPlan", "wait_flow"]
+__all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
 
 log = logging.getLogger("cfinval")
 
 COMPLETED = "Completed"
-#: The same cadence as botocore's ``InvalidationForDistributionTenantCompleted`` waiter
-#: (20 s between polls, 30 polls).
-DEFAULT_POLL = 20.0
-DEFAULT_TIMEOUT = 600.0
 
 
 def _seconds(name: str, value: object, *, allow_zero: bool) -> float:

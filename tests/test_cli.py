@@ -375,11 +375,12 @@ def test_wait_for_a_missing_tenant_is_a_service_error(
 # --- process-level behaviour ----------------------------------------------------------------------
 
 
-def test_import_cfinval_does_not_load_the_command_line() -> None:
+def test_import_cfinval_loads_neither_the_command_line_nor_fan_out_nor_waiting() -> None:
     probe = (
         "import sys, cfinval; "
         "print([m for m in ('argparse', 'cfinval._cli', 'cfinval._output', 'cfinval._query', "
-        "'cfinval._fake_server', 'cfinval.testing') if m in sys.modules])"
+        "'cfinval._fake_server', 'cfinval.testing', 'cfinval._fanout', 'cfinval._watch') "
+        "if m in sys.modules])"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
