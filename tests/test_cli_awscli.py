@@ -29,6 +29,7 @@ import cfinval
 from cfinval._cli import main
 from cfinval.testing import FAKE_CREDENTIALS
 
+_BEFORE = os.environ.get("AWS_DATA_PATH")
 try:
     from awscli.botocore.session import get_session as _aws_session  # awscli >= 1.44
 
@@ -38,6 +39,12 @@ try:
     )
 except ImportError:  # pragma: no cover - depends on the installed test extra
     _AWS_KNOWS_OP = False
+# Importing awscli points AWS_DATA_PATH at its own data (awscli/data); set that only for our
+# in-process runs of it, not for every other test of the session.
+if _BEFORE is None:
+    os.environ.pop("AWS_DATA_PATH", None)
+else:  # pragma: no cover - only when the caller set it
+    os.environ["AWS_DATA_PATH"] = _BEFORE
 
 pytestmark = pytest.mark.skipif(
     not _AWS_KNOWS_OP,
@@ -127,11 +134,15 @@ def aws_environment(tmp: Path) -> Iterator[tuple[io.StringIO, io.StringIO]]:
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
     ):
-        for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_DATA_PATH"]:
-            patch.delenv(key)  # AWS_DATA_PATH: set by awscli itself on import
+        for key in [k for k in os.environ if k.startswith("AWS_")]:
+            patch.delenv(key)
         for key, value in env(tmp).items():
             if key.startswith("AWS_"):
                 patch.setenv(key, value)
+        if _AWS_KNOWS_OP:
+            import awscli
+
+            patch.setenv("AWS_DATA_PATH", str(Path(awscli.__file__).parent / "data"))
         yield out, err
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import io
+import os
 import string
 from typing import Any
 
@@ -19,8 +20,11 @@ from hypothesis import strategies as st
 
 from cfinval._output import cli_data, format_json, format_table, format_text
 
+_BEFORE = os.environ.get("AWS_DATA_PATH")
 awscli_text = pytest.importorskip("awscli.text")
 awscli_formatter = pytest.importorskip("awscli.formatter")
+if _BEFORE is None:  # importing awscli sets it; other tests should not see that
+    os.environ.pop("AWS_DATA_PATH", None)
 
 keys = st.text(alphabet=string.ascii_letters + "日本é", min_size=1, max_size=6)
 scalars = st.one_of(
