@@ -40,8 +40,9 @@ from ._errors import (
     ProfileNotFound,
     ResponseParseError,
     TransportError,
+    WaitTimeoutError,
 )
-from ._models import Credentials, InvalidationList, InvalidationSummary
+from ._models import Credentials, InvalidationList, InvalidationSummary, TenantResult
 
 __version__ = "0.1.0"
 
@@ -75,7 +76,9 @@ __all__ = [
     "ResponseParseError",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantResult",
     "TransportError",
+    "WaitTimeoutError",
     "WebIdentityProvider",
     "__version__",
     "default_chain",

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as _dt
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as _wait_futures
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
@@ -28,9 +31,12 @@ from ._flow import (
     list_flow,
     pages_flow,
 )
-from ._models import InvalidationList, InvalidationSummary
+from ._models import InvalidationList, InvalidationSummary, TenantResult
 from ._protocol import MAX_BODY_BYTES, HttpRequest, HttpResponse, ListParams
 from ._retry import make_retry
+
+if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
+    from ._fanout import FanOutPlan, Pacer
 
 __all__ = ["AsyncClient", "AsyncPaginator", "Client", "Paginator"]
 
@@ -46,6 +52,13 @@ _LOCAL_ERRORS = (
     httpx.LocalProtocolError,
     httpx.StreamError,
 )
+#: How often a fan-out with room for more tenants checks whether one may start (seconds).
+_RECHECK = 0.1
+#: wait_until_completed: botocore's InvalidationForDistributionTenantCompleted waiter cadence
+#: (a poll every 20 s, 30 polls).
+DEFAULT_POLL = 20.0
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_CONCURRENCY = 8
 
 
 def _failure(exc: Exception) -> TransportFailure:
@@ -273,6 +286,7 @@ class Client(_Base):
         attempt_timeout: float | None = _UNSET,
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -291,6 +305,8 @@ class Client(_Base):
         self._owns_http = http_client is None
         self._lock = threading.Lock()
         self._closed = False
+        #: ``Sleep`` effects; ``clock=`` and ``sleep=`` together let tests run without waiting.
+        self._sleep = sleep
 
     # -- driver ----------------------------------------------------------------------------
 
@@ -335,7 +351,7 @@ class Client(_Base):
         if isinstance(effect, Send):
             return self._send(effect.request)
         if isinstance(effect, Sleep):
-            time.sleep(effect.seconds)
+            (self._sleep or time.sleep)(effect.seconds)
             return None
         if isinstance(effect, Wait):
             effect.signal.wait()
@@ -382,9 +398,14 @@ class Client(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> Paginator[InvalidationList]:
-        """Iterate over pages. After a ``max_items`` cut, ``.resume_token`` continues."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        """Iterate over pages. After a ``max_items`` cut, ``.resume_token`` continues.
+
+        ``since`` (an invalidation Id or an aware datetime) stops at the first invalidation
+        already seen: the last page is cut just before it and no further page is requested.
+        """
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return Paginator(self._iterate(pages_flow(self._session, plan, state)), state)
 
@@ -395,11 +416,104 @@ class Client(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> Paginator[InvalidationSummary]:
-        """Iterate over every invalidation of the tenant, newest first."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        """Iterate over every invalidation of the tenant, newest first.
+
+        ``since``: only what is newer than that invalidation Id (or created after that aware
+        datetime); the listing stops there, so a poller reads only what is new.
+        """
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return Paginator(self._iterate(items_flow(self._session, plan, state)), state)
+
+    def wait_until_completed(
+        self,
+        tenant_id: str,
+        *,
+        invalidation_ids: Iterable[str] | None = None,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> tuple[InvalidationSummary, ...]:
+        """Poll until the given invalidations (default: those in progress now) are Completed.
+
+        Returns their final summaries; raises :class:`cfinval.WaitTimeoutError` after
+        ``timeout`` seconds (``None``: no limit). Polls every ``poll`` seconds and reads only as
+        much of the listing (newest first) as it needs.
+        """
+        from ._watch import WaitPlan, wait_flow
+
+        plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
+        return self._run(wait_flow(self._session, plan))
+
+    def list_many(
+        self,
+        tenant_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_items_per_tenant: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[TenantResult]:
+        """List many tenants, at most ``concurrency`` at once; yield each one's result as it
+        completes (each distinct Id once).
+
+        A tenant's own failure (``EntityNotFound``, ``AccessDenied``, a network error) is
+        reported in its :class:`cfinval.TenantResult`. Throttling lowers the concurrency and
+        pauses requests. Runs on a thread pool of ``concurrency`` threads sharing this client's
+        ``httpx.Client`` (so a transport you passed in is used); arguments are checked before
+        any request. Close the iterator (or leave the ``for`` loop) to stop early.
+        """
+        from ._fanout import FanOutPlan, Pacer
+
+        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return self._fan_out(fan, pacer)
+
+    def _fan_out(self, fan: FanOutPlan, pacer: Pacer) -> Iterator[TenantResult]:
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=fan.concurrency, thread_name_prefix="cfinval")
+        waiting = iter(fan.plans)
+        running: set[Future[TenantResult]] = set()
+        try:
+            while True:
+                while pacer.may_start(len(running)):
+                    plan = next(waiting, None)
+                    if plan is None:
+                        break
+                    flow = _tenant_flow(self._session, plan, pacer)
+                    running.add(pool.submit(self._run_until, flow, stop))
+                if not running:
+                    return
+                # While there is room, look again now and then: a tenant that parks (waits out
+                # throttling) frees its place without completing.
+                room = len(running) < fan.concurrency and len(running) < len(fan.plans)
+                done, running = _wait_futures(
+                    running, timeout=_RECHECK if room else None, return_when=FIRST_COMPLETED
+                )
+                for future in done:
+                    yield future.result()
+        finally:
+            stop.set()
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True)
+
+    def _run_until(self, flow: Flow[T], stop: threading.Event) -> T:
+        """``_run`` that gives up at the next effect once ``stop`` is set (fan-out workers)."""
+        outcome: Any = None
+        while True:
+            if stop.is_set():
+                flow.close()
+                raise _Stopped
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if isinstance(effect, Sleep) and self._sleep is None:
+                stop.wait(effect.seconds)  # a real sleep that ends early when stopped
+                outcome = None
+            else:
+                outcome = self._perform(effect)
 
     def close(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -435,6 +549,7 @@ class AsyncClient(_Base):
         attempt_timeout: float | None = _UNSET,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -452,6 +567,7 @@ class AsyncClient(_Base):
         self._http = http_client
         self._owns_http = http_client is None
         self._closed = False
+        self._sleep = sleep
 
     def _client(self) -> httpx.AsyncClient:
         if self._closed:
@@ -498,7 +614,7 @@ class AsyncClient(_Base):
         if isinstance(effect, Send):
             return await self._send(effect.request)
         if isinstance(effect, Sleep):
-            await asyncio.sleep(effect.seconds)
+            await (self._sleep or asyncio.sleep)(effect.seconds)
             return None
         if isinstance(effect, Wait):
             await _await_signal(effect.signal)
@@ -551,9 +667,10 @@ class AsyncClient(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> AsyncPaginator[InvalidationList]:
         """``async for page in client.paginate(...)``; ``.resume_token`` after a cut."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return AsyncPaginator(self._iterate(pages_flow(self._session, plan, state)), state)
 
@@ -564,11 +681,78 @@ class AsyncClient(_Base):
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
     ) -> AsyncPaginator[InvalidationSummary]:
-        """``async for item in client.iter_invalidations(...)``."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token)
+        """``async for item in client.iter_invalidations(...)``; ``since`` as in ``Client``."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         return AsyncPaginator(self._iterate(items_flow(self._session, plan, state)), state)
+
+    async def wait_until_completed(
+        self,
+        tenant_id: str,
+        *,
+        invalidation_ids: Iterable[str] | None = None,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> tuple[InvalidationSummary, ...]:
+        """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
+        from ._watch import WaitPlan, wait_flow
+
+        plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
+        return await self._run(wait_flow(self._session, plan))
+
+    def list_many(
+        self,
+        tenant_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_items_per_tenant: int | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[TenantResult]:
+        """``async for result in client.list_many(ids)``: each tenant's result as it completes.
+
+        At most ``concurrency`` tenants in flight (fewer while throttled); a tenant's own
+        failure is reported in its :class:`cfinval.TenantResult`. Arguments are checked here,
+        before any request. ``aclose()`` the iterator (or leave the loop) to stop early.
+        """
+        from ._fanout import FanOutPlan, Pacer
+
+        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return self._fan_out(fan, pacer)
+
+    async def _fan_out(self, fan: FanOutPlan, pacer: Pacer) -> AsyncIterator[TenantResult]:
+        waiting = iter(fan.plans)
+        running: set[asyncio.Task[TenantResult]] = set()
+        try:
+            while True:
+                while pacer.may_start(len(running)):
+                    plan = next(waiting, None)
+                    if plan is None:
+                        break
+                    flow = _tenant_flow(self._session, plan, pacer)
+                    running.add(asyncio.ensure_future(self._run(flow)))
+                if not running:
+                    return
+                room = len(running) < fan.concurrency and len(running) < len(fan.plans)
+                done, running = await asyncio.wait(
+                    running,
+                    timeout=_RECHECK if room else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                outcomes = [(task, task.exception()) for task in done]  # retrieve them all
+                for task, failure in outcomes:
+                    if failure is None:
+                        yield task.result()
+                for _task, failure in outcomes:
+                    if failure is not None:
+                        raise failure
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -586,6 +770,16 @@ class AsyncClient(_Base):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _tenant_flow(session: Session, plan: Any, pacer: Pacer) -> Flow[TenantResult]:
+    from ._fanout import tenant_flow
+
+    return tenant_flow(session, plan, pacer)
+
+
+class _Stopped(Exception):
+    """A fan-out worker noticed that its consumer went away."""
 
 
 class Paginator(Generic[T]):

@@ -11,6 +11,7 @@
      ├── TransportError                          network failure after the last attempt
      ├── ResponseParseError                      a 2xx body that is not a valid InvalidationList
      ├── PaginationError                         the service repeated a marker (a loop)
+ ├── WaitTimeoutError (also TimeoutError)    wait_until_completed() ran out of time
      └── CloudFrontError                         the service said no: .code .message .status_code
           ├── AccessDenied                                          .request_id
           ├── EntityNotFound
@@ -37,6 +38,7 @@ __all__ = [
     "ProfileNotFound",
     "ResponseParseError",
     "TransportError",
+    "WaitTimeoutError",
     "error_class_for_code",
 ]
 
@@ -119,6 +121,21 @@ class ResponseParseError(Error):
 
 class PaginationError(Error):
     """The service sent a marker it had already sent: following it would loop forever."""
+
+
+class WaitTimeoutError(Error, TimeoutError):
+    """``wait_until_completed()`` timed out.
+
+    ``pending`` holds the Ids still not ``Completed`` (in progress, or not listed yet);
+    ``missing`` is the subset that the listing did not show at all on the last poll.
+    """
+
+    def __init__(
+        self, message: str, *, pending: tuple[str, ...] = (), missing: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.pending = pending
+        self.missing = missing
 
 
 class CloudFrontError(Error):

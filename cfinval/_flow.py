@@ -29,6 +29,7 @@ from ._protocol import Endpoint, HttpResponse, ListParams, parse_response, sign
 from ._retry import RetryStrategy, StandardRetry, is_throttling, skew_correction
 
 __all__ = [
+    "PaginationPlan",
     "PaginationState",
     "Session",
     "decode_token",
@@ -36,6 +37,7 @@ __all__ = [
     "items_flow",
     "list_flow",
     "pages_flow",
+    "seen_index",
 ]
 
 log = logging.getLogger("cfinval")
@@ -236,19 +238,65 @@ class PaginationState:
     pages: int = 0
 
 
+Since = str | _dt.datetime
+
+
+def _validate_since(since: object) -> Since | None:
+    if since is None:
+        return None
+    if isinstance(since, _dt.datetime):
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ParamValidationError("since must be an aware datetime (for example in UTC)")
+        return since
+    if isinstance(since, str):
+        if not since:
+            raise ParamValidationError("since must not be an empty invalidation Id")
+        return since
+    raise ParamValidationError(
+        f"since must be an invalidation Id (str) or an aware datetime, not {type(since).__name__}"
+    )
+
+
+def seen_index(items: tuple[InvalidationSummary, ...], since: Since) -> int | None:
+    """Index of the first item of a newest-first page that was already seen, or ``None``.
+
+    ``since`` is either the Id of the newest invalidation seen before, or a datetime: every
+    invalidation created at or before it counts as seen.
+    """
+    if isinstance(since, str):
+        for index, item in enumerate(items):
+            if item.id == since:
+                return index
+        return None
+    for index, item in enumerate(items):
+        if item.create_time <= since:
+            return index
+    return None
+
+
 @frozen
 class PaginationPlan:
-    """Validated pagination arguments (validated eagerly, before any I/O)."""
+    """Validated pagination arguments (validated eagerly, before any I/O).
+
+    ``since`` (an invalidation Id or an aware datetime) ends the listing at the first
+    invalidation already seen: results are newest first, so everything after it is older.
+    """
 
     tenant_id: str
     page_size: int | None
     max_items: int | None
     marker: str | None
     skip: int
+    since: Since | None = None
 
     @classmethod
     def create(
-        cls, tenant_id: object, page_size: object, max_items: object, starting_token: object
+        cls,
+        tenant_id: object,
+        page_size: object,
+        max_items: object,
+        starting_token: object,
+        since: object = None,
     ) -> PaginationPlan:
         params = ListParams.validate(tenant_id, None, page_size)
         if max_items is not None and (
@@ -258,14 +306,16 @@ class PaginationPlan:
         marker, skip = (None, 0) if starting_token is None else decode_token(starting_token)  # type: ignore[arg-type]
         if marker is not None:
             ListParams.validate(tenant_id, marker, page_size)
-        return cls(params.id, params.max_items, max_items, marker, skip)
+        return cls(params.id, params.max_items, max_items, marker, skip, _validate_since(since))
 
 
 def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
     """Emit pages until the listing ends or ``max_items`` items have been emitted.
 
     Mirrors botocore's ``PageIterator`` (so resume tokens are interchangeable), and raises
-    :class:`PaginationError` when the service hands back a marker already followed.
+    :class:`PaginationError` when the service hands back a marker already followed. With
+    ``plan.since``, the page holding the first invalidation already seen is emitted cut just
+    before it, and no further page is requested.
     """
     marker = plan.marker
     seen: set[str | None] = {marker}
@@ -280,6 +330,12 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
             skipped = plan.skip
             items = items[skipped:]
         first = False
+        reached_seen = False
+        if plan.since is not None:
+            cut = seen_index(items, plan.since)
+            if cut is not None:
+                items = items[:cut]
+                reached_seen = True
         if plan.max_items is not None and total + len(items) > plan.max_items:
             keep = plan.max_items - total
             state.resume_token = encode_token(marker, keep + skipped)
@@ -288,6 +344,8 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
         yield Emit(page if items is page.items else evolve(page, items=items))
         total += len(items)
         next_marker = page.next_marker
+        if reached_seen:
+            return
         if not next_marker:
             if page.is_truncated:
                 # Stopping here would hand back a partial listing as if it were complete.

@@ -8,6 +8,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Deterministic property tests: a CI run must not fail on an example no earlier run tried.
+settings.register_profile("cfinval", derandomize=True, database=None)
+settings.load_profile("cfinval")
+
+
+def _import_botocore_first() -> None:
+    """Load the real botocore (and a boto3 client's modules) before any test imports awscli.
+
+    awscli >= 1.44 installs an import hook that serves *later* ``botocore.*`` imports from its
+    own bundled copy; a test that imported ``botocore.retries.standard`` after that would get
+    awscli's module, with its own exception classes, and compare against the wrong oracle.
+    """
+    # Imported for their side effect: the real modules are in sys.modules from now on.
+    import boto3
+    import botocore.auth  # noqa: F401
+    import botocore.awsrequest  # noqa: F401
+    import botocore.config  # noqa: F401
+    import botocore.credentials  # noqa: F401
+    import botocore.exceptions  # noqa: F401
+    import botocore.paginate  # noqa: F401
+    import botocore.retryhandler  # noqa: F401
+    import botocore.session  # noqa: F401
+    import botocore.translate  # noqa: F401
+    from botocore.retries import adaptive, bucket, quota, standard, throttling  # noqa: F401
+
+    boto3.client(
+        "cloudfront",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDWARMUP",
+        aws_secret_access_key="warm-up",
+    ).get_paginator("list_invalidations_for_distribution_tenant")
+
+
+_import_botocore_first()
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RESPONSES = FIXTURES / "responses"
@@ -29,7 +65,7 @@ def boto3_call(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None, **params: Any
 ) -> dict[str, Any]:
     """What boto3 returns (or raises) for these response bytes: the oracle for parsing."""
-    import boto3
+    import boto3  # noqa: F401  (imported for its side effect: the real botocore modules)
     import botocore.config
     from botocore.awsrequest import AWSResponse
 

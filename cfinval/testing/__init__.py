@@ -30,6 +30,7 @@ from ._fake import (
     verify_sigv4,
 )
 from ._faults import FAULT_KINDS, Fault, FaultRule
+from ._seed import SeedError, load_seed
 from ._server import FakeServer
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "Fault",
     "FaultRule",
     "RecordedRequest",
+    "SeedError",
     "SignatureVerifier",
+    "load_seed",
     "verify_sigv4",
 ]

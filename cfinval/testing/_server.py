@@ -23,6 +23,9 @@ __all__ = ["FakeServer"]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body then waits
+    # for the client's delayed ACK (~40 ms per request on Linux loopback).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
