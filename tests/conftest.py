@@ -24,14 +24,14 @@ def _import_botocore_first() -> None:
     """
     # Imported for their side effect: the real modules are in sys.modules from now on.
     import boto3
-    import botocore.auth  # noqa: F401
-    import botocore.awsrequest  # noqa: F401
-    import botocore.config  # noqa: F401
-    import botocore.credentials  # noqa: F401
-    import botocore.exceptions  # noqa: F401
-    import botocore.paginate  # noqa: F401
-    import botocore.retryhandler  # noqa: F401
-    import botocore.session  # noqa: F401
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.config
+    import botocore.credentials
+    import botocore.exceptions
+    import botocore.paginate
+    import botocore.retryhandler
+    import botocore.session
     import botocore.translate  # noqa: F401
     from botocore.retries import adaptive, bucket, quota, standard, throttling  # noqa: F401
 
@@ -65,7 +65,7 @@ def boto3_call(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None, **params: Any
 ) -> dict[str, Any]:
     """What boto3 returns (or raises) for these response bytes: the oracle for parsing."""
-    import boto3  # noqa: F401  (imported for its side effect: the real botocore modules)
+    import boto3
     import botocore.config
     from botocore.awsrequest import AWSResponse
 
