@@ -230,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="accept unsigned requests",
     )
+    fake.add_argument(
+        "--fault",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="misbehave on purpose, e.g. 'throttle,every=3', '503,start=1,count=2', "
+        "'stall:5,every=4', 'reset,every=10', 'skew:900' (repeatable; kinds: "
+        "error, throttle, html, empty, garbage, oversize, gzip-bomb, rewind, skew, "
+        "reset, cut, stall, drip)",
+    )
     fake.set_defaults(run=_cmd_fake_server)
     return parser
 

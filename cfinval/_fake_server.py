@@ -1,8 +1,7 @@
 """``cfinval fake-server``: the embedded fake CloudFront as a standalone HTTP server.
 
-Fault injection: the fake's own fault API is being added separately; when it lands, this is
-the one place to map command-line options onto it (see ``_build_fake``). Until then the server
-answers faithfully and the fake-server command has no fault options.
+``--fault SPEC`` (repeatable) adds a fault rule in :meth:`cfinval.testing.FaultRule.parse`'s
+form, so any client can be tested against throttling, 5xx, resets, stalls or a skewed clock.
 """
 
 from __future__ import annotations
@@ -37,8 +36,11 @@ def _build_fake(args: argparse.Namespace) -> tuple[Any, list[str], Credentials]:
         region=args.region,
         verify_signatures=args.verify_signatures,
     )
-    # Fault injection hook: once FakeCloudFront has a fault API, configure it here from
-    # command-line options (throttling rate, 5xx, latency, ...).
+    for spec in args.fault:
+        try:
+            fake.add_fault(spec)
+        except ValueError as exc:
+            raise UsageError(f"--fault: {exc}") from None
     if args.seed_file is not None:
         try:
             with open(args.seed_file, encoding="utf-8") as handle:
@@ -67,6 +69,7 @@ def _instructions(
             f"cfinval fake CloudFront listening on {url}",
             f"  tenants: {len(tenant_ids)}{': ' + shown if tenant_ids else ''}",
             f"  SigV4 verification: {check}",
+            *(f"  fault: {spec}" for spec in args.fault),
             "Credentials it accepts (test values, not secrets):",
             f"  export AWS_ACCESS_KEY_ID={shlex.quote(credentials.access_key_id)}",
             f"  export AWS_SECRET_ACCESS_KEY={shlex.quote(credentials.secret_access_key)}",

@@ -97,6 +97,23 @@ def test_signature_checking_can_be_turned_off(tmp_path: Path) -> None:
     assert b"<Id>I1</Id>" in unsigned.content
 
 
+def test_faults_from_the_command_line_are_served() -> None:
+    # Every other request throttled, the first one a 503: the client's retries still list it all.
+    with fake_server(
+        "--tenants", "1", "--fault", "throttle,every=2", "--fault", "503,start=1,count=1"
+    ) as (url, lines):
+        assert "  fault: throttle,every=2\n" in lines
+        tenant_id = lines[1].split(": ")[-1].strip()
+        raw = httpx.get(f"{url}/2020-05-31/distribution-tenant/{tenant_id}/invalidation")
+        with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url, max_attempts=1) as client:
+            with pytest.raises(cfinval.CloudFrontError) as throttled:
+                client.list_invalidations_for_distribution_tenant(Id=tenant_id)
+            page = client.list_invalidations_for_distribution_tenant(Id=tenant_id)
+    assert raw.status_code == 503  # request 1
+    assert throttled.value.code == "Throttling"  # request 2
+    assert len(page.items) == 5  # request 3
+
+
 def test_setup_errors_exit_252_before_serving(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -107,6 +124,8 @@ def test_setup_errors_exit_252_before_serving(
         (["--seed-file", str(broken)], "Expecting property name"),
         (["--access-key", "AKID"], "give both --access-key and --secret-key"),
         (["--tenants", "-1"], "0 or more"),
+        (["--fault", "meltdown"], "--fault: bad fault spec 'meltdown': unknown fault kind"),
+        (["--fault", "throttle,every=0"], "--fault: bad fault spec 'throttle,every=0'"),
     ]
     for args, message in cases:
         assert main(["fake-server", *args]) == 252

@@ -211,7 +211,9 @@ class FaultRule:
             if options:
                 raise ValueError(f"unknown option(s) {sorted(options)}")
             return cls(fault, every=every, start=start, count=count)
-        except (TypeError, KeyError, ValueError) as exc:
+        except KeyError as exc:  # str() of a KeyError is the repr of its key: unwrap it
+            raise ValueError(f"bad fault spec {spec!r}: {exc.args[0]}") from None
+        except (TypeError, ValueError) as exc:
             raise ValueError(f"bad fault spec {spec!r}: {exc}") from None
 
     def spec(self) -> str:
