@@ -13,39 +13,57 @@ Everything public is importable from here; the underscored modules are private.
 
 from ._client import AsyncClient, AsyncPaginator, Client, Paginator
 from ._credentials import (
+    AssumeRoleProvider,
     ChainProvider,
+    ConfigFileProvider,
+    ContainerProvider,
     CredentialProvider,
     EnvProvider,
+    InstanceMetadataProvider,
+    ProcessProvider,
+    SharedCredentialsProvider,
     StaticProvider,
+    WebIdentityProvider,
+    default_chain,
 )
 from ._errors import (
     AccessDenied,
     CloudFrontError,
+    ConfigError,
+    CredentialRetrievalError,
     EntityNotFound,
     Error,
     InvalidArgument,
     NoCredentialsError,
     PaginationError,
     ParamValidationError,
+    ProfileNotFound,
     ResponseParseError,
     TransportError,
+    WaitTimeoutError,
 )
-from ._models import Credentials, InvalidationList, InvalidationSummary
+from ._models import Credentials, InvalidationList, InvalidationSummary, TenantResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "AssumeRoleProvider",
     "AsyncClient",
     "AsyncPaginator",
     "ChainProvider",
     "Client",
     "CloudFrontError",
+    "ConfigError",
+    "ConfigFileProvider",
+    "ContainerProvider",
     "CredentialProvider",
+    "CredentialRetrievalError",
     "Credentials",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "InstanceMetadataProvider",
     "InvalidArgument",
     "InvalidationList",
     "InvalidationSummary",
@@ -53,8 +71,15 @@ __all__ = [
     "PaginationError",
     "Paginator",
     "ParamValidationError",
+    "ProcessProvider",
+    "ProfileNotFound",
     "ResponseParseError",
+    "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantResult",
     "TransportError",
+    "WaitTimeoutError",
+    "WebIdentityProvider",
     "__version__",
+    "default_chain",
 ]

@@ -1,17 +1,61 @@
-"""Client configuration: endpoint and signing region, retry settings."""
+"""Client configuration, found where the AWS SDKs find it.
+
+* the shared files: ``~/.aws/config`` (``AWS_CONFIG_FILE``; ``[default]``, ``[profile name]``,
+  ``[services name]`` sections) and ``~/.aws/credentials`` (``AWS_SHARED_CREDENTIALS_FILE``;
+  sections named after profiles). As in botocore, a profile's settings are those of its config
+  section updated with its credentials-file section.
+* the profile: ``profile=``, else ``AWS_DEFAULT_PROFILE``, else ``AWS_PROFILE``, else
+  ``default``. A profile that is *named* must exist (:class:`ProfileNotFound`).
+* each setting: the argument, else its environment variable, else the profile's key:
+
+  ===================  ===========================================  ==============================
+  setting              environment                                  profile key
+  ===================  ===========================================  ==============================
+  region (partition)   ``AWS_DEFAULT_REGION``                       ``region``
+  endpoint_url         ``AWS_ENDPOINT_URL_CLOUDFRONT``, then        the ``services`` section's
+                       ``AWS_ENDPOINT_URL``                         ``cloudfront`` ``endpoint_url``,
+                                                                    then ``endpoint_url``
+  ignore those two     ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``      ``ignore_configured_...``
+  max_attempts         ``AWS_MAX_ATTEMPTS``                         ``max_attempts``
+  retry_mode           ``AWS_RETRY_MODE``                           ``retry_mode``
+  ca_bundle            ``AWS_CA_BUNDLE``                            ``ca_bundle``
+  FIPS endpoint        ``AWS_USE_FIPS_ENDPOINT``                    ``use_fips_endpoint``
+  ===================  ===========================================  ==============================
+
+Nothing here does network I/O. The files are read (small, local) only when they exist, and
+``configparser`` is imported only then.
+"""
 
 from __future__ import annotations
 
-from ._errors import ParamValidationError
+import os
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import ConfigError, ParamValidationError, ProfileNotFound
 from ._protocol import Endpoint
 
-__all__ = ["CHINA_ENDPOINT", "GLOBAL_ENDPOINT", "resolve_endpoint", "resolve_max_attempts"]
+__all__ = [
+    "CHINA_ENDPOINT",
+    "GLOBAL_ENDPOINT",
+    "AwsConfig",
+    "ClientConfig",
+    "SharedFiles",
+    "resolve_client_config",
+    "resolve_endpoint",
+    "resolve_max_attempts",
+]
 
 GLOBAL_ENDPOINT = "https://cloudfront.amazonaws.com"
 FIPS_ENDPOINT = "https://cloudfront-fips.amazonaws.com"
 CHINA_ENDPOINT = "https://cloudfront.cn-northwest-1.amazonaws.com.cn"
 CHINA_SIGNING_REGION = "cn-northwest-1"
 GLOBAL_SIGNING_REGION = "us-east-1"
+_REGION = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$")
+
+Section = dict[str, Any]  # values are str, or a dict for an indented sub-section
 
 
 def resolve_endpoint(
@@ -23,8 +67,10 @@ def resolve_endpoint(
     explicit ``endpoint_url`` the signing region is ``region`` (``us-east-1`` when unset), as
     botocore does.
     """
-    if region is not None and (not isinstance(region, str) or not region.strip()):
-        raise ParamValidationError(f"region must be a non-empty str, got {region!r}")
+    if region is not None and (
+        not isinstance(region, str) or not region.strip() or not _REGION.match(region)
+    ):
+        raise ParamValidationError(f"region must be a valid region name, got {region!r}")
     china = region is not None and region.startswith("cn-")
     if endpoint_url is not None:
         signing = region if region is not None and region != "aws-global" else None
@@ -36,9 +82,398 @@ def resolve_endpoint(
     return Endpoint.from_url(FIPS_ENDPOINT if use_fips else GLOBAL_ENDPOINT, GLOBAL_SIGNING_REGION)
 
 
+#: The retry modes of the AWS SDKs (see ``_retry``).
+RETRY_MODES = ("standard", "legacy", "adaptive")
+
+
 def resolve_max_attempts(value: object) -> int:
     if value is None:
         return 3
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ParamValidationError(f"max_attempts must be a positive int, got {value!r}")
     return value
+
+
+def env_true(value: object) -> bool:
+    """botocore's ``ensure_boolean``: only ``true`` (any case) is true."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+# --- the shared files ---------------------------------------------------------------------------
+
+
+def _expand(path: str) -> str:
+    return os.path.expanduser(os.path.expandvars(path))
+
+
+def _parse_nested(value: str) -> dict[str, str]:
+    nested: dict[str, str] = {}
+    for line in value.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        key, sep, val = line.partition("=")
+        if not sep:
+            raise ValueError("an indented line is not 'key = value'")
+        nested[key.strip()] = val.strip()
+    return nested
+
+
+def read_ini(path: str) -> dict[str, Section] | None:
+    """The sections of an INI file as botocore reads them, or ``None`` when there is no file.
+
+    Errors name the file and line, never the line's text (it may hold a secret).
+    """
+    if not os.path.isfile(path):
+        return None
+    import configparser  # only when a file exists
+
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle, source=path)
+    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
+        line = getattr(exc, "lineno", None)
+        errors = getattr(exc, "errors", None)
+        if line is None and errors:
+            line = errors[0][0]
+        where = f" (line {line})" if line is not None else ""
+        raise ConfigError(
+            f"Unable to parse config file {path}{where}: {type(exc).__name__}"
+        ) from None
+    sections: dict[str, Section] = {}
+    for name in parser.sections():
+        values: Section = {}
+        for option in parser.options(name):
+            value = parser.get(name, option)
+            if value.startswith("\n"):
+                try:
+                    values[option] = _parse_nested(value)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"Unable to parse config file {path} [{name}] {option}: {exc}"
+                    ) from None
+            else:
+                values[option] = value
+        sections[name] = values
+    return sections
+
+
+def _section_name(key: str) -> str | None:
+    """``profile "my name"`` -> ``my name`` (botocore splits section names like a shell)."""
+    import shlex
+
+    try:
+        parts = shlex.split(key)
+    except ValueError:
+        return None
+    return parts[1] if len(parts) == 2 else None
+
+
+class SharedFiles:
+    """``~/.aws/config`` and ``~/.aws/credentials``, each read at most once, when first needed."""
+
+    def __init__(
+        self,
+        config_path: str | None = None,
+        credentials_path: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        if config_path is None:
+            config_path = env.get("AWS_CONFIG_FILE") or "~/.aws/config"
+        if credentials_path is None:
+            credentials_path = env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+        self.config_path = _expand(config_path)
+        self.credentials_path = _expand(credentials_path)
+        self._lock = threading.Lock()
+        self._config: dict[str, dict[str, Section]] | None = None
+        self._credentials: dict[str, Section] | None = None
+        self._profiles: dict[str, Section] | None = None
+
+    def __repr__(self) -> str:
+        return f"SharedFiles(config={self.config_path!r}, credentials={self.credentials_path!r})"
+
+    def config(self) -> dict[str, dict[str, Section]]:
+        """The config file as ``{"profiles": ..., "services": ..., "sso_sessions": ...}``."""
+        with self._lock:
+            if self._config is None:
+                self._config = self._load_config()
+            return self._config
+
+    def _load_config(self) -> dict[str, dict[str, Section]]:
+        raw = read_ini(self.config_path) or {}
+        out: dict[str, dict[str, Section]] = {"profiles": {}, "services": {}, "sso_sessions": {}}
+        for key, values in raw.items():
+            if key == "default":
+                out["profiles"]["default"] = values
+                continue
+            for prefix, group in (
+                ("profile", "profiles"),
+                ("sso-session", "sso_sessions"),
+                ("services", "services"),
+            ):
+                if key.startswith(prefix):
+                    name = _section_name(key)
+                    if name is not None:
+                        out[group][name] = values
+                    break
+        return out
+
+    def credentials(self) -> dict[str, Section]:
+        """The credentials file: ``{profile name: keys}`` (no ``profile`` prefix there)."""
+        with self._lock:
+            if self._credentials is None:
+                self._credentials = read_ini(self.credentials_path) or {}
+            return self._credentials
+
+    def config_profiles(self) -> dict[str, Section]:
+        return self.config()["profiles"]
+
+    def services(self) -> dict[str, Section]:
+        return self.config()["services"]
+
+    def profiles(self) -> dict[str, Section]:
+        """Every profile: config-file keys updated with credentials-file keys (botocore's
+        ``full_config``)."""
+        config = self.config_profiles()
+        creds = self.credentials()
+        with self._lock:
+            if self._profiles is None:
+                merged = {name: dict(values) for name, values in config.items()}
+                for name, values in creds.items():
+                    merged.setdefault(name, {}).update(values)
+                self._profiles = merged
+            return self._profiles
+
+    def describe(self) -> str:
+        return f"{self.config_path}, {self.credentials_path}"
+
+
+# --- one profile's view of env + files -----------------------------------------------------------
+
+
+class AwsConfig:
+    """The environment and the shared files, seen through one profile.
+
+    ``explicit`` is true when the profile came from ``profile=`` (botocore then ignores the
+    credential environment variables).
+    """
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        files: SharedFiles | None = None,
+        region: str | None = None,
+        check_profile: bool = True,
+    ) -> None:
+        if profile is not None and (not isinstance(profile, str) or not profile):
+            raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.files = files if files is not None else SharedFiles(environ=self.environ)
+        self.explicit = profile is not None
+        named = (
+            profile
+            if profile is not None
+            else (self.environ.get("AWS_DEFAULT_PROFILE") or self.environ.get("AWS_PROFILE"))
+        )
+        if named is not None and check_profile and named not in self.files.profiles():
+            raise ProfileNotFound(named)
+        self.named = named is not None
+        self.profile_name = named or "default"
+        self._region = region
+
+    def __repr__(self) -> str:
+        return f"AwsConfig(profile={self.profile_name!r}, files={self.files!r})"
+
+    def for_profile(self, profile: str) -> AwsConfig:
+        """The same environment and files, through another (existing) profile."""
+        return AwsConfig(
+            profile,
+            environ=self.environ,
+            files=self.files,
+            region=self._region,
+            check_profile=False,
+        )
+
+    @property
+    def scoped(self) -> Section:
+        """This profile's keys (empty when the default profile is not defined)."""
+        return self.files.profiles().get(self.profile_name, {})
+
+    def value(self, key: str, env_var: str | None = None) -> Any:
+        """The environment variable when set (non-empty), else the profile's key, else None."""
+        if env_var is not None:
+            value = self.environ.get(env_var)
+            if value:
+                return value
+        return self.scoped.get(key)
+
+    @property
+    def region(self) -> str | None:
+        if self._region is not None:
+            return self._region
+        value = self.value("region", "AWS_DEFAULT_REGION")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def use_fips(self) -> bool:
+        return env_true(self.value("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT"))
+
+    @property
+    def ignore_configured_endpoint_urls(self) -> bool:
+        return env_true(
+            self.value("ignore_configured_endpoint_urls", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        )
+
+    def configured_endpoint_url(self, service_id: str) -> str | None:
+        """``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, the profile's ``services``
+        section, the profile's ``endpoint_url``: the first set wins (``None`` when ignored)."""
+        if self.ignore_configured_endpoint_urls:
+            return None
+        snake = service_id.replace("-", "_").replace(" ", "_").lower()
+        for env_var in (f"AWS_ENDPOINT_URL_{snake.upper()}", "AWS_ENDPOINT_URL"):
+            value = self.environ.get(env_var)
+            if value:
+                return value
+        scoped = self.scoped
+        section_name = scoped.get("services")
+        if isinstance(section_name, str) and section_name:
+            section = self.files.services().get(section_name)
+            if not section:
+                raise ConfigError(
+                    f"The profile {self.profile_name!r} is configured to use the services "
+                    f"section {section_name!r}, but that section does not exist."
+                )
+            service = section.get(snake)
+            if isinstance(service, dict) and service.get("endpoint_url"):
+                return str(service["endpoint_url"])
+        value = scoped.get("endpoint_url")
+        return value if isinstance(value, str) and value else None
+
+    def sts_endpoint(self) -> Endpoint:
+        """Where STS calls (``AssumeRole``, ``AssumeRoleWithWebIdentity``) go: the configured
+        ``sts`` endpoint, else the regional endpoint of this profile's region (the global
+        ``sts.amazonaws.com`` without a region), as botocore does."""
+        region = self.region
+        url = self.configured_endpoint_url("sts")
+        if url is not None:
+            return Endpoint.from_url(url, region or GLOBAL_SIGNING_REGION)
+        fips = self.use_fips
+        if region is None or region == "aws-global":
+            host = "sts-fips.us-east-1.amazonaws.com" if fips else "sts.amazonaws.com"
+            return Endpoint.from_url(f"https://{host}", GLOBAL_SIGNING_REGION)
+        if not _REGION.match(region):
+            raise ConfigError(f"region is not a valid region name: {region!r}")
+        if region.startswith("cn-"):
+            return Endpoint.from_url(f"https://sts.{region}.amazonaws.com.cn", region)
+        # GovCloud's regular STS endpoints are already FIPS endpoints
+        prefix = "sts-fips" if fips and not region.startswith("us-gov-") else "sts"
+        return Endpoint.from_url(f"https://{prefix}.{region}.amazonaws.com", region)
+
+
+# --- what a client is built from ----------------------------------------------------------------
+
+
+class ClientConfig:
+    """Every setting of one client, resolved (argument, else environment, else profile)."""
+
+    __slots__ = (
+        "aws",
+        "ca_bundle",
+        "endpoint",
+        "max_attempts",
+        "region",
+        "retry_mode",
+        "retry_mode_source",
+    )
+
+    def __init__(
+        self,
+        *,
+        aws: AwsConfig,
+        region: str | None,
+        endpoint: Endpoint,
+        max_attempts: int | None,
+        retry_mode: str,
+        retry_mode_source: str,
+        ca_bundle: str | None,
+    ) -> None:
+        self.aws = aws
+        self.region = region
+        self.endpoint = endpoint
+        self.max_attempts = max_attempts
+        self.retry_mode = retry_mode
+        #: Where ``retry_mode`` came from, for error messages.
+        self.retry_mode_source = retry_mode_source
+        self.ca_bundle = ca_bundle
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientConfig(profile={self.aws.profile_name!r}, region={self.region!r}, "
+            f"endpoint={self.endpoint!r}, max_attempts={self.max_attempts}, "
+            f"retry_mode={self.retry_mode!r})"
+        )
+
+
+def _int_setting(value: Any, name: str, source: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} from {source} must be an integer, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name} from {source} must be a positive integer, got {value!r}")
+    return number
+
+
+def resolve_client_config(
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    max_attempts: int | None = None,
+    retry_mode: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ClientConfig:
+    """Resolve a client's settings from its arguments, the environment and the profile."""
+    if region is not None and not isinstance(region, str):
+        raise ParamValidationError(f"region must be a str, got {type(region).__name__}")
+    aws = AwsConfig(profile, environ=environ, region=region)
+    profile_source = f"profile {aws.profile_name!r}"
+    region = aws.region
+    if endpoint_url is None:
+        endpoint_url = aws.configured_endpoint_url("cloudfront")
+    endpoint = resolve_endpoint(endpoint_url, region, use_fips=aws.use_fips)
+    if max_attempts is None:
+        env_value = aws.environ.get("AWS_MAX_ATTEMPTS")
+        if env_value:
+            max_attempts = _int_setting(env_value, "max_attempts", "AWS_MAX_ATTEMPTS")
+        elif aws.scoped.get("max_attempts") is not None:
+            max_attempts = _int_setting(aws.scoped["max_attempts"], "max_attempts", profile_source)
+    if retry_mode is not None:
+        mode, mode_source = retry_mode, "the retry_mode argument"
+    elif aws.environ.get("AWS_RETRY_MODE"):
+        mode, mode_source = aws.environ["AWS_RETRY_MODE"], "AWS_RETRY_MODE"
+    elif aws.scoped.get("retry_mode"):
+        mode, mode_source = aws.scoped["retry_mode"], profile_source
+    else:
+        mode, mode_source = "standard", "the default"
+    if mode not in RETRY_MODES:
+        raise (ParamValidationError if retry_mode is not None else ConfigError)(
+            f"retry_mode from {mode_source} must be one of {RETRY_MODES}, got {mode!r}"
+        )
+    ca_bundle = aws.value("ca_bundle", "AWS_CA_BUNDLE")
+    return ClientConfig(
+        aws=aws,
+        region=region,
+        endpoint=endpoint,
+        max_attempts=None if max_attempts is None else resolve_max_attempts(max_attempts),
+        retry_mode=mode,
+        retry_mode_source=mode_source,
+        ca_bundle=ca_bundle if isinstance(ca_bundle, str) and ca_bundle else None,
+    )

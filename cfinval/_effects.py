@@ -5,20 +5,37 @@ A *flow* is a generator. It yields an effect and receives the effect's result:
 * ``Send(request)``  ->  :class:`HttpResponse` or :class:`TransportFailure`
 * ``Sleep(seconds)`` ->  ``None``
 * ``Emit(value)``    ->  ``None`` (a value for the caller: a page during pagination)
+* ``Run(argv)``      ->  :class:`ProcessResult` (a subprocess: ``credential_process``)
+* ``Wait(signal)``   ->  ``None`` once ``signal`` is set (another caller is refreshing credentials)
 
 and finally returns its value. The sync and async clients are two small drivers of the same
-flows, so no logic exists twice.
+flows, so no logic exists twice. The async driver performs ``Run`` in a worker thread and
+``Wait`` by awaiting, so neither blocks the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import threading
+from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
 from ._protocol import HttpRequest, HttpResponse
 from ._record import Record
 
-__all__ = ["Effect", "Emit", "Flow", "Send", "Sleep", "TransportFailure", "immediate"]
+__all__ = [
+    "Effect",
+    "Emit",
+    "Flow",
+    "ProcessResult",
+    "Run",
+    "Send",
+    "Signal",
+    "Sleep",
+    "TransportFailure",
+    "Wait",
+    "immediate",
+    "run_process",
+]
 
 T = TypeVar("T")
 
@@ -47,7 +64,8 @@ class Emit(Record, Generic[T]):
 class TransportFailure(Record):
     """The driver could not complete the exchange; ``error`` is the original exception.
 
-    ``kind`` is ``connect`` (nothing was sent), ``timeout``, or ``other``.
+    ``kind`` is ``connect`` (nothing was sent), ``timeout``, ``local`` (the request cannot be
+    sent as built) or ``other``.
     """
 
     __slots__ = ("error", "kind")
@@ -57,8 +75,106 @@ class TransportFailure(Record):
         self.kind = kind
 
 
-Effect = Send | Sleep | Emit[Any]
-Outcome = HttpResponse | TransportFailure | None
+class Run:
+    """Run ``argv`` (no shell), capturing stdout and stderr; stdin is inherited.
+
+    (Plain classes here and below: an attrs class costs close to a millisecond at import.)
+    """
+
+    __slots__ = ("argv", "timeout")
+
+    def __init__(self, argv: tuple[str, ...], timeout: float | None = None) -> None:
+        self.argv = argv
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Run(argv={self.argv!r}, timeout={self.timeout!r})"
+
+
+class ProcessResult:
+    """What :class:`Run` produced. ``error`` is set (and ``returncode`` is ``None``) when the
+    process could not be started or timed out. The output is never shown in a ``repr``."""
+
+    __slots__ = ("error", "returncode", "stderr", "stdout")
+
+    def __init__(
+        self,
+        returncode: int | None,
+        stdout: bytes = b"",
+        stderr: bytes = b"",
+        error: BaseException | None = None,
+    ) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"ProcessResult(returncode={self.returncode!r}, error={self.error!r})"
+
+
+def run_process(effect: Run) -> ProcessResult:
+    """Perform a :class:`Run` (blocking). Both drivers use this one function."""
+    import subprocess  # only processes that run credential_process pay for it
+
+    try:
+        done = subprocess.run(  # noqa: S603 (argv from the user's own config, no shell)
+            list(effect.argv), capture_output=True, timeout=effect.timeout, check=False
+        )
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        return ProcessResult(None, error=exc)
+    return ProcessResult(done.returncode, done.stdout, done.stderr)
+
+
+class Signal:
+    """A one-shot event that threads can block on and asyncio tasks can await.
+
+    Used for single-flight credential refresh: the caller doing the refresh sets it; the others
+    yield :class:`Wait` and their driver waits in the way that suits it.
+    """
+
+    __slots__ = ("_callbacks", "_event", "_lock")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        with self._lock:
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block the calling thread until set."""
+        return self._event.wait(timeout)
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        """Call ``callback`` (from the setting thread) once set; ``False`` if already set."""
+        with self._lock:
+            if self._event.is_set():
+                return False
+            self._callbacks.append(callback)
+            return True
+
+
+class Wait:
+    __slots__ = ("signal",)
+
+    def __init__(self, signal: Signal) -> None:
+        self.signal = signal
+
+    def __repr__(self) -> str:
+        return f"Wait({self.signal!r})"
+
+
+Effect = Send | Sleep | Emit[Any] | Run | Wait
+Outcome = HttpResponse | TransportFailure | ProcessResult | None
 Flow = Generator[Effect, Any, T]
 
 

@@ -4,10 +4,14 @@
 
     cfinval.Error
      ├── ParamValidationError (also ValueError)  bad input, raised before any request is sent
+     ├── ConfigError                             env vars or shared config/credentials files are
+     │    └── ProfileNotFound                     invalid, or name a profile that does not exist
      ├── NoCredentialsError                      the chain found no credentials
+     │    └── CredentialRetrievalError            a configured source failed (process, STS, HTTP)
      ├── TransportError                          network failure after the last attempt
      ├── ResponseParseError                      a 2xx body that is not a valid InvalidationList
      ├── PaginationError                         the service repeated a marker (a loop)
+ ├── WaitTimeoutError (also TimeoutError)    wait_until_completed() ran out of time
      └── CloudFrontError                         the service said no: .code .message .status_code
           ├── AccessDenied                                          .request_id
           ├── EntityNotFound
@@ -23,14 +27,18 @@ __all__ = [
     "OPERATION_NAME",
     "AccessDenied",
     "CloudFrontError",
+    "ConfigError",
+    "CredentialRetrievalError",
     "EntityNotFound",
     "Error",
     "InvalidArgument",
     "NoCredentialsError",
     "PaginationError",
     "ParamValidationError",
+    "ProfileNotFound",
     "ResponseParseError",
     "TransportError",
+    "WaitTimeoutError",
     "error_class_for_code",
 ]
 
@@ -45,16 +53,63 @@ class ParamValidationError(Error, ValueError):
     """A parameter is invalid; raised before any request is sent."""
 
 
+class ConfigError(Error):
+    """The configuration (environment variables, ``~/.aws/config``, ``~/.aws/credentials``) is
+    invalid: a file that does not parse, a ``source_profile`` loop, a value of the wrong type."""
+
+
+class ProfileNotFound(ConfigError):
+    """A profile was named (``profile=``, ``AWS_PROFILE``) that no shared file defines."""
+
+    def __init__(self, profile: str, message: str | None = None) -> None:
+        self.profile = profile
+        self._message = message
+        super().__init__(message or f"The config profile ({profile}) could not be found")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.profile, self._message))
+
+
 class NoCredentialsError(Error):
-    """No credentials were found."""
+    """No credentials were found. The message says where the chain looked."""
+
+
+class CredentialRetrievalError(NoCredentialsError):
+    """A credential source is configured but failed (``credential_process`` exited non-zero,
+    STS refused ``AssumeRole``, the container endpoint answered 500, half a key pair, ...).
+
+    ``provider`` names the source (``"assume-role"``, ``"custom-process"``, ...); ``code`` is the
+    service's error code when there is one. The text never contains a secret.
+    """
+
+    def __init__(self, provider: str, message: str, *, code: str | None = None) -> None:
+        self.provider = provider
+        self.code = code
+        self._message = message
+        super().__init__(f"Error when retrieving credentials from {provider}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_retrieval_error, (type(self), self.provider, self._message, self.code))
+
+
+def _rebuild_retrieval_error(
+    cls: type[CredentialRetrievalError], provider: str, message: str, code: str | None
+) -> CredentialRetrievalError:
+    return cls(provider, message, code=code)
 
 
 class TransportError(Error):
     """The request could not be completed at the network level (``__cause__`` is the original)."""
 
+    #: How many attempts were made before giving up.
+    attempts: int = 1
+
 
 class ResponseParseError(Error):
     """A successful (2xx) response whose body is not a valid ``InvalidationList``."""
+
+    #: How many attempts were made (the last one got this response).
+    attempts: int = 1
 
     def __init__(
         self, message: str, *, status_code: int | None = None, request_id: str | None = None
@@ -68,12 +123,30 @@ class PaginationError(Error):
     """The service sent a marker it had already sent: following it would loop forever."""
 
 
+class WaitTimeoutError(Error, TimeoutError):
+    """``wait_until_completed()`` timed out.
+
+    ``pending`` holds the Ids still not ``Completed`` (in progress, or not listed yet);
+    ``missing`` is the subset that the listing did not show at all on the last poll.
+    """
+
+    def __init__(
+        self, message: str, *, pending: tuple[str, ...] = (), missing: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.pending = pending
+        self.missing = missing
+
+
 class CloudFrontError(Error):
     """The service answered with an error.
 
     The text mirrors botocore's ``ClientError``: ``An error occurred (Code) when calling the
     ListInvalidationsForDistributionTenant operation: message``.
     """
+
+    #: How many attempts were made (the last one got this error).
+    attempts: int = 1
 
     def __init__(
         self,
@@ -104,6 +177,7 @@ class CloudFrontError(Error):
                 self.request_id,
                 self.error_type,
             ),
+            {"attempts": self.attempts},
         )
 
 

@@ -15,19 +15,21 @@ from collections.abc import Callable
 
 from attrs import define, evolve, field, frozen
 
-from ._credentials import CredentialResolver
+from ._credentials import EXPIRED_TOKEN_CODES, CredentialResolver
 from ._effects import Emit, Flow, Send, Sleep, TransportFailure
 from ._errors import (
     CloudFrontError,
     PaginationError,
     ParamValidationError,
+    ResponseParseError,
     TransportError,
 )
 from ._models import InvalidationList, InvalidationSummary
 from ._protocol import Endpoint, HttpResponse, ListParams, parse_response, sign
-from ._retry import StandardRetry
+from ._retry import RetryStrategy, StandardRetry, is_throttling, skew_correction
 
 __all__ = [
+    "PaginationPlan",
     "PaginationState",
     "Session",
     "decode_token",
@@ -35,6 +37,7 @@ __all__ = [
     "items_flow",
     "list_flow",
     "pages_flow",
+    "seen_index",
 ]
 
 log = logging.getLogger("cfinval")
@@ -46,7 +49,7 @@ class Session:
 
     endpoint: Endpoint
     credentials: CredentialResolver
-    retry: StandardRetry = field(factory=StandardRetry)
+    retry: RetryStrategy = field(factory=StandardRetry)
     clock: Callable[[], float] = field(default=time.time, repr=False)
     #: Seconds to add to ``clock()`` so that our signatures use the service's idea of now.
     clock_offset: float = 0.0
@@ -56,52 +59,113 @@ class Session:
 
 
 def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
-    """One ``ListInvalidationsForDistributionTenant`` call, with retries."""
+    """One ``ListInvalidationsForDistributionTenant`` call, with retries and skew correction.
+
+    Every attempt is signed afresh (with the corrected clock). Backoff and rate-limiter waits
+    are ``Sleep`` effects. The result (or the raised error) carries the attempt count.
+    """
     credentials = yield from session.credentials.get()
+    retry = session.retry
+    limiter = retry.limiter
+    max_attempts = retry.max_attempts
     attempt = 0
     last_cost = 0
+    refreshed = False
     while True:
         attempt += 1
+        if limiter is not None:
+            wait = limiter.send_delay()
+            if wait > 0:
+                log.debug("attempt %d: client-side rate limit, waiting %.3f s", attempt, wait)
+                yield Sleep(wait)
         request = sign(session.endpoint, params, credentials, session.now())
         outcome = yield Send(request)
-        error: CloudFrontError | None = None
         if isinstance(outcome, TransportFailure):
-            log.debug("attempt %d: transport failure %s", attempt, type(outcome.error).__name__)
-            decision = session.retry.decide(attempt, None, None)
+            if limiter is not None:
+                limiter.observe(False)
+            log.debug(
+                "attempt %d/%d: network failure (%s): %s",
+                attempt,
+                max_attempts,
+                outcome.kind,
+                type(outcome.error).__name__,
+            )
+            decision = None if outcome.kind == "local" else retry.decide(attempt, None, None)
             if decision is None:
-                raise TransportError(
+                log.debug("attempt %d/%d: giving up", attempt, max_attempts)
+                failure = TransportError(
                     f"request failed after {attempt} attempt(s): "
                     f"{type(outcome.error).__name__}: {outcome.error}"
-                ) from outcome.error
+                )
+                failure.attempts = attempt
+                raise failure from outcome.error
         else:
             assert isinstance(outcome, HttpResponse)
             try:
                 page = parse_response(outcome, attempts=attempt)
             except CloudFrontError as exc:
                 error = exc
-            else:
+            except ResponseParseError as exc:
+                if limiter is not None:
+                    limiter.observe(False)
                 log.debug(
-                    "attempt %d: HTTP %d request-id %s",
+                    "attempt %d/%d: HTTP %d unparsable body request-id %s (not retried)",
                     attempt,
+                    max_attempts,
                     outcome.status_code,
                     outcome.request_id,
                 )
-                session.retry.succeeded(last_cost)
+                exc.attempts = attempt
+                raise
+            else:
+                if limiter is not None:
+                    limiter.observe(False)
+                log.debug(
+                    "attempt %d/%d: HTTP %d request-id %s",
+                    attempt,
+                    max_attempts,
+                    outcome.status_code,
+                    outcome.request_id,
+                )
+                retry.succeeded(last_cost)
                 return page
+            error.attempts = attempt
+            if limiter is not None:
+                limiter.observe(is_throttling(error))
             log.debug(
-                "attempt %d: HTTP %d %s request-id %s",
+                "attempt %d/%d: HTTP %d %s request-id %s",
                 attempt,
+                max_attempts,
                 error.status_code,
                 error.code,
                 error.request_id,
             )
-            decision = session.retry.decide(
-                attempt, error, outcome.headers.get("x-amz-retry-after")
+            if error.code in EXPIRED_TOKEN_CODES and not refreshed:
+                # The service says our temporary credentials expired (sooner than they said):
+                # drop them, load fresh ones once, and try again.
+                refreshed = True
+                session.credentials.invalidate(credentials)
+                credentials = yield from session.credentials.get()
+                continue
+            offset = skew_correction(
+                error, outcome.headers.get("date"), session.clock(), session.clock_offset
             )
+            if offset is not None:
+                log.debug(
+                    "attempt %d: clock skew, server time is %+.0f s from ours; clock corrected",
+                    attempt,
+                    offset - session.clock_offset,
+                )
+                session.clock_offset = offset
+                if attempt < max_attempts:
+                    continue  # re-sign with the corrected clock, at once
+                raise error
+            decision = retry.decide(attempt, error, outcome.headers.get("x-amz-retry-after"))
             if decision is None:
+                log.debug("attempt %d/%d: giving up", attempt, max_attempts)
                 raise error
         delay, last_cost = decision
-        log.debug("attempt %d failed; retrying in %.3f s", attempt, delay)
+        log.debug("attempt %d failed; sleeping %.3f s before retrying", attempt, delay)
         yield Sleep(delay)
 
 
@@ -174,19 +238,65 @@ class PaginationState:
     pages: int = 0
 
 
+Since = str | _dt.datetime
+
+
+def _validate_since(since: object) -> Since | None:
+    if since is None:
+        return None
+    if isinstance(since, _dt.datetime):
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ParamValidationError("since must be an aware datetime (for example in UTC)")
+        return since
+    if isinstance(since, str):
+        if not since:
+            raise ParamValidationError("since must not be an empty invalidation Id")
+        return since
+    raise ParamValidationError(
+        f"since must be an invalidation Id (str) or an aware datetime, not {type(since).__name__}"
+    )
+
+
+def seen_index(items: tuple[InvalidationSummary, ...], since: Since) -> int | None:
+    """Index of the first item of a newest-first page that was already seen, or ``None``.
+
+    ``since`` is either the Id of the newest invalidation seen before, or a datetime: every
+    invalidation created at or before it counts as seen.
+    """
+    if isinstance(since, str):
+        for index, item in enumerate(items):
+            if item.id == since:
+                return index
+        return None
+    for index, item in enumerate(items):
+        if item.create_time <= since:
+            return index
+    return None
+
+
 @frozen
 class PaginationPlan:
-    """Validated pagination arguments (validated eagerly, before any I/O)."""
+    """Validated pagination arguments (validated eagerly, before any I/O).
+
+    ``since`` (an invalidation Id or an aware datetime) ends the listing at the first
+    invalidation already seen: results are newest first, so everything after it is older.
+    """
 
     tenant_id: str
     page_size: int | None
     max_items: int | None
     marker: str | None
     skip: int
+    since: Since | None = None
 
     @classmethod
     def create(
-        cls, tenant_id: object, page_size: object, max_items: object, starting_token: object
+        cls,
+        tenant_id: object,
+        page_size: object,
+        max_items: object,
+        starting_token: object,
+        since: object = None,
     ) -> PaginationPlan:
         params = ListParams.validate(tenant_id, None, page_size)
         if max_items is not None and (
@@ -196,14 +306,16 @@ class PaginationPlan:
         marker, skip = (None, 0) if starting_token is None else decode_token(starting_token)  # type: ignore[arg-type]
         if marker is not None:
             ListParams.validate(tenant_id, marker, page_size)
-        return cls(params.id, params.max_items, max_items, marker, skip)
+        return cls(params.id, params.max_items, max_items, marker, skip, _validate_since(since))
 
 
 def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
     """Emit pages until the listing ends or ``max_items`` items have been emitted.
 
     Mirrors botocore's ``PageIterator`` (so resume tokens are interchangeable), and raises
-    :class:`PaginationError` when the service hands back a marker already followed.
+    :class:`PaginationError` when the service hands back a marker already followed. With
+    ``plan.since``, the page holding the first invalidation already seen is emitted cut just
+    before it, and no further page is requested.
     """
     marker = plan.marker
     seen: set[str | None] = {marker}
@@ -218,6 +330,12 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
             skipped = plan.skip
             items = items[skipped:]
         first = False
+        reached_seen = False
+        if plan.since is not None:
+            cut = seen_index(items, plan.since)
+            if cut is not None:
+                items = items[:cut]
+                reached_seen = True
         if plan.max_items is not None and total + len(items) > plan.max_items:
             keep = plan.max_items - total
             state.resume_token = encode_token(marker, keep + skipped)
@@ -226,7 +344,15 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
         yield Emit(page if items is page.items else evolve(page, items=items))
         total += len(items)
         next_marker = page.next_marker
+        if reached_seen:
+            return
         if not next_marker:
+            if page.is_truncated:
+                # Stopping here would hand back a partial listing as if it were complete.
+                raise PaginationError(
+                    f"the service said the listing of tenant {plan.tenant_id!r} is truncated "
+                    "but sent no NextMarker to continue it"
+                )
             return
         if plan.max_items is not None and total == plan.max_items:
             state.resume_token = encode_token(next_marker)

@@ -11,9 +11,9 @@ from typing import Any
 
 from attrs import field, frozen
 
-from ._errors import ParamValidationError
+from ._errors import Error, ParamValidationError
 
-__all__ = ["Credentials", "InvalidationList", "InvalidationSummary"]
+__all__ = ["Credentials", "InvalidationList", "InvalidationSummary", "TenantResult"]
 
 
 def _require_str(name: str, value: object, *, allow_empty: bool = False) -> None:
@@ -89,4 +89,29 @@ class InvalidationList:
         out["Quantity"] = self.quantity
         if self.items_present:
             out["Items"] = [item.to_dict() for item in self.items]
+        return out
+
+
+@frozen
+class TenantResult:
+    """What listing one tenant gave: its ``items`` (newest first) or the ``error``.
+
+    Exactly one of ``items`` and ``error`` is ``None``. ``resume_token`` is set when
+    ``max_items_per_tenant`` cut the listing short (pass it as ``starting_token`` to go on).
+    """
+
+    tenant_id: str
+    items: tuple[InvalidationSummary, ...] | None = None
+    error: Error | None = None
+    resume_token: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def counts(self) -> dict[str, int]:
+        """Number of invalidations per status, e.g. ``{"Completed": 4, "InProgress": 1}``."""
+        out: dict[str, int] = {}
+        for item in self.items or ():
+            out[item.status] = out.get(item.status, 0) + 1
         return out

@@ -36,6 +36,7 @@ __all__ = [
     "parse_invalidation_list",
     "parse_response",
     "sign",
+    "sign_form_post",
 ]
 
 SERVICE = "cloudfront"
@@ -47,15 +48,39 @@ USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+#: Header values never shown in a ``repr``.
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-amz-security-token",
+        "x-aws-ec2-metadata-token",
+    }
+)
+
+
 class HttpRequest(Record):
-    """A request ready for the wire. ``url`` is fully percent-encoded."""
+    """A request ready for the wire. ``url`` is fully percent-encoded.
 
-    __slots__ = ("headers", "method", "url")
+    ``timeout`` (seconds), when set, replaces the client's timeout for this request (the
+    instance metadata service gets 1 s whatever the client's setting). ``body`` is never shown
+    in a ``repr`` (an STS body can hold a web identity token).
+    """
 
-    def __init__(self, method: str, url: str, headers: tuple[tuple[str, str], ...]) -> None:
+    __slots__ = ("body", "headers", "method", "timeout", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes = b"",
+        timeout: float | None = None,
+    ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
+        self.body = body
+        self.timeout = timeout
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -64,21 +89,22 @@ class HttpRequest(Record):
                 return value
         return None
 
-    def __repr__(self) -> str:  # never show the signature or a session token
+    def __repr__(self) -> str:  # never show the signature, a session token or the body
         shown = tuple(
-            (k, v) if k.lower() not in ("authorization", "x-amz-security-token") else (k, "***")
-            for k, v in self.headers
+            (k, v) if k.lower() not in _SECRET_HEADERS else (k, "***") for k, v in self.headers
         )
-        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r})"
+        extra = f", body=<{len(self.body)} bytes>" if self.body else ""
+        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r}{extra})"
 
 
 class HttpResponse(Record):
     """A response as the flow sees it. ``headers`` keys are lower-case.
 
-    ``truncated`` is true when the body was longer than the cap and reading stopped there.
+    ``truncated`` is true when the body was longer than the cap and reading stopped there;
+    ``body_error`` says why a (compressed) body could not be decoded.
     """
 
-    __slots__ = ("body", "headers", "status_code", "truncated")
+    __slots__ = ("body", "body_error", "headers", "status_code", "truncated")
 
     def __init__(
         self,
@@ -86,11 +112,13 @@ class HttpResponse(Record):
         headers: Mapping[str, str] | None = None,
         body: bytes = b"",
         truncated: bool = False,
+        body_error: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.headers: Mapping[str, str] = {} if headers is None else headers
         self.body = body
         self.truncated = truncated
+        self.body_error = body_error
 
     @property
     def request_id(self) -> str | None:
@@ -223,6 +251,55 @@ def sign(
         ("User-Agent", USER_AGENT),
     )
     return HttpRequest("GET", url, headers)
+
+
+def sign_form_post(
+    endpoint: Endpoint,
+    service: str,
+    form: list[tuple[str, str]],
+    credentials: Credentials | None,
+    now: _dt.datetime,
+) -> HttpRequest:
+    """A ``POST`` of ``application/x-www-form-urlencoded`` parameters (an AWS query API, such as
+    STS), signed with SigV4 for ``service`` in ``endpoint.signing_region``; unsigned when
+    ``credentials`` is ``None`` (``AssumeRoleWithWebIdentity``)."""
+    path = endpoint.base_path or "/"
+    body = "&".join(
+        f"{_sigv4.encode_rfc3986(k)}={_sigv4.encode_rfc3986(v)}" for k, v in form
+    ).encode("ascii")
+    content_type = "application/x-www-form-urlencoded; charset=utf-8"
+    headers: list[tuple[str, str]] = [("Host", endpoint.netloc)]
+    if credentials is not None:
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        signed = [
+            ("content-type", content_type),
+            ("host", endpoint.netloc),
+            ("x-amz-date", amz_date),
+        ]
+        if credentials.session_token is not None:
+            signed.append(("x-amz-security-token", credentials.session_token))
+        auth = _sigv4.authorization_header(
+            method="POST",
+            path=path,
+            query=(),
+            headers=signed,
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
+            region=endpoint.signing_region,
+            service=service,
+            amz_date=amz_date,
+            payload_sha256=_sigv4.payload_hash(body),
+        )
+        headers.append(("X-Amz-Date", amz_date))
+        if credentials.session_token is not None:
+            headers.append(("X-Amz-Security-Token", credentials.session_token))
+        headers.append(("Authorization", auth))
+    headers += [
+        ("Content-Type", content_type),
+        ("Accept-Encoding", "identity"),
+        ("User-Agent", USER_AGENT),
+    ]
+    return HttpRequest("POST", f"{endpoint.scheme}://{endpoint.netloc}{path}", tuple(headers), body)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -475,6 +552,12 @@ def parse_response(response: HttpResponse, *, attempts: int = 1) -> Invalidation
     if response.truncated:
         raise ResponseParseError(
             f"response body larger than {MAX_BODY_BYTES} bytes",
+            status_code=response.status_code,
+            request_id=response.request_id,
+        )
+    if response.body_error is not None:
+        raise ResponseParseError(
+            f"unreadable response body (HTTP {response.status_code}): {response.body_error}",
             status_code=response.status_code,
             request_id=response.request_id,
         )

@@ -1,4 +1,4 @@
-"""AWS Signature Version 4, written by hand, for unsigned-payload-free GET requests.
+"""AWS Signature Version 4, written by hand (GET requests, and the form POSTs of STS).
 
 Pure functions, no I/O. The rules are those of the AWS SigV4 specification as botocore applies
 them to non-S3 services:
@@ -30,6 +30,7 @@ __all__ = [
     "canonical_uri",
     "encode_rfc3986",
     "normalize_path",
+    "payload_hash",
     "signature",
     "signing_key",
     "string_to_sign",
@@ -43,6 +44,11 @@ _UNRESERVED = "-_.~"  # with ALPHA / DIGIT, which quote() never encodes
 def encode_rfc3986(value: str) -> str:
     """Percent-encode everything but RFC 3986 unreserved characters (UTF-8; space is ``%20``)."""
     return quote(value, safe=_UNRESERVED)
+
+
+def payload_hash(body: bytes) -> str:
+    """The hex SHA-256 of a request body, as the canonical request wants it."""
+    return hashlib.sha256(body).hexdigest() if body else EMPTY_PAYLOAD_SHA256
 
 
 def normalize_path(path: str) -> str:
@@ -130,9 +136,10 @@ def authorization_header(
     region: str,
     service: str,
     amz_date: str,
+    payload_sha256: str = EMPTY_PAYLOAD_SHA256,
 ) -> str:
     """The ``Authorization`` header value. ``headers`` must include ``host`` and ``x-amz-date``."""
-    creq, signed = canonical_request(method, path, query, headers)
+    creq, signed = canonical_request(method, path, query, headers, payload_sha256)
     day = amz_date[:8]
     scope = f"{day}/{region}/{service}/aws4_request"
     sig = signature(

@@ -4,7 +4,8 @@ httpx builds a verified TLS context, loading a CA bundle, whenever it creates a 
 20 ms and 2 MiB of a cold start, even when every request goes to an ``http://`` endpoint (a fake,
 a local emulator, a sidecar) and no TLS context is ever used. For such an endpoint the client gets
 a plain-HTTP transport instead; an ``https://`` endpoint keeps httpx's own transport, so its
-TLS context is built, as before, when the first request creates the client.
+TLS context is built, as before, when the first request creates the client. So does a client
+configured with a CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``).
 
 When a proxy variable is set in the environment the default transport is kept whatever the
 scheme: httpx honours ``*_PROXY`` variables only for clients created without a transport.
@@ -15,7 +16,6 @@ The asynchronous client also works around a cost in httpcore 1.0 (encode/httpcor
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from typing import Any
@@ -30,8 +30,10 @@ def _env_may_set_proxies() -> bool:
     return any(value and name.lower().endswith("_proxy") for name, value in os.environ.items())
 
 
-def _plain(scheme: str) -> bool:
-    return scheme == "http" and not _env_may_set_proxies()
+def _plain(scheme: str, options: dict[str, Any]) -> bool:
+    # A configured CA bundle (``verify=``) keeps httpx's transport too, so that a bad bundle is
+    # reported the same way whatever the endpoint.
+    return scheme == "http" and "verify" not in options and not _env_may_set_proxies()
 
 
 def _refuse_tls(request: httpx.Request) -> None:
@@ -67,10 +69,11 @@ class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
         return await super().handle_async_request(request)
 
 
-def new_sync_client(scheme: str, timeout: httpx.Timeout) -> httpx.Client:
-    """An ``httpx.Client`` for requests to an endpoint with this ``scheme``."""
-    kwargs: dict[str, Any] = {"transport": _PlainHTTPTransport()} if _plain(scheme) else {}
-    return httpx.Client(timeout=timeout, **kwargs)
+def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
+    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``."""
+    if _plain(scheme, options):
+        options = {**options, "transport": _PlainHTTPTransport()}
+    return httpx.Client(**options)
 
 
 def _note_missing_sniffio() -> None:
@@ -84,12 +87,15 @@ def _note_missing_sniffio() -> None:
     ``ModuleNotFoundError`` as before, without the search. Nothing changes if sniffio is
     installed, or once httpcore caches the lookup itself.
     """
+    import importlib.util
+
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-def new_async_client(scheme: str, timeout: httpx.Timeout) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` for requests to an endpoint with this ``scheme``."""
+def new_async_client(scheme: str, options: dict[str, Any]) -> httpx.AsyncClient:
+    """``httpx.AsyncClient(**options)`` for requests to an endpoint with this ``scheme``."""
     _note_missing_sniffio()
-    kwargs: dict[str, Any] = {"transport": _AsyncPlainHTTPTransport()} if _plain(scheme) else {}
-    return httpx.AsyncClient(timeout=timeout, **kwargs)
+    if _plain(scheme, options):
+        options = {**options, "transport": _AsyncPlainHTTPTransport()}
+    return httpx.AsyncClient(**options)

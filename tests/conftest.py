@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Deterministic property tests: a CI run must not fail on an example no earlier run tried.
+settings.register_profile("cfinval", derandomize=True, database=None)
+settings.load_profile("cfinval")
+
+
+def _import_botocore_first() -> None:
+    """Load the real botocore (and a boto3 client's modules) before any test imports awscli.
+
+    awscli >= 1.44 installs an import hook that serves *later* ``botocore.*`` imports from its
+    own bundled copy; a test that imported ``botocore.retries.standard`` after that would get
+    awscli's module, with its own exception classes, and compare against the wrong oracle.
+    """
+    # Imported for their side effect: the real modules are in sys.modules from now on.
+    import boto3
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.config
+    import botocore.credentials
+    import botocore.exceptions
+    import botocore.paginate
+    import botocore.retryhandler
+    import botocore.session
+    import botocore.translate  # noqa: F401
+    from botocore.retries import adaptive, bucket, quota, standard, throttling  # noqa: F401
+
+    boto3.client(
+        "cloudfront",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDWARMUP",
+        aws_secret_access_key="warm-up",
+    ).get_paginator("list_invalidations_for_distribution_tenant")
+
+
+_import_botocore_first()
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RESPONSES = FIXTURES / "responses"
@@ -49,26 +86,53 @@ def boto3_call(
     return result
 
 
+class Home:
+    """A temporary HOME with helpers to write ``~/.aws/config`` and ``~/.aws/credentials``."""
+
+    def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.path = path
+        self.aws = path / ".aws"
+        self.aws.mkdir(parents=True)
+        self._mp = monkeypatch
+
+    def config(self, text: str) -> Path:
+        target = self.aws / "config"
+        target.write_text(text)
+        return target
+
+    def credentials(self, text: str) -> Path:
+        target = self.aws / "credentials"
+        target.write_text(text)
+        return target
+
+    def file(self, name: str, text: str) -> Path:
+        target = self.path / name
+        target.write_text(text)
+        return target
+
+    def env(self, **values: str) -> None:
+        for name, value in values.items():
+            self._mp.setenv(name, value)
+
+
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 @pytest.fixture(autouse=True)
-def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may pick up the machine's AWS configuration or reach a real metadata service."""
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_CLOUDFRONT",
-        "AWS_MAX_ATTEMPTS",
-        "AWS_RETRY_MODE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test starts with no AWS configuration at all: no AWS_* variables, an empty HOME,
+    no proxies, and the instance metadata service disabled (tests that want it re-enable it)."""
+    for name in list(os.environ):
+        upper = name.upper()
+        if upper.startswith("AWS_") or upper == "BOTO_CONFIG" or name.lower() in _PROXY_VARS:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    return Home(tmp_path / "home", monkeypatch)

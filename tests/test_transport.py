@@ -83,8 +83,8 @@ def test_async_listing_from_an_http_endpoint_loads_no_ca_bundle(
 
 
 def test_https_endpoints_keep_httpx_verified_tls(verified_contexts: list[object]) -> None:
-    sync_client = new_sync_client("https", TIMEOUT)
-    async_client = new_async_client("https", TIMEOUT)
+    sync_client = new_sync_client("https", {"timeout": TIMEOUT})
+    async_client = new_async_client("https", {"timeout": TIMEOUT})
     assert len(verified_contexts) == 2
     sync_client.close()
     asyncio.run(async_client.aclose())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
+import functools
 import random
 import re
 import threading
@@ -24,10 +25,12 @@ from attrs import define, field, frozen
 from .. import _sigv4
 from .._models import Credentials, InvalidationSummary
 from .._protocol import API_VERSION, NAMESPACE, SERVICE
+from ._faults import Fault, FaultRule
 
 __all__ = [
     "FAKE_CREDENTIALS",
     "FakeCloudFront",
+    "FakeReply",
     "RecordedRequest",
     "SignatureVerifier",
 ]
@@ -51,6 +54,19 @@ class RecordedRequest:
     method: str
     target: str
     headers: Mapping[str, str]
+    #: The kind of fault injected into this request's answer, if any.
+    fault: str | None = None
+
+
+@frozen
+class FakeReply:
+    """What the fake answers: status, headers, body, and the connection-level fault (``reset``,
+    ``cut``, ``stall``, ``drip``) the transport must act out, if any."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    fault: Fault | None = None
 
 
 #: ``verifier(request, credentials_by_key_id, region, now) -> None`` or an error
@@ -164,6 +180,10 @@ class FakeCloudFront:
     ``EntityNotFound``; tenants added with ``access_denied=True`` answer 403 ``AccessDenied``; a
     bad ``MaxItems`` or unknown ``Marker`` answers 400 ``InvalidArgument``. Every request's SigV4
     signature is checked against ``credentials`` (set ``verify_signatures=False`` to skip).
+
+    ``faults`` (see :meth:`add_fault`) make chosen requests fail: throttling, 5xx, HTML from a
+    proxy, garbage, resets, stalls, a skewed clock... Requests are numbered from 1 in the
+    order they arrive.
     """
 
     credentials: tuple[Credentials, ...] = field(default=(FAKE_CREDENTIALS,), converter=tuple)
@@ -175,6 +195,7 @@ class FakeCloudFront:
     verifier: SignatureVerifier = field(default=verify_sigv4, repr=False)
     seed: int = 0
     requests: list[RecordedRequest] = field(factory=list, repr=False)
+    faults: list[FaultRule] = field(factory=list)
     _tenants: dict[str, _Tenant] = field(factory=dict, repr=False)
     _lock: threading.RLock = field(factory=threading.RLock, repr=False)
     _rng: random.Random = field(init=False, repr=False)
@@ -265,24 +286,90 @@ class FakeCloudFront:
     def now(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.clock(), _dt.timezone.utc)
 
+    # -- faults ----------------------------------------------------------------------------
+
+    def add_fault(
+        self,
+        fault: Fault | FaultRule | str,
+        *,
+        every: int = 1,
+        start: int | None = None,
+        count: int | None = None,
+    ) -> FaultRule:
+        """Inject ``fault`` into requests ``start, start + every, ...`` (``count`` at most).
+
+        ``fault`` may also be a ready :class:`FaultRule` or its spec string (see
+        :meth:`FaultRule.parse`), in which case the keyword arguments are not used. Rules are
+        checked in the order added; the first that matches a request applies.
+        """
+        if isinstance(fault, str):
+            rule = FaultRule.parse(fault)
+        elif isinstance(fault, FaultRule):
+            rule = fault
+        else:
+            rule = FaultRule(fault, every=every, start=start, count=count)
+        if rule.fault.kind == "gzip-bomb":
+            _gzip_zeros(rule.fault.size)  # build it now, not while a client waits
+        with self._lock:
+            self.faults.append(rule)
+        return rule
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    @property
+    def served(self) -> int:
+        """How many requests the fake has received."""
+        return self._served
+
+    # -- the service -----------------------------------------------------------------------
+
     def handle(
         self, method: str, target: str, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
-        """Serve one request. ``target`` is the path and query exactly as sent."""
-        request = RecordedRequest(method, target, {k.lower(): v for k, v in headers.items()})
+        """Serve one request. ``target`` is the path and query exactly as sent.
+
+        Connection-level faults cannot be expressed as a response: use :meth:`respond`.
+        """
+        reply = self.respond(method, target, headers)
+        return reply.status, dict(reply.headers), reply.body
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply:
+        """Serve one request, faults included."""
         with self._lock:
-            self.requests.append(request)
             self._served += 1
-            request_id = f"fake-{self._served:08d}-{self._rng.getrandbits(32):08x}"
-        status, body = self._dispatch(request, request_id)
+            number = self._served
+            request_id = f"fake-{number:08d}-{self._rng.getrandbits(32):08x}"
+            fault = next((rule.fault for rule in self.faults if rule.matches(number)), None)
+            request = RecordedRequest(
+                method,
+                target,
+                {k.lower(): v for k, v in headers.items()},
+                None if fault is None else fault.kind,
+            )
+            self.requests.append(request)
+        now = self.clock() + (fault.seconds if fault is not None and fault.kind == "skew" else 0)
         out_headers = {
             "x-amz-request-id": request_id,
             "content-type": "text/xml",
-            "date": email.utils.formatdate(self.clock(), usegmt=True),
+            "date": email.utils.formatdate(now, usegmt=True),
         }
-        return status, out_headers, body
+        if fault is not None and fault.kind in _RESPONSE_FAULTS:
+            status, body = _fault_response(fault, request_id, out_headers)
+        else:
+            rewind = fault is not None and fault.kind == "rewind"
+            status, body = self._dispatch(request, request_id, now, rewind)
+        return FakeReply(
+            status,
+            out_headers,
+            body,
+            fault if fault is not None and fault.connection_level else None,
+        )
 
-    def _dispatch(self, request: RecordedRequest, request_id: str) -> tuple[int, bytes]:
+    def _dispatch(
+        self, request: RecordedRequest, request_id: str, now: float, rewind: bool = False
+    ) -> tuple[int, bytes]:
         path, query = _split_target(request.target)
         match = _PATH.match(path)
         if request.method != "GET" or match is None:
@@ -294,7 +381,8 @@ class FakeCloudFront:
             )
         if self.verify_signatures:
             by_key = {c.access_key_id: c for c in self.credentials}
-            problem = self.verifier(request, by_key, self.region, self.now())
+            when = _dt.datetime.fromtimestamp(now, _dt.timezone.utc)
+            problem = self.verifier(request, by_key, self.region, when)
             if problem is not None:
                 return _error(*problem, request_id)
         tenant_id = unquote(match[1])
@@ -332,7 +420,11 @@ class FakeCloudFront:
             start = ids.index(marker) + 1
         page = items[start : start + page_size]
         truncated = start + page_size < len(items)
-        return 200, _list_xml(marker, page_size, truncated, page)
+        next_marker = page[-1].id if truncated else None
+        if rewind and marker and len(items) > page_size:
+            # Point back at the first page's NextMarker: a repeat or an A-B-A cycle.
+            truncated, next_marker = True, items[page_size - 1].id
+        return 200, _list_xml(marker, page_size, truncated, page, next_marker)
 
     # -- I/O adapters ----------------------------------------------------------------------
 
@@ -340,10 +432,25 @@ class FakeCloudFront:
         """An ``httpx.MockTransport`` serving this fake (sync and async httpx clients alike)."""
 
         def handler(request: httpx.Request) -> httpx.Response:
-            status, headers, body = self.handle(
+            reply = self.respond(
                 request.method, request.url.raw_path.decode("ascii"), dict(request.headers)
             )
-            return httpx.Response(status, headers=headers, content=body)
+            fault = reply.fault
+            if fault is not None:
+                if fault.kind == "reset":
+                    raise httpx.ReadError("[fake] connection reset by peer", request=request)
+                if fault.kind == "cut":
+                    raise httpx.RemoteProtocolError(
+                        "[fake] peer closed connection without sending complete message body",
+                        request=request,
+                    )
+                read = request.extensions.get("timeout", {}).get("read")
+                if read is not None and fault.seconds >= read:  # stall, drip
+                    raise httpx.ReadTimeout(f"[fake] {fault.kind}", request=request)
+            # A stream (not content=) so that clients read and decode the raw bytes themselves.
+            return httpx.Response(
+                reply.status, headers=dict(reply.headers), stream=httpx.ByteStream(reply.body)
+            )
 
         return httpx.MockTransport(handler)
 
@@ -356,14 +463,18 @@ class FakeCloudFront:
 
 
 def _list_xml(
-    marker: str, max_items: int, truncated: bool, page: list[InvalidationSummary]
+    marker: str,
+    max_items: int,
+    truncated: bool,
+    page: list[InvalidationSummary],
+    next_marker: str | None = None,
 ) -> bytes:
     parts = [
         f'<?xml version="1.0" encoding="UTF-8"?>\n<InvalidationList xmlns="{NAMESPACE}">',
         f"<Marker>{escape(marker)}</Marker>",
     ]
-    if truncated:
-        parts.append(f"<NextMarker>{escape(page[-1].id)}</NextMarker>")
+    if next_marker is not None:
+        parts.append(f"<NextMarker>{escape(next_marker)}</NextMarker>")
     parts.append(f"<MaxItems>{max_items}</MaxItems>")
     parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
     parts.append(f"<Quantity>{len(page)}</Quantity>")
@@ -390,3 +501,59 @@ def _error(status: int, code: str, message: str, request_id: str) -> tuple[int, 
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return status, body.encode("utf-8")
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+_RESPONSE_FAULTS = frozenset(
+    {"error", "throttle", "html", "empty", "garbage", "oversize", "gzip-bomb"}
+)
+_HTML_PAGE = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>proxy</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def _fault_response(fault: Fault, request_id: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """The response for an HTTP-level fault; adjusts ``headers`` in place."""
+    kind = fault.kind
+    if kind in ("error", "throttle"):
+        if fault.retry_after_ms is not None:
+            headers["x-amz-retry-after"] = str(fault.retry_after_ms)
+        return _error(fault.status, fault.code or "InternalError", fault.message, request_id)
+    if kind in ("html", "empty"):
+        # A proxy answered, not CloudFront: no request id.
+        del headers["x-amz-request-id"]
+        if kind == "empty":
+            del headers["content-type"]
+            return fault.status, b""
+        import http.client
+
+        headers["content-type"] = "text/html"
+        reason = http.client.responses.get(fault.status, "Error")
+        return fault.status, _HTML_PAGE.format(status=fault.status, reason=reason).encode()
+    if kind == "garbage":
+        return fault.status, b"\x00\xff{not: 'xml'} <<<>>> \xe2\x98"
+    if kind == "oversize":
+        head = f'<?xml version="1.0"?>\n<InvalidationList xmlns="{NAMESPACE}">'.encode()
+        return 200, head + b" " * fault.size + b"</InvalidationList>"
+    headers["content-encoding"] = "gzip"
+    return 200, _gzip_zeros(fault.size)
+
+
+@functools.lru_cache(maxsize=4)
+def _gzip_zeros(size: int) -> bytes:
+    """``size`` zero bytes, gzip-compressed without ever holding them all."""
+    import zlib
+
+    compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1024 * 1024)
+    out = []
+    remaining = size
+    while remaining > 0:
+        piece = block if remaining >= len(block) else block[:remaining]
+        out.append(compressor.compress(piece))
+        remaining -= len(piece)
+    out.append(compressor.flush())
+    return b"".join(out)

@@ -1,11 +1,19 @@
-"""The fake served over real HTTP on loopback (stdlib ``http.server`` in a thread)."""
+"""The fake served over real HTTP on loopback (stdlib ``http.server`` in a thread).
+
+Connection-level faults are acted out here: ``reset`` closes the socket with an RST, ``cut``
+sends half the body then closes, ``stall`` waits before answering, ``drip`` sends the body a
+byte at a time. Waits end early when the server stops, so stopping never hangs.
+"""
 
 from __future__ import annotations
 
+import socket
+import struct
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._fake import FakeCloudFront
@@ -15,8 +23,8 @@ __all__ = ["FakeServer"]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; with Nagle's algorithm on, the body waits for
-    # the client's delayed ACK of the headers (about 40 ms per response on Linux loopback).
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body then waits
+    # for the client's delayed ACK (~40 ms per request on Linux loopback).
     disable_nagle_algorithm = True
     server: _Server
 
@@ -30,15 +38,44 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
-        status, headers, body = self.server.fake.handle(
+        reply = self.server.fake.respond(
             self.command, self.path, {k: v for k, v in self.headers.items()}
         )
-        self.send_response(status)
-        for name, value in headers.items():
+        fault = reply.fault
+        kind = None if fault is None else fault.kind
+        stopping = self.server.stopping
+        if kind == "reset":
+            self._reset()
+            return
+        if kind == "stall" and fault is not None and stopping.wait(fault.seconds):
+            self._reset()
+            return
+        # Not send_response(): it adds its own Date, from the real clock, next to the fake's.
+        self.log_request(reply.status)
+        self.send_response_only(reply.status)
+        self.send_header("Server", "cfinval-fake")
+        for name, value in reply.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(body)
+        if kind == "cut":
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+        elif kind == "drip" and fault is not None:
+            for index in range(len(reply.body)):
+                self.wfile.write(reply.body[index : index + 1])
+                if stopping.wait(fault.seconds):
+                    self._reset()
+                    return
+        else:
+            self.wfile.write(reply.body)
+
+    def _reset(self) -> None:
+        """Abort the connection: with SO_LINGER 0 the close sends RST, not FIN."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests and demos print what matters themselves."""
@@ -49,7 +86,14 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], fake: FakeCloudFront) -> None:
         self.fake = fake
+        self.stopping = threading.Event()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up (after a timeout, a reset we caused) are routine here."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)  # pragma: no cover
 
 
 class FakeServer:
@@ -78,8 +122,9 @@ class FakeServer:
         if self._server is None:
             self._server = _Server(self._address, self.fake)
             self._thread = threading.Thread(
+                # a short poll interval: stop() waits for it, and tests stop servers often
                 target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},  # so that stop() returns promptly
+                kwargs={"poll_interval": 0.02},
                 name="cfinval-fake",
                 daemon=True,
             )
@@ -88,6 +133,7 @@ class FakeServer:
 
     def stop(self) -> None:
         if self._server is not None:
+            self._server.stopping.set()
             self._server.shutdown()
             self._server.server_close()
             if self._thread is not None:

@@ -1,0 +1,119 @@
+"""``cfinval fake-server``: the embedded fake CloudFront as a standalone HTTP server.
+
+``--fault SPEC`` (repeatable) adds a fault rule in :meth:`cfinval.testing.FaultRule.parse`'s
+form, so any client can be tested against throttling, 5xx, resets, stalls or a skewed clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import threading
+from types import FrameType
+from typing import Any, TextIO
+
+from ._models import Credentials
+
+__all__ = ["run_fake_server"]
+
+
+def _build_fake(args: argparse.Namespace) -> tuple[Any, list[str], Credentials]:
+    from ._cli import UsageError
+    from .testing import FAKE_CREDENTIALS, FakeCloudFront
+    from .testing._seed import SeedError, load_seed
+
+    if (args.access_key is None) != (args.secret_key is None):
+        raise UsageError("give both --access-key and --secret-key, or neither")
+    credentials = (
+        FAKE_CREDENTIALS
+        if args.access_key is None
+        else Credentials(args.access_key, args.secret_key)
+    )
+    fake = FakeCloudFront(
+        credentials=(credentials,),  # type: ignore[arg-type]  # attrs' tuple converter
+        region=args.region,
+        verify_signatures=args.verify_signatures,
+    )
+    for spec in args.fault:
+        try:
+            fake.add_fault(spec)
+        except ValueError as exc:
+            raise UsageError(f"--fault: {exc}") from None
+    if args.seed_file is not None:
+        try:
+            with open(args.seed_file, encoding="utf-8") as handle:
+                data = json.load(handle)
+            tenant_ids = load_seed(fake, data)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, SeedError) as exc:
+            raise UsageError(f"--seed-file {args.seed_file}: {exc}") from None
+    else:
+        count = 3 if args.tenants is None else args.tenants
+        if count < 0 or args.invalidations_per_tenant < 0:
+            raise UsageError("--tenants and --invalidations-per-tenant must be 0 or more")
+        tenant_ids = fake.seed_tenants(count, invalidations=args.invalidations_per_tenant)
+    return fake, tenant_ids, credentials
+
+
+def _instructions(
+    url: str, tenant_ids: list[str], credentials: Credentials, args: argparse.Namespace
+) -> str:
+    shown = ", ".join(tenant_ids[:5]) + (
+        f", ... ({len(tenant_ids) - 5} more)" if len(tenant_ids) > 5 else ""
+    )
+    example = shlex.quote(tenant_ids[0]) if tenant_ids else "TENANT_ID"
+    check = f"on (region {args.region})" if args.verify_signatures else "off"
+    return "\n".join(
+        [
+            f"cfinval fake CloudFront listening on {url}",
+            f"  tenants: {len(tenant_ids)}{': ' + shown if tenant_ids else ''}",
+            f"  SigV4 verification: {check}",
+            *(f"  fault: {spec}" for spec in args.fault),
+            "Credentials it accepts (test values, not secrets):",
+            f"  export AWS_ACCESS_KEY_ID={shlex.quote(credentials.access_key_id)}",
+            f"  export AWS_SECRET_ACCESS_KEY={shlex.quote(credentials.secret_access_key)}",
+            "Try:",
+            f"  cfinval list-invalidations-for-distribution-tenant --endpoint-url {url} "
+            f"--id {example}",
+            f"  aws cloudfront list-invalidations-for-distribution-tenant --endpoint-url {url} "
+            f"--region {args.region} --id {example}",
+            "Stop with Ctrl+C (or SIGTERM).",
+            "",
+        ]
+    )
+
+
+def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
+    from ._cli import Failure
+
+    fake, tenant_ids, credentials = _build_fake(args)
+    if args.write_ids is not None:
+        try:
+            with open(args.write_ids, "w", encoding="utf-8") as handle:
+                handle.write("".join(f"{tenant_id}\n" for tenant_id in tenant_ids))
+        except OSError as exc:
+            raise Failure(f"--write-ids {args.write_ids}: {exc}") from None
+    server = fake.serve(args.host, args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise Failure(f"cannot listen on {args.host}:{args.port}: {exc}") from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        out.write(_instructions(server.endpoint_url, tenant_ids, credentials, args))
+        out.flush()
+        while not stop.wait(0.2):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    out.write("stopped\n")
+    out.flush()
+    return 0

@@ -1,0 +1,230 @@
+"""Listing many tenants at once: the per-tenant flow and the shared pacing, sans I/O.
+
+``Client.list_many`` and ``AsyncClient.list_many`` only schedule: they start a
+:func:`tenant_flow` per tenant while fewer than :meth:`Pacer.allowed` are running, and perform
+the flows' effects. Everything that decides lives here, once:
+
+* **per-tenant outcome**: a tenant's service error (``EntityNotFound``, ``AccessDenied``, ...)
+  or network failure becomes that tenant's :class:`TenantResult`; the other tenants go on.
+  Only :class:`~cfinval.NoCredentialsError` stops everything: no tenant can succeed without
+  credentials.
+* **throttling-aware pacing** (:class:`Pacer`, shared by all tenants of one call): every
+  throttled response halves the allowed concurrency (at most once per burst) and opens a
+  cool-down that every request waits out; every success adds ``1/limit`` back (additive
+  increase, multiplicative decrease). A tenant whose page is still throttled after the
+  client's own retries waits ("parked", sending nothing) and resumes from that page instead
+  of failing. The drivers never run more than ``concurrency`` tenants, and start one only
+  while fewer than :meth:`Pacer.allowed` of the running ones are active (not parked).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random as _random
+import threading
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+from attrs import define, field, frozen
+
+from ._effects import Emit, Flow, Send, Sleep
+from ._errors import CloudFrontError, Error, NoCredentialsError, ParamValidationError
+from ._flow import PaginationPlan, PaginationState, Session, pages_flow
+from ._models import InvalidationList, InvalidationSummary, TenantResult
+from ._protocol import HttpResponse, error_from_response
+from ._retry import is_throttling
+
+__all__ = ["FanOutPlan", "Pacer", "tenant_flow"]
+
+log = logging.getLogger("cfinval")
+
+#: How many times one tenant resumes a page that stayed throttled after the client's retries.
+MAX_THROTTLE_RESUMES = 8
+
+
+@define
+class Pacer:
+    """Concurrency and cool-down shared by the tenants of one ``list_many`` call (thread-safe).
+
+    ``clock`` readings are passed in by the flows (the session clock), so tests control time.
+    """
+
+    max_concurrency: int
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    random: Callable[[], float] = field(default=_random.random, repr=False)
+    limit: float = field(init=False)
+    resume_at: float = -math.inf
+    streak: int = 0
+    last_cut: float = -math.inf
+    throttled_responses: int = 0
+    #: Tenants waiting before they resume a throttled page: running, but sending nothing.
+    parked: int = 0
+    _lock: threading.Lock = field(init=False, factory=threading.Lock, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.limit = float(self.max_concurrency)
+
+    def allowed(self) -> int:
+        """How many tenants may be actively listing now."""
+        return max(1, int(self.limit))
+
+    def may_start(self, running: int) -> bool:
+        """Whether a driver with ``running`` tenants under way may start one more."""
+        return running < self.max_concurrency and running - self.parked < self.allowed()
+
+    def park(self, delta: int) -> None:
+        with self._lock:
+            self.parked += delta
+
+    def wait_time(self, now: float) -> float:
+        """Seconds to wait before sending (the cool-down after throttling)."""
+        return max(0.0, self.resume_at - now)
+
+    def _delay(self, exponent: int) -> float:
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** min(exponent, 30))
+        return ceiling * (0.5 + 0.5 * self.random())
+
+    def throttled(self, now: float) -> None:
+        """A response said "slow down"."""
+        with self._lock:
+            self.throttled_responses += 1
+            self.streak += 1
+            # Responses of one burst arrive together: cut once per cool-down, not per response.
+            if now >= self.last_cut + self.base_delay:
+                self.limit = max(1.0, self.limit / 2)
+                self.last_cut = now
+            self.resume_at = max(self.resume_at, now + self._delay(self.streak - 1))
+            log.debug(
+                "throttled: concurrency now %d, cool-down %.3f s",
+                self.allowed(),
+                self.resume_at - now,
+            )
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.streak = 0
+            self.limit = min(float(self.max_concurrency), self.limit + 1.0 / self.limit)
+
+    def resume_delay(self, resumes: int) -> float:
+        """Wait before a tenant resumes a page that stayed throttled (``resumes`` >= 1)."""
+        return self._delay(resumes)
+
+
+@frozen
+class FanOutPlan:
+    """Validated ``list_many`` arguments: one pagination plan per distinct tenant."""
+
+    plans: tuple[PaginationPlan, ...]
+    concurrency: int
+
+    @classmethod
+    def create(
+        cls,
+        tenant_ids: object,
+        concurrency: object,
+        max_items_per_tenant: object,
+        page_size: object,
+    ) -> FanOutPlan:
+        if isinstance(tenant_ids, (str, bytes)) or not isinstance(tenant_ids, Iterable):
+            raise ParamValidationError(
+                "tenant_ids must be a collection of tenant Ids (a list, a tuple, ...), "
+                f"not {type(tenant_ids).__name__}"
+            )
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ParamValidationError(f"concurrency must be a positive int, got {concurrency!r}")
+        plans: dict[str, PaginationPlan] = {}
+        for tenant_id in tenant_ids:
+            if tenant_id not in plans:
+                plans[tenant_id] = PaginationPlan.create(
+                    tenant_id, page_size, max_items_per_tenant, None
+                )
+        return cls(tuple(plans.values()), concurrency)
+
+
+def _observe(pacer: Pacer, outcome: object, now: float) -> None:
+    if not isinstance(outcome, HttpResponse):
+        return  # a network failure says nothing about the service's rate
+    if outcome.status_code < 300:
+        pacer.succeeded()
+    elif outcome.status_code in (400, 429, 503) and is_throttling(error_from_response(outcome)):
+        pacer.throttled(now)
+
+
+def _paced_pages(
+    session: Session,
+    plan: PaginationPlan,
+    state: PaginationState,
+    pacer: Pacer,
+    on_page: Callable[[InvalidationList], None],
+) -> Generator[Any, Any, None]:
+    """Run ``pages_flow``, waiting out the pacer's cool-down before each request and
+    reporting each response to it."""
+    pages = pages_flow(session, plan, state)
+    outcome: Any = None
+    while True:
+        try:
+            effect = pages.send(outcome)
+        except StopIteration:
+            return
+        outcome = None
+        if isinstance(effect, Emit):
+            on_page(effect.value)
+        elif isinstance(effect, Send):
+            wait = pacer.wait_time(session.clock())
+            if wait > 0:
+                yield Sleep(wait)
+            outcome = yield effect
+            _observe(pacer, outcome, session.clock())
+        else:
+            outcome = yield effect
+
+
+def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[TenantResult]:
+    """List one tenant for ``list_many``; never raises for that tenant's own failures."""
+    items: list[InvalidationSummary] = []
+    state = PaginationState()
+    current = plan
+    next_marker: str | None = None
+    pages = 0
+    resumes = 0
+
+    def on_page(page: InvalidationList) -> None:
+        nonlocal next_marker, pages
+        items.extend(page.items)
+        next_marker = page.next_marker
+        pages += 1
+
+    while True:
+        try:
+            yield from _paced_pages(session, current, state, pacer, on_page)
+        except NoCredentialsError:
+            raise
+        except CloudFrontError as exc:
+            if not (is_throttling(exc) and resumes < MAX_THROTTLE_RESUMES):
+                return TenantResult(plan.tenant_id, error=exc)
+            resumes += 1
+            # Resume from the page that failed: after the last page received, if any.
+            if pages:
+                remaining = None if plan.max_items is None else plan.max_items - len(items)
+                current = PaginationPlan(
+                    plan.tenant_id, plan.page_size, remaining, next_marker, 0, plan.since
+                )
+            delay = pacer.resume_delay(resumes)
+            log.debug(
+                "tenant %r still throttled; resuming in %.3f s (%d/%d)",
+                plan.tenant_id,
+                delay,
+                resumes,
+                MAX_THROTTLE_RESUMES,
+            )
+            pacer.park(1)
+            try:
+                yield Sleep(delay)
+            finally:
+                pacer.park(-1)
+            continue
+        except Error as exc:
+            return TenantResult(plan.tenant_id, error=exc)
+        return TenantResult(plan.tenant_id, tuple(items), resume_token=state.resume_token)

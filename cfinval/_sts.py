@@ -1,0 +1,119 @@
+"""STS ``AssumeRole`` and ``AssumeRoleWithWebIdentity`` as flows (an AWS query API: a signed
+form ``POST``, an XML answer). No I/O here; the client's driver sends the requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+from collections.abc import Callable
+from typing import Any
+from xml.parsers import expat
+
+from ._effects import Flow, Send, Sleep, TransportFailure
+from ._errors import CredentialRetrievalError, ParamValidationError
+from ._models import Credentials
+from ._protocol import (
+    Endpoint,
+    HttpResponse,
+    _parse_timestamp,
+    _xml_to_dict,
+    error_from_response,
+    sign_form_post,
+)
+from ._retry import is_retryable_error, is_throttling
+
+__all__ = ["STS_VERSION", "parse_sts_credentials", "sts_credentials_flow"]
+
+log = logging.getLogger("cfinval")
+
+STS_VERSION = "2011-06-15"
+#: Attempts per STS call (botocore's standard mode default).
+STS_MAX_ATTEMPTS = 3
+#: Errors of ``AssumeRoleWithWebIdentity`` that a retry may cure (botocore retries them too).
+_STS_TRANSIENT_CODES = frozenset({"IDPCommunicationError", "InvalidIdentityToken"})
+#: The backoff's random factor (module level so that tests can make it deterministic).
+_jitter: Callable[[], float] = _random.random
+
+
+def parse_sts_credentials(body: bytes, action: str) -> Credentials:
+    """The ``Credentials`` of an STS ``<ActionResponse>``; ``ValueError`` when malformed."""
+    try:
+        doc = _xml_to_dict(body)
+    except expat.ExpatError as exc:
+        raise ValueError(f"not XML: {exc}") from None
+    root = doc.get(f"{action}Response")
+    result = root.get(f"{action}Result") if isinstance(root, dict) else None
+    creds = result.get("Credentials") if isinstance(result, dict) else None
+    if not isinstance(creds, dict):
+        raise ValueError(f"no {action}Result/Credentials element")
+    fields: dict[str, str] = {}
+    for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"):
+        value = creds.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"Credentials/{name} is missing")
+        fields[name] = value.strip()
+    try:
+        return Credentials(
+            fields["AccessKeyId"],
+            fields["SecretAccessKey"],
+            fields["SessionToken"],
+            expiration=_parse_timestamp(fields["Expiration"]),
+        )
+    except ParamValidationError as exc:  # pragma: no cover (fields are non-empty strings)
+        raise ValueError(str(exc)) from None
+
+
+def sts_credentials_flow(
+    *,
+    provider: str,
+    endpoint: Endpoint,
+    action: str,
+    params: list[tuple[str, str]],
+    credentials: Credentials | None,
+    clock: Callable[[], float],
+    random: Callable[[], float] | None = None,
+) -> Flow[Credentials]:
+    """Call STS ``action`` with ``params`` (signed with ``credentials``, unsigned when ``None``)
+    and return the credentials it hands out. Transport failures, 5xx, throttling and
+    ``IDPCommunicationError`` are retried (3 attempts); any other failure raises
+    :class:`CredentialRetrievalError` with the service's code and message."""
+    import datetime as _dt
+
+    form = [("Action", action), ("Version", STS_VERSION), *params]
+    attempt = 0
+    while True:
+        attempt += 1
+        now = _dt.datetime.fromtimestamp(clock(), _dt.timezone.utc)
+        request = sign_form_post(endpoint, "sts", form, credentials, now)
+        outcome: Any = yield Send(request)
+        throttled = False
+        if isinstance(outcome, TransportFailure):
+            problem = (
+                f"{action} request to {endpoint.netloc} failed: "
+                f"{type(outcome.error).__name__}: {outcome.error}"
+            )
+            retryable = True
+            code = None
+        else:
+            assert isinstance(outcome, HttpResponse)
+            if outcome.status_code < 300 and not outcome.truncated:
+                try:
+                    return parse_sts_credentials(outcome.body, action)
+                except ValueError as exc:
+                    raise CredentialRetrievalError(
+                        provider, f"invalid {action} response from {endpoint.netloc}: {exc}"
+                    ) from None
+            error = error_from_response(outcome)
+            code = error.code
+            problem = f"An error occurred ({error.code}) when calling the {action} operation"
+            if error.message:
+                problem += f": {error.message}"
+            throttled = is_throttling(error)
+            retryable = is_retryable_error(error) or error.code in _STS_TRANSIENT_CODES
+        log.debug("STS %s attempt %d failed: %s", action, attempt, code or problem)
+        if not retryable or attempt >= STS_MAX_ATTEMPTS:
+            raise CredentialRetrievalError(provider, problem, code=code)
+        base = 1.0 if throttled else 0.05
+        jitter = (random or _jitter)()
+        yield Sleep(jitter * min(base * 2 ** (attempt - 1), 20.0))

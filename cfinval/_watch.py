@@ -1,0 +1,153 @@
+"""Watching invalidations until they complete: a flow (no I/O, no real clock).
+
+The flow polls the listing with :func:`~cfinval._flow.pages_flow`, sleeps between polls with
+``Sleep`` effects and measures its deadline with the session clock, so one implementation serves
+``Client`` and ``AsyncClient``, and tests drive it with a fake clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Generator, Iterable
+from typing import Any
+
+from attrs import frozen
+
+from ._effects import Emit, Flow, Sleep
+from ._errors import ParamValidationError, WaitTimeoutError
+from ._flow import PaginationPlan, PaginationState, Session, pages_flow
+from ._models import InvalidationList, InvalidationSummary
+
+__all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
+
+log = logging.getLogger("cfinval")
+
+COMPLETED = "Completed"
+
+
+def _seconds(name: str, value: object, *, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamValidationError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "more than zero"
+        raise ParamValidationError(f"{name} must be {bound} seconds, got {value!r}")
+    return float(value)
+
+
+@frozen
+class WaitPlan:
+    """Validated arguments of ``wait_until_completed`` (checked before any I/O)."""
+
+    tenant_id: str
+    invalidation_ids: tuple[str, ...] | None
+    poll: float
+    timeout: float | None
+    page_size: int | None
+
+    @classmethod
+    def create(
+        cls,
+        tenant_id: object,
+        invalidation_ids: object,
+        poll: object,
+        timeout: object,
+        page_size: object = None,
+    ) -> WaitPlan:
+        listing = PaginationPlan.create(tenant_id, page_size, None, None)
+        ids: tuple[str, ...] | None = None
+        if invalidation_ids is not None:
+            if isinstance(invalidation_ids, (str, bytes)) or not isinstance(
+                invalidation_ids, Iterable
+            ):
+                raise ParamValidationError(
+                    "invalidation_ids must be a collection of invalidation Ids (a list, a "
+                    f"tuple, ...), not {type(invalidation_ids).__name__}"
+                )
+            unique: dict[str, None] = {}
+            for value in invalidation_ids:
+                if not isinstance(value, str) or not value:
+                    raise ParamValidationError(
+                        f"invalidation_ids must hold non-empty str Ids, got {value!r}"
+                    )
+                unique[value] = None
+            ids = tuple(unique)
+        return cls(
+            listing.tenant_id,
+            ids,
+            _seconds("poll", poll, allow_zero=False),
+            None if timeout is None else _seconds("timeout", timeout, allow_zero=True),
+            listing.page_size,
+        )
+
+
+def _scan(
+    session: Session, plan: WaitPlan, wanted: frozenset[str] | None
+) -> Generator[Any, Any, dict[str, InvalidationSummary]]:
+    """Read the listing newest first and return what it shows, by Id.
+
+    With ``wanted``, stop as soon as every wanted Id has been seen. Without (discovery), stop
+    after the first page that has nothing in progress: results are newest first, and what is
+    older than a fully completed page is done too.
+    """
+    listing = PaginationPlan(plan.tenant_id, plan.page_size, None, None, 0)
+    pages = pages_flow(session, listing, PaginationState())
+    found: dict[str, InvalidationSummary] = {}
+    outcome: Any = None
+    try:
+        while True:
+            try:
+                effect = pages.send(outcome)
+            except StopIteration:
+                return found
+            outcome = None
+            if not isinstance(effect, Emit):
+                outcome = yield effect
+                continue
+            page: InvalidationList = effect.value
+            for item in page.items:
+                found.setdefault(item.id, item)
+            if wanted is None:
+                if all(item.status == COMPLETED for item in page.items):
+                    return found
+            elif wanted.issubset(found):
+                return found
+    finally:
+        pages.close()
+
+
+def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummary, ...]]:
+    """Poll until every watched invalidation is ``Completed``; return their last summaries.
+
+    Watched: ``plan.invalidation_ids``, or, when ``None``, the invalidations found in progress
+    by the first poll. Ids the listing does not show yet stay pending (a just-created
+    invalidation may take a moment to be listed). Raises :class:`WaitTimeoutError` when the
+    deadline passes first, and whatever the listing raises (``EntityNotFound``, ...).
+    """
+    deadline = None if plan.timeout is None else session.clock() + plan.timeout
+    watched = plan.invalidation_ids
+    if watched == ():
+        return ()
+    polls = 0
+    while True:
+        polls += 1
+        found = yield from _scan(session, plan, None if watched is None else frozenset(watched))
+        if watched is None:
+            watched = tuple(i for i, item in found.items() if item.status != COMPLETED)
+        pending = tuple(i for i in watched if i not in found or found[i].status != COMPLETED)
+        if not pending:
+            log.debug("wait: %d invalidation(s) completed after %d poll(s)", len(watched), polls)
+            return tuple(found[i] for i in watched)
+        now = session.clock()
+        if deadline is not None and now >= deadline:
+            missing = tuple(i for i in pending if i not in found)
+            shown = ", ".join(pending[:10]) + (", ..." if len(pending) > 10 else "")
+            raise WaitTimeoutError(
+                f"timed out after {plan.timeout:g} s waiting for {len(pending)} invalidation(s) "
+                f"of tenant {plan.tenant_id!r} to complete: {shown}",
+                pending=pending,
+                missing=missing,
+            )
+        delay = plan.poll if deadline is None else min(plan.poll, deadline - now)
+        log.debug("wait: %d pending after poll %d; next poll in %.3f s", len(pending), polls, delay)
+        yield Sleep(delay)

@@ -1,0 +1,212 @@
+"""``cfinval fake-server`` (as a real process) and the seed format it loads."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import cfinval
+from cfinval._cli import main
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, SeedError, load_seed
+
+ROOT = Path(cfinval.__file__).resolve().parent.parent
+
+
+@contextmanager
+def fake_server(*args: str) -> Iterator[tuple[str, list[str]]]:
+    """Run ``cfinval fake-server ARGS``; yield its URL and the lines it printed first."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cfinval", "fake-server", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        lines = [process.stdout.readline() for _ in range(10)]
+        assert lines[0].startswith("cfinval fake CloudFront listening on http://127.0.0.1:"), (
+            lines,
+            process.stderr.read() if process.poll() is not None else "",
+        )
+        yield lines[0].rsplit(" ", 1)[-1].strip(), lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+    assert code == 0
+
+
+def test_serves_generated_tenants_with_the_default_fake_credentials(tmp_path: Path) -> None:
+    ids_file = tmp_path / "ids.txt"
+    with fake_server(
+        "--tenants", "7", "--invalidations-per-tenant", "4", "--write-ids", str(ids_file)
+    ) as (
+        url,
+        lines,
+    ):
+        ids = ids_file.read_text().split()
+        assert len(ids) == 7
+        assert f"export AWS_ACCESS_KEY_ID={FAKE_CREDENTIALS.access_key_id}\n" in "".join(lines)
+        assert "(2 more)" in lines[1]
+        with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url) as client:
+            results = {r.tenant_id: r for r in client.list_many(ids)}
+    assert all(len(r.items or ()) == 4 for r in results.values())
+
+
+def test_custom_credentials_are_the_only_ones_accepted() -> None:
+    mine = cfinval.Credentials("AKIDMINE", "my-test-secret")
+    with fake_server(
+        "--tenants", "1", "--access-key", "AKIDMINE", "--secret-key", "my-test-secret"
+    ) as (
+        url,
+        lines,
+    ):
+        tenant_id = lines[1].split(": ")[-1].strip()
+        with cfinval.Client(mine, endpoint_url=url) as client:
+            assert len(client.list_invalidations_for_distribution_tenant(Id=tenant_id).items) == 5
+        with (
+            cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url) as client,
+            pytest.raises(cfinval.CloudFrontError) as refused,
+        ):
+            client.list_invalidations_for_distribution_tenant(Id=tenant_id)
+    assert refused.value.code == "InvalidClientTokenId"
+
+
+def test_signature_checking_can_be_turned_off(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"tenants": {"dt_open": [{"Id": "I1"}]}}))
+    with fake_server("--seed-file", str(seed), "--no-verify-signatures") as (url, lines):
+        unsigned = httpx.get(f"{url}/2020-05-31/distribution-tenant/dt_open/invalidation")
+        assert "SigV4 verification: off" in lines[2]
+    assert unsigned.status_code == 200
+    assert b"<Id>I1</Id>" in unsigned.content
+
+
+def test_faults_from_the_command_line_are_served() -> None:
+    # Every other request throttled, the first one a 503: the client's retries still list it all.
+    with fake_server(
+        "--tenants", "1", "--fault", "throttle,every=2", "--fault", "503,start=1,count=1"
+    ) as (url, lines):
+        assert "  fault: throttle,every=2\n" in lines
+        tenant_id = lines[1].split(": ")[-1].strip()
+        raw = httpx.get(f"{url}/2020-05-31/distribution-tenant/{tenant_id}/invalidation")
+        with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url, max_attempts=1) as client:
+            with pytest.raises(cfinval.CloudFrontError) as throttled:
+                client.list_invalidations_for_distribution_tenant(Id=tenant_id)
+            page = client.list_invalidations_for_distribution_tenant(Id=tenant_id)
+    assert raw.status_code == 503  # request 1
+    assert throttled.value.code == "Throttling"  # request 2
+    assert len(page.items) == 5  # request 3
+
+
+def test_setup_errors_exit_252_before_serving(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    cases = [
+        (["--seed-file", str(tmp_path / "absent.json")], "--seed-file"),
+        (["--seed-file", str(broken)], "Expecting property name"),
+        (["--access-key", "AKID"], "give both --access-key and --secret-key"),
+        (["--tenants", "-1"], "0 or more"),
+        (["--fault", "meltdown"], "--fault: bad fault spec 'meltdown': unknown fault kind"),
+        (["--fault", "throttle,every=0"], "--fault: bad fault spec 'throttle,every=0'"),
+    ]
+    for args, message in cases:
+        assert main(["fake-server", *args]) == 252
+        captured = capsys.readouterr()
+        assert message in captured.err
+        assert captured.out == ""
+
+
+def test_a_port_in_use_exits_255(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["fake-server", "--port", str(port)]) == 255
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_write_ids_to_an_unwritable_place_exits_255(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["fake-server", "--write-ids", str(tmp_path / "no" / "such" / "dir")]) == 255
+    assert "--write-ids" in capsys.readouterr().err
+
+
+# --- the seed format ------------------------------------------------------------------------------
+
+
+def test_load_seed_builds_tenants_newest_first() -> None:
+    fake = FakeCloudFront(verify_signatures=False)
+    ids = load_seed(
+        fake,
+        {
+            "tenants": {
+                "dt_shop": [
+                    {"Id": "IOLD", "CreateTime": "2026-01-01T09:00:00Z"},
+                    {
+                        "Id": "INEW",
+                        "CreateTime": "2026-01-01T10:00:00.123Z",
+                        "Status": "InProgress",
+                    },
+                    {"CreateTime": "2026-01-01T09:30:00+00:00"},
+                ],
+                "dt_empty": [],
+                "dt_locked": {"access_denied": True},
+            }
+        },
+    )
+    assert ids == ["dt_shop", "dt_empty", "dt_locked"]
+    newest, generated, oldest = fake.listing("dt_shop")
+    assert (newest.id, newest.status) == ("INEW", "InProgress")
+    assert newest.create_time == _dt.datetime(2026, 1, 1, 10, 0, 0, 123000, tzinfo=_dt.timezone.utc)
+    assert (oldest.id, oldest.status) == ("IOLD", "Completed")
+    assert generated.id.startswith("I")
+    assert len(generated.id) == 14
+    assert fake.listing("dt_empty") == []
+    status, _, body = fake.handle(
+        "GET", "/2020-05-31/distribution-tenant/dt_locked/invalidation", {}
+    )
+    assert status == 403
+    assert b"<Code>AccessDenied</Code>" in body
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], '"tenants" object'),
+        ({"tenants": []}, '"tenants" object'),
+        ({"tenants": {"": []}}, "must not be empty"),
+        ({"tenants": {"dt": "x"}}, "expected a list"),
+        ({"tenants": {"dt": {"bogus": 1}}}, "unknown keys"),
+        ({"tenants": {"dt": {"access_denied": "yes"}}}, "true/false"),
+        ({"tenants": {"dt": ["x"]}}, "#1: expected an object"),
+        ({"tenants": {"dt": [{"When": "now"}]}}, "unknown keys ['When']"),
+        ({"tenants": {"dt": [{"Id": ""}]}}, "Id must be a non-empty string"),
+        ({"tenants": {"dt": [{"Status": 3}]}}, "Status must be a non-empty string"),
+        ({"tenants": {"dt": [{"CreateTime": "yesterday"}]}}, "not an ISO 8601 timestamp"),
+    ],
+)
+def test_load_seed_refuses_bad_data_and_says_where(data: Any, message: str) -> None:
+    fake = FakeCloudFront()
+    with pytest.raises(SeedError) as refused:
+        load_seed(fake, data)
+    assert message in str(refused.value)
+    assert fake.requests == []
