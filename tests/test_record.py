@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cfinval._effects import Emit, Send, Sleep, TransportFailure
 from cfinval._protocol import Endpoint, HttpResponse, ListParams
 
@@ -44,3 +46,22 @@ def test_defaults() -> None:
 def test_fields_are_slots() -> None:
     request = Send(None)  # type: ignore[arg-type]
     assert not hasattr(request, "__dict__")
+
+
+def test_fields_of_base_classes_come_first_and_private_ones_stay_out_of_repr() -> None:
+    from cfinval._retry import AdaptiveRetry, RetryQuota
+
+    retry = AdaptiveRetry(max_attempts=4, random=lambda: 0.5)
+    assert repr(retry).startswith("AdaptiveRetry(max_attempts=4, mode='adaptive', quota=")
+    assert repr(retry).endswith("rate_limiter=None)")
+    assert repr(RetryQuota(10)) == "RetryQuota(available=10, capacity=10)"  # no _lock
+
+
+def test_mutable_state_is_not_hashable() -> None:
+    from cfinval._flow import PaginationState
+    from cfinval._retry import StandardRetry
+
+    for value in (PaginationState(), StandardRetry()):
+        with pytest.raises(TypeError, match="unhashable"):
+            hash(value)
+    assert PaginationState("t", 2) == PaginationState(resume_token="t", pages=2)
