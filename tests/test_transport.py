@@ -152,7 +152,7 @@ def test_import_loads_neither_asyncio_nor_the_testing_package() -> None:
     )
 
 
-def test_a_sync_listing_over_http_loads_neither_asyncio_nor_a_ca_bundle(
+def test_a_sync_listing_over_http_loads_no_asyncio_and_builds_no_tls_context(
     fake: FakeCloudFront,
 ) -> None:
     with fake.serve() as server:
@@ -170,6 +170,8 @@ def test_a_sync_listing_over_http_loads_neither_asyncio_nor_a_ca_bundle(
             page = client.list_invalidations_for_distribution_tenant(Id="dt_1")
             assert len(page.items) == 1
             assert "asyncio" not in sys.modules
+            import gc
+            assert not [o for o in gc.get_objects() if isinstance(o, ssl.SSLContext)]
             """,
             AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS.access_key_id,
             AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS.secret_access_key,
