@@ -555,7 +555,7 @@ def render(r: dict, s: Settings) -> str:
             f"{f['rss_mib']:.1f} MiB peak RSS; boto3 / floor = {x['wall']:.2f}x wall, "
             f"{x['rss']:.2f}x RSS."
         )
-    return "\n".join(rows) + "\n".join(notes) + "\n"
+    return "\n".join(rows) + "\n\n" + "\n".join(notes[1:]) + "\n"
 
 
 def write_results(
@@ -565,17 +565,19 @@ def write_results(
     v = r["versions"]
     body = render(r, s)
     calls = " / ".join(f"{n} ({side})" for side, n in s.per_page_calls.items())
+    banner = "**SMOKE RUN: tiny iteration counts, not a measurement.**\n\n" if smoke else ""
+    end_load = r.get("load_average_at_end", "?")
+    versions = {side: ", ".join(f"{k} {x}" for k, x in v[side].items()) for side in v}
     text = f"""# cfinval vs boto3: benchmark results
 
-{"**SMOKE RUN: tiny iteration counts, not a measurement.**" if smoke else ""}
-Run by `make bench` (`bench/run.py`) on {r["date"]}, in {seconds:.0f} s. Ratios are boto3 / cfinval
-(higher is better for cfinval), the median of per-round ratios.
+{banner}Run by `make bench` (`bench/run.py`) on {r["date"]}, in {seconds:.0f} s. Ratios are
+boto3 / cfinval (higher is better for cfinval), the median of per-round ratios.
 
-**Machine:** {m["cpu"]}; {m["memory"]}; {m["os"]}; {m["python"]} (both sides, same interpreter);
-load average {m["load"]} at the start, {r.get("load_average_at_end", "?")} at the end (other
-work on the machine inflates wall times and compresses ratios).
-**cfinval side:** {", ".join(f"{k} {x}" for k, x in v["cfinval"].items())}.
-**boto3 side:** {", ".join(f"{k} {x}" for k, x in v["boto3"].items())}.
+**Machine:** {m["cpu"]}; {m["memory"]}; {m["os"]};
+{m["python"]} (both sides, same interpreter); load average {m["load"]} at the start,
+{end_load} at the end (other work on the machine inflates wall times and compresses ratios).
+**cfinval side:** {versions["cfinval"]}.
+**boto3 side:** {versions["boto3"]}.
 
 {body}
 ## Method
@@ -587,11 +589,15 @@ work on the machine inflates wall times and compresses ratios).
   `bench/_work/` on the same interpreter, bytecode compiled (`compileall`), and every child
   process gets the same small environment: credentials and region in `AWS_*` variables, as on
   Lambda, an empty `HOME`, `PYTHONDONTWRITEBYTECODE=1`.
+- **Import**: `bench/workers/import_cost.py` times `import httpx, xmltodict, attrs` and then
+  `import cfinval` inside each of {s.import_rounds} fresh processes (medians).
 - **Cold start** ({s.cold_rounds} rounds after one unmeasured warm-up): a fresh process runs
   `bench/workers/cold_<sdk>.py`: import, build a client (credentials from the environment),
   list one 100-item page. Wall time is measured around the process by the runner; CPU
   (user + system) and peak RSS come from `wait4()`. The order of the three scripts rotates every
-  round.
+  round. The third script, `cold_floor.py`, is the floor of this design (its three dependencies
+  and nothing else); its ratio moves with the machine's load, not with cfinval, so compare
+  cfinval's ratio with the floor's of the same run.
 - **CPU per page** ({s.per_page_rounds} rounds of {calls} calls, after a warm-up):
   `time.process_time()` around
   `list_invalidations_for_distribution_tenant(Id=..., MaxItems=100)`, the network replaced by the
@@ -603,8 +609,8 @@ work on the machine inflates wall times and compresses ratios).
   `Config(max_pool_connections=32)`; cfinval uses its defaults.
 - **Footprint:** every file under the venv's site-packages (the venvs hold no pip), bytecode
   included. The Lambda layers are built by `bench/layer.py` (`make layer`) the same way for both.
-  Note that the Lambda Python runtime already bundles a boto3, so the boto3 layer is what you
-  ship when you pin your own boto3, as AWS recommends.
+  The Lambda Python runtime bundles a boto3 of its own; the boto3 layer is what you ship when
+  you pin your boto3 version in your deployment, as AWS suggests for production.
 - The endpoint is plain `http://` on loopback, so neither side builds a verified TLS context
   (cfinval builds it on the first `https://` request; botocore loads its CA bundle on the first
   TLS connection). Against the real `https://` endpoint both pay for TLS on the first request.
