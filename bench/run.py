@@ -61,9 +61,9 @@ IMPORT_BUDGET_MS = 15.0
 
 @dataclass
 class Settings:
-    cold_rounds: int = 21
+    cold_rounds: int = 15
     import_rounds: int = 15
-    per_page_rounds: int = 4
+    per_page_rounds: int = 3
     per_page_calls: dict[str, int] = field(default_factory=lambda: {"cfinval": 400, "boto3": 100})
     pages: int = 2000
     load_rounds: int = 1

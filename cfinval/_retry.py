@@ -437,14 +437,15 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
-_IMF_FIXDATE = re.compile(r"[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT")
+# Compiled (and cached by ``re``) on first use: only a clock-skew error needs it.
+_IMF_FIXDATE = r"[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT"
 
 
 def parse_http_date(value: str | None) -> float | None:
     """A ``Date`` header as a POSIX timestamp, or ``None`` when absent or unreadable."""
     if not value:
         return None
-    match = _IMF_FIXDATE.fullmatch(value.strip())
+    match = re.fullmatch(_IMF_FIXDATE, value.strip())
     try:
         if match is not None:
             day, month, year, hour, minute, second = match.groups()
