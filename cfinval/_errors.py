@@ -11,7 +11,7 @@
      ├── TransportError                          network failure after the last attempt
      ├── ResponseParseError                      a 2xx body that is not a valid InvalidationList
      ├── PaginationError                         the service repeated a marker (a loop)
- ├── WaitTimeoutError (also TimeoutError)    wait_until_completed() ran out of time
+     ├── WaitTimeoutError (also TimeoutError)    wait_until_completed() ran out of time
      └── CloudFrontError                         the service said no: .code .message .status_code
           ├── AccessDenied                                          .request_id
           ├── EntityNotFound
