@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cfinval-installed
 
-.PHONY: test demo lint typecheck clean
+.PHONY: test demo lint typecheck clean bench layer
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cfinval tests
-	$(BIN)/ruff format --check cfinval tests
+	$(BIN)/ruff check cfinval tests bench
+	$(BIN)/ruff format --check cfinval tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict cfinval
@@ -25,5 +25,13 @@ test: lint typecheck
 demo: $(STAMP)
 	$(BIN)/python -m cfinval.testing.demo
 
+# cfinval vs boto3 in one run (fresh venvs under bench/_work/); writes bench/RESULTS.md.
+bench:
+	$(PYTHON) bench/run.py
+
+# The AWS Lambda layer zip (python/ prefix, runtime dependencies only) under build/.
+layer:
+	$(PYTHON) bench/layer.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist bench/_work

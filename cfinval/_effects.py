@@ -19,9 +19,8 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
-from attrs import frozen
-
 from ._protocol import HttpRequest, HttpResponse
+from ._record import Record
 
 __all__ = [
     "Effect",
@@ -41,28 +40,39 @@ __all__ = [
 T = TypeVar("T")
 
 
-@frozen
-class Send:
-    request: HttpRequest
+class Send(Record):
+    __slots__ = ("request",)
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
 
 
-@frozen
-class Sleep:
-    seconds: float
+class Sleep(Record):
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@frozen
-class Emit(Generic[T]):
-    value: T
+class Emit(Record, Generic[T]):
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
 
 
-@frozen
-class TransportFailure:
-    """The driver could not complete the exchange; ``error`` is the original exception."""
+class TransportFailure(Record):
+    """The driver could not complete the exchange; ``error`` is the original exception.
 
-    error: BaseException
-    #: ``connect`` (nothing was sent), ``timeout``, or ``other``
-    kind: str = "other"
+    ``kind`` is ``connect`` (nothing was sent), ``timeout``, ``local`` (the request cannot be
+    sent as built) or ``other``.
+    """
+
+    __slots__ = ("error", "kind")
+
+    def __init__(self, error: BaseException, kind: str = "other") -> None:
+        self.error = error
+        self.kind = kind
 
 
 class Run:

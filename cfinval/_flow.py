@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from attrs import define, evolve, field, frozen
+from attrs import evolve
 
 from ._credentials import EXPIRED_TOKEN_CODES, CredentialResolver
 from ._effects import Emit, Flow, Send, Sleep, TransportFailure
@@ -26,6 +26,7 @@ from ._errors import (
 )
 from ._models import InvalidationList, InvalidationSummary
 from ._protocol import Endpoint, HttpResponse, ListParams, parse_response, sign
+from ._record import Record
 from ._retry import RetryStrategy, StandardRetry, is_throttling, skew_correction
 
 __all__ = [
@@ -43,16 +44,29 @@ __all__ = [
 log = logging.getLogger("cfinval")
 
 
-@define
-class Session:
-    """What the flows of one client share: endpoint, credentials, retry state, clock."""
+class Session(Record):
+    """What the flows of one client share: endpoint, credentials, retry state, clock.
 
-    endpoint: Endpoint
-    credentials: CredentialResolver
-    retry: RetryStrategy = field(factory=StandardRetry)
-    clock: Callable[[], float] = field(default=time.time, repr=False)
-    #: Seconds to add to ``clock()`` so that our signatures use the service's idea of now.
-    clock_offset: float = 0.0
+    ``clock_offset`` is the seconds to add to ``clock()`` so that our signatures use the
+    service's idea of now.
+    """
+
+    __slots__ = ("clock", "clock_offset", "credentials", "endpoint", "retry")
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        credentials: CredentialResolver,
+        retry: RetryStrategy | None = None,
+        clock: Callable[[], float] = time.time,
+        clock_offset: float = 0.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self.retry: RetryStrategy = StandardRetry() if retry is None else retry
+        self.clock = clock
+        self.clock_offset = clock_offset
 
     def now(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.clock() + self.clock_offset, _dt.timezone.utc)
@@ -230,12 +244,15 @@ def _decode_legacy_token(token: str) -> tuple[str | None, int]:
     return (None if marker in ("None", "") else marker), skip
 
 
-@define
-class PaginationState:
+class PaginationState(Record):
     """What the caller can read while (and after) iterating."""
 
-    resume_token: str | None = None
-    pages: int = 0
+    __slots__ = ("pages", "resume_token")
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __init__(self, resume_token: str | None = None, pages: int = 0) -> None:
+        self.resume_token = resume_token
+        self.pages = pages
 
 
 Since = str | _dt.datetime
@@ -274,20 +291,30 @@ def seen_index(items: tuple[InvalidationSummary, ...], since: Since) -> int | No
     return None
 
 
-@frozen
-class PaginationPlan:
+class PaginationPlan(Record):
     """Validated pagination arguments (validated eagerly, before any I/O).
 
     ``since`` (an invalidation Id or an aware datetime) ends the listing at the first
     invalidation already seen: results are newest first, so everything after it is older.
     """
 
-    tenant_id: str
-    page_size: int | None
-    max_items: int | None
-    marker: str | None
-    skip: int
-    since: Since | None = None
+    __slots__ = ("marker", "max_items", "page_size", "since", "skip", "tenant_id")
+
+    def __init__(
+        self,
+        tenant_id: str,
+        page_size: int | None,
+        max_items: int | None,
+        marker: str | None,
+        skip: int,
+        since: Since | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.page_size = page_size
+        self.max_items = max_items
+        self.marker = marker
+        self.skip = skip
+        self.since = since
 
     @classmethod
     def create(

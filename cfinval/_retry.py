@@ -41,9 +41,8 @@ import re
 import threading
 from collections.abc import Callable
 
-from attrs import define, field
-
 from ._errors import CloudFrontError, ParamValidationError
+from ._record import Record
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -138,16 +137,16 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-@define
-class RetryQuota:
+class RetryQuota(Record):
     """A token bucket shared by every call of one client (thread-safe)."""
 
-    capacity: int = 500
-    available: int = field(init=False)
-    _lock: threading.Lock = field(init=False, factory=threading.Lock, repr=False)
+    __slots__ = ("_lock", "available", "capacity")
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
-    def __attrs_post_init__(self) -> None:
-        self.available = self.capacity
+    def __init__(self, capacity: int = 500) -> None:
+        self.capacity = capacity
+        self.available = capacity
+        self._lock = threading.Lock()
 
     def acquire(self, amount: int) -> bool:
         with self._lock:
@@ -163,14 +162,23 @@ class RetryQuota:
             self.available = min(self.capacity, self.available + amount)
 
 
-@define
-class StandardRetry:
+class StandardRetry(Record):
     """The ``standard`` retry mode. One instance per client; ``random`` is injectable for tests."""
 
-    max_attempts: int = 3
-    quota: RetryQuota = field(factory=RetryQuota)
-    random: Callable[[], float] = field(default=_random.random, repr=False)
-    mode: str = "standard"
+    __slots__ = ("max_attempts", "mode", "quota", "random")
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        quota: RetryQuota | None = None,
+        random: Callable[[], float] = _random.random,
+        mode: str = "standard",
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.quota = RetryQuota() if quota is None else quota
+        self.random = random
+        self.mode = mode
 
     @property
     def limiter(self) -> ClientRateLimiter | None:
@@ -203,13 +211,21 @@ class StandardRetry:
         self.quota.release(last_cost or 1)
 
 
-@define
-class LegacyRetry:
+class LegacyRetry(Record):
     """The ``legacy`` retry mode: botocore's original handler, no quota, no rate limiter."""
 
-    max_attempts: int = 5
-    random: Callable[[], float] = field(default=_random.random, repr=False)
-    mode: str = "legacy"
+    __slots__ = ("max_attempts", "mode", "random")
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __init__(
+        self,
+        max_attempts: int = 5,
+        random: Callable[[], float] = _random.random,
+        mode: str = "legacy",
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.random = random
+        self.mode = mode
 
     @property
     def limiter(self) -> ClientRateLimiter | None:
@@ -369,12 +385,21 @@ class ClientRateLimiter:
             self._bucket.set_max_rate(min(new_rate, self.MAX_RATE_ADJUST_SCALE * measured), now)
 
 
-@define
 class AdaptiveRetry(StandardRetry):
     """The ``adaptive`` mode: ``standard`` decisions plus a shared client-side rate limiter."""
 
-    mode: str = "adaptive"
-    rate_limiter: ClientRateLimiter | None = None
+    __slots__ = ("rate_limiter",)
+
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        quota: RetryQuota | None = None,
+        random: Callable[[], float] = _random.random,
+        mode: str = "adaptive",
+        rate_limiter: ClientRateLimiter | None = None,
+    ) -> None:
+        super().__init__(max_attempts, quota, random, mode)
+        self.rate_limiter = rate_limiter
 
     @property
     def limiter(self) -> ClientRateLimiter | None:
@@ -412,14 +437,15 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
-_IMF_FIXDATE = re.compile(r"[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT")
+# Compiled (and cached by ``re``) on first use: only a clock-skew error needs it.
+_IMF_FIXDATE = r"[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT"
 
 
 def parse_http_date(value: str | None) -> float | None:
     """A ``Date`` header as a POSIX timestamp, or ``None`` when absent or unreadable."""
     if not value:
         return None
-    match = _IMF_FIXDATE.fullmatch(value.strip())
+    match = re.fullmatch(_IMF_FIXDATE, value.strip())
     try:
         if match is not None:
             day, month, year, hour, minute, second = match.groups()

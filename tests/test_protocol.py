@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 from urllib.parse import unquote, urlsplit
+from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 import botocore.exceptions
 import pytest
@@ -27,6 +30,9 @@ from cfinval._protocol import (
     Endpoint,
     HttpResponse,
     ListParams,
+    _page_to_dict,
+    _parse_timestamp,
+    _xml_to_dict,
     error_from_response,
     parse_invalidation_list,
     parse_response,
@@ -324,3 +330,81 @@ def test_cloudfront_errors_pickle() -> None:
         error.request_id,
         str(error),
     )
+
+
+# --- the lean page parser is xmltodict's shape, exactly -----------------------------------------
+
+_NAMES = ["InvalidationList", "Items", "InvalidationSummary", "Id", "Marker", "x", "p:q"]
+_TEXT = st.text(st.sampled_from("aZ09 \t\n&<>\"'é☃"), max_size=6)
+
+
+@st.composite
+def _element(draw: st.DrawFn, depth: int = 0) -> str:
+    name = draw(st.sampled_from(_NAMES))
+    attrs = "".join(f' a{i}="{escape(v)}"' for i, v in enumerate(draw(st.lists(_TEXT, max_size=2))))
+    parts = []
+    for _ in range(draw(st.integers(0, 4 if depth < 3 else 0))):
+        kind = draw(st.sampled_from(["element", "element", "text", "cdata", "comment"]))
+        if kind == "element":
+            parts.append(draw(_element(depth + 1)))
+        elif kind == "text":
+            parts.append(escape(draw(_TEXT)))
+        elif kind == "cdata":
+            parts.append(f"<![CDATA[{draw(_TEXT).replace(']]>', '')}]]>")
+        else:
+            parts.append(f"<!--{draw(_TEXT).replace('-', '')}-->")
+    if not parts and draw(st.booleans()):
+        return f"<{name}{attrs}/>"
+    return f"<{name}{attrs}>{''.join(parts)}</{name}>"
+
+
+def _outcome(parse: Any, body: bytes) -> object:
+    try:
+        return parse(body)
+    except (ValueError, expat.ExpatError) as exc:
+        return (type(exc), str(exc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_element(), st.sampled_from(["", '<?xml version="1.0" encoding="UTF-8"?>\n']))
+def test_page_parser_builds_what_xmltodict_builds(document: str, prolog: str) -> None:
+    body = (prolog + document).encode("utf-8")
+    assert _outcome(_page_to_dict, body) == _outcome(_xml_to_dict, body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_page_parser_fails_like_xmltodict_on_arbitrary_bytes(body: bytes) -> None:
+    assert _outcome(_page_to_dict, body) == _outcome(_xml_to_dict, body)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RESPONSES.rglob("*.xml")))
+def test_page_parser_agrees_with_xmltodict_on_every_fixture(name: str) -> None:
+    body = next(RESPONSES.rglob(name)).read_bytes()
+    assert _outcome(_page_to_dict, body) == _outcome(_xml_to_dict, body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)),
+    st.integers(0, 23),
+    st.sampled_from("0123456789-:.TZW +\u0663"),
+)
+def test_timestamp_fast_path_agrees_with_the_general_parser(
+    moment: dt.datetime, position: int, char: str
+) -> None:
+    # The fast path takes exactly 24 characters; a leading space sends the same text down the
+    # general (regular expression) path, which strips it. Try the service's form and the same
+    # with one character changed.
+    sent = moment.isoformat(timespec="milliseconds") + "Z"
+    assert len(sent) == 24
+    assert _parse_timestamp(sent) == moment.replace(
+        microsecond=moment.microsecond // 1000 * 1000, tzinfo=dt.timezone.utc
+    )
+    changed = sent[:position] + char + sent[position + 1 :]
+    fast, general = _outcome(_parse_timestamp, changed), _outcome(_parse_timestamp, " " + changed)
+    if isinstance(general, tuple):  # both refuse it (the message quotes the text as given)
+        assert isinstance(fast, tuple)
+        assert fast[0] is general[0]
+    else:
+        assert fast == general

@@ -1,0 +1,220 @@
+"""The httpx clients cfinval creates: no TLS context for http:// endpoints, proxies honoured."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import cfinval
+from cfinval._transport import (
+    _AsyncPlainHTTPTransport,
+    _PlainHTTPTransport,
+    new_async_client,
+    new_sync_client,
+)
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = httpx.Timeout(5.0)
+
+
+@pytest.fixture
+def verified_contexts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Records every CA bundle loaded into a TLS context."""
+    loaded: list[object] = []
+    original: Callable[..., Any] = ssl.SSLContext.load_verify_locations
+
+    def spy(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> Any:
+        loaded.append(args or kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", spy)
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    return loaded
+
+
+@pytest.fixture
+def fake() -> FakeCloudFront:
+    fake = FakeCloudFront(seed=3)
+    fake.add_invalidation("dt_1", status="InProgress")
+    return fake
+
+
+def test_sync_listing_from_an_http_endpoint_loads_no_ca_bundle(
+    verified_contexts: list[object], fake: FakeCloudFront
+) -> None:
+    with (
+        fake.serve() as server,
+        cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url) as client,
+    ):
+        page = client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert [item.status for item in page.items] == ["InProgress"]
+    assert verified_contexts == []
+
+
+def test_async_listing_from_an_http_endpoint_loads_no_ca_bundle(
+    verified_contexts: list[object], fake: FakeCloudFront
+) -> None:
+    async def main() -> cfinval.InvalidationList:
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, endpoint_url=server.endpoint_url
+        ) as client:
+            return await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+    with fake.serve() as server:
+        page = asyncio.run(main())
+    assert [item.status for item in page.items] == ["InProgress"]
+    assert verified_contexts == []
+
+
+def test_https_endpoints_keep_httpx_verified_tls(verified_contexts: list[object]) -> None:
+    sync_client = new_sync_client("https", {"timeout": TIMEOUT})
+    async_client = new_async_client("https", {"timeout": TIMEOUT})
+    assert len(verified_contexts) == 2
+    sync_client.close()
+    asyncio.run(async_client.aclose())
+
+
+def test_proxy_variables_keep_the_default_transport(
+    verified_contexts: list[object], monkeypatch: pytest.MonkeyPatch, fake: FakeCloudFront
+) -> None:
+    # A proxy that refuses connections: honoured, it makes the request fail.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    with (
+        fake.serve() as server,
+        cfinval.Client(
+            FAKE_CREDENTIALS, endpoint_url=server.endpoint_url, max_attempts=1
+        ) as client,
+        pytest.raises(cfinval.TransportError),
+    ):
+        client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("url", ["https://example.com/", "ftp://example.com/"])
+def test_plain_transports_refuse_anything_but_http(url: str) -> None:
+    with pytest.raises(httpx.UnsupportedProtocol, match="http:// only"):
+        _PlainHTTPTransport().handle_request(httpx.Request("GET", url))
+
+    async def send() -> None:
+        await _AsyncPlainHTTPTransport().handle_async_request(httpx.Request("GET", url))
+
+    with pytest.raises(httpx.UnsupportedProtocol, match="http:// only"):
+        asyncio.run(send())
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# --- what a cold start loads -------------------------------------------------------------------
+
+
+def run_isolated(code: str, **env: str) -> None:
+    """Run ``code`` in a fresh interpreter that sees this source tree."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_import_loads_neither_asyncio_nor_the_testing_package() -> None:
+    run_isolated(
+        """
+        import sys
+        import cfinval
+        loaded = {"asyncio", "cfinval.testing", "http.server", "certifi"} & set(sys.modules)
+        assert not loaded, loaded
+        """
+    )
+
+
+def test_a_sync_listing_over_http_loads_no_asyncio_and_builds_no_tls_context(
+    fake: FakeCloudFront,
+) -> None:
+    with fake.serve() as server:
+        run_isolated(
+            f"""
+            import ssl
+            import sys
+
+            def refuse(*args, **kwargs):
+                raise AssertionError("a CA bundle was loaded")
+
+            ssl.SSLContext.load_verify_locations = refuse
+            import cfinval
+            client = cfinval.Client(endpoint_url={server.endpoint_url!r})
+            page = client.list_invalidations_for_distribution_tenant(Id="dt_1")
+            assert len(page.items) == 1
+            assert "asyncio" not in sys.modules
+            import gc
+            assert not [o for o in gc.get_objects() if isinstance(o, ssl.SSLContext)]
+            """,
+            AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS.access_key_id,
+            AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS.secret_access_key,
+        )
+
+
+class _SniffioLookups:
+    """A meta path finder that counts the searches for ``sniffio`` (and finds nothing itself)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "sniffio":
+            self.count += 1
+
+
+def test_async_requests_do_not_search_for_sniffio_again_and_again(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeCloudFront
+) -> None:
+    installed = importlib.util.find_spec("sniffio") is not None
+    lookups = _SniffioLookups()
+    monkeypatch.setattr(sys, "meta_path", [lookups, *sys.meta_path])
+    saved = sys.modules.pop("sniffio", None)
+    try:
+
+        async def main() -> None:
+            async with cfinval.AsyncClient(
+                FAKE_CREDENTIALS, endpoint_url=server.endpoint_url
+            ) as client:
+                for _ in range(3):
+                    await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+        with fake.serve() as server:
+            asyncio.run(main())
+        assert len(fake.requests) == 3
+        assert lookups.count <= 1  # without the workaround: about ten per request
+        if installed:  # still importable
+            importlib.import_module("sniffio")
+        else:  # still not importable, as before
+            with pytest.raises(ModuleNotFoundError):
+                importlib.import_module("sniffio")
+    finally:
+        sys.modules.pop("sniffio", None)
+        if saved is not None:
+            sys.modules["sniffio"] = saved
