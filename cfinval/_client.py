@@ -221,6 +221,21 @@ class _Base:
                 raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
         return options
 
+    def _listing(
+        self,
+        items: bool,
+        tenant_id: object,
+        page_size: object,
+        max_items: object,
+        starting_token: object,
+        since: object,
+    ) -> tuple[Flow[None], PaginationState]:
+        """Validate (eagerly, before any I/O) and build a pages or items flow."""
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
+        state = PaginationState()
+        flow = (items_flow if items else pages_flow)(self._session, plan, state)
+        return flow, state
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
 
@@ -413,9 +428,8 @@ class Client(_Base):
         ``since`` (an invalidation Id or an aware datetime) stops at the first invalidation
         already seen: the last page is cut just before it and no further page is requested.
         """
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
-        state = PaginationState()
-        return Paginator(self._iterate(pages_flow(self._session, plan, state)), state)
+        flow, state = self._listing(False, tenant_id, page_size, max_items, starting_token, since)
+        return Paginator(self._iterate(flow), state)
 
     def iter_invalidations(
         self,
@@ -431,9 +445,8 @@ class Client(_Base):
         ``since``: only what is newer than that invalidation Id (or created after that aware
         datetime); the listing stops there, so a poller reads only what is new.
         """
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
-        state = PaginationState()
-        return Paginator(self._iterate(items_flow(self._session, plan, state)), state)
+        flow, state = self._listing(True, tenant_id, page_size, max_items, starting_token, since)
+        return Paginator(self._iterate(flow), state)
 
     def wait_until_completed(
         self,
@@ -683,9 +696,8 @@ class AsyncClient(_Base):
         since: str | _dt.datetime | None = None,
     ) -> AsyncPaginator[InvalidationList]:
         """``async for page in client.paginate(...)``; ``.resume_token`` after a cut."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
-        state = PaginationState()
-        return AsyncPaginator(self._iterate(pages_flow(self._session, plan, state)), state)
+        flow, state = self._listing(False, tenant_id, page_size, max_items, starting_token, since)
+        return AsyncPaginator(self._iterate(flow), state)
 
     def iter_invalidations(
         self,
@@ -697,9 +709,8 @@ class AsyncClient(_Base):
         since: str | _dt.datetime | None = None,
     ) -> AsyncPaginator[InvalidationSummary]:
         """``async for item in client.iter_invalidations(...)``; ``since`` as in ``Client``."""
-        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
-        state = PaginationState()
-        return AsyncPaginator(self._iterate(items_flow(self._session, plan, state)), state)
+        flow, state = self._listing(True, tenant_id, page_size, max_items, starting_token, since)
+        return AsyncPaginator(self._iterate(flow), state)
 
     async def wait_until_completed(
         self,
