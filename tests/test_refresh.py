@@ -136,13 +136,14 @@ def test_200_tasks_in_the_mandatory_window_trigger_exactly_one_refresh(home: Hom
 
 
 def test_advisory_window_threads_do_not_wait_for_the_refresh(home: Home) -> None:
+    callers = 8
     gate = threading.Event()
     endpoint = Rotating(first_ttl=12 * 60, delay=0, gate=gate)
     with Stub(endpoint) as stub, cloudfront(OLD, NEW) as (fake, url):
         home.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
         with cfinval.Client(endpoint_url=url) as client:
             client.list_invalidations_for_distribution_tenant("dt_1")
-            barrier = threading.Barrier(20)
+            barrier = threading.Barrier(callers)
             finished = threading.Semaphore(0)
 
             def call() -> None:
@@ -150,18 +151,19 @@ def test_advisory_window_threads_do_not_wait_for_the_refresh(home: Home) -> None
                 client.list_invalidations_for_distribution_tenant("dt_1")
                 finished.release()
 
-            threads = [threading.Thread(target=call) for _ in range(20)]
+            threads = [threading.Thread(target=call) for _ in range(callers)]
             for thread in threads:
                 thread.start()
-            # 19 calls complete while the refresh is still held at the endpoint
-            assert all(finished.acquire(timeout=10) for _ in range(19))
+            # all but one call complete while the refresh is still held at the endpoint (kept
+            # few, so that they finish well inside the container request's 2 s timeout)
+            assert all(finished.acquire(timeout=10) for _ in range(callers - 1))
             assert not finished.acquire(timeout=0.05)
             gate.set()
             for thread in threads:
                 thread.join()
     assert endpoint.served == 2
     assert used(fake, NEW) == 1
-    assert used(fake, OLD) == 20
+    assert used(fake, OLD) == callers
 
 
 def test_advisory_window_tasks_do_not_wait_for_the_refresh(home: Home) -> None:
