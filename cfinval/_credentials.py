@@ -917,7 +917,7 @@ class ContainerProvider:
         elif self.TOKEN in env:
             token = env[self.TOKEN]
         if token is not None:
-            if "\r" in token or "\n" in token:
+            if not (token.isascii() and token.isprintable()):
                 raise ConfigError("the container authorization token is not a legal header value")
             headers.append(("Authorization", token))
         return headers

@@ -136,10 +136,9 @@ class FanOutPlan:
             raise ParamValidationError(f"concurrency must be a positive int, got {concurrency!r}")
         plans: dict[str, PaginationPlan] = {}
         for tenant_id in tenant_ids:
-            if tenant_id not in plans:
-                plans[tenant_id] = PaginationPlan.create(
-                    tenant_id, page_size, max_items_per_tenant, None
-                )
+            # validate before using the Id as a key: an unhashable one must not raise TypeError
+            plan = PaginationPlan.create(tenant_id, page_size, max_items_per_tenant, None)
+            plans.setdefault(plan.tenant_id, plan)
         return cls(tuple(plans.values()), concurrency)
 
 

@@ -107,9 +107,12 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
             decision = None if outcome.kind == "local" else retry.decide(attempt, None, None)
             if decision is None:
                 log.debug("attempt %d/%d: giving up", attempt, max_attempts)
+                # An error the request itself caused (h11 refusing a header) quotes the
+                # offending header: name the error only, never its text.
+                detail = "" if outcome.kind == "local" else f": {outcome.error}"
                 failure = TransportError(
                     f"request failed after {attempt} attempt(s): "
-                    f"{type(outcome.error).__name__}: {outcome.error}"
+                    f"{type(outcome.error).__name__}{detail}"
                 )
                 failure.attempts = attempt
                 raise failure from outcome.error

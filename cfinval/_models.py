@@ -23,6 +23,16 @@ def _require_str(name: str, value: object, *, allow_empty: bool = False) -> None
         raise ParamValidationError(f"{name} must not be empty")
 
 
+def _require_header_safe(name: str, value: str) -> None:
+    """Values sent in headers must be visible ASCII: anything else would make the HTTP layer
+    fail with an error that quotes the header, and so the secret. The value is never shown."""
+    if not (value.isascii() and value.isprintable()) or value != value.strip() or " " in value:
+        raise ParamValidationError(
+            f"{name} holds whitespace, control or non-ASCII characters (a stray newline from a "
+            "file or variable?); the value is not shown"
+        )
+
+
 @frozen
 class Credentials:
     """AWS credentials. ``secret_access_key`` and ``session_token`` never appear in ``repr``.
@@ -38,9 +48,17 @@ class Credentials:
 
     def __attrs_post_init__(self) -> None:
         _require_str("access_key_id", self.access_key_id)
+        _require_header_safe("access_key_id", self.access_key_id)
         _require_str("secret_access_key", self.secret_access_key)
+        try:
+            self.secret_access_key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParamValidationError(
+                "secret_access_key is not valid Unicode text; the value is not shown"
+            ) from None
         if self.session_token is not None:
             _require_str("session_token", self.session_token)
+            _require_header_safe("session_token", self.session_token)
         if self.expiration is not None and (
             not isinstance(self.expiration, _dt.datetime) or self.expiration.tzinfo is None
         ):

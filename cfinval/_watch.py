@@ -86,9 +86,9 @@ def _scan(
 ) -> Generator[Any, Any, dict[str, InvalidationSummary]]:
     """Read the listing newest first and return what it shows, by Id.
 
-    With ``wanted``, stop as soon as every wanted Id has been seen. Without (discovery), stop
-    after the first page that has nothing in progress: results are newest first, and what is
-    older than a fully completed page is done too.
+    With ``wanted``, stop as soon as every wanted Id has been seen. Without (discovery), read
+    the whole listing: it is sorted by creation time, not by completion, so an older
+    invalidation can still be in progress behind a page of completed ones.
     """
     listing = PaginationPlan(plan.tenant_id, plan.page_size, None, None, 0)
     pages = pages_flow(session, listing, PaginationState())
@@ -107,10 +107,7 @@ def _scan(
             page: InvalidationList = effect.value
             for item in page.items:
                 found.setdefault(item.id, item)
-            if wanted is None:
-                if all(item.status == COMPLETED for item in page.items):
-                    return found
-            elif wanted.issubset(found):
+            if wanted is not None and wanted.issubset(found):
                 return found
     finally:
         pages.close()

@@ -491,3 +491,40 @@ def test_region_and_endpoint_are_reported(make_api: MakeApi) -> None:
     china = make_api(region="cn-northwest-1").client
     assert china.endpoint_url == "https://cloudfront.cn-northwest-1.amazonaws.com.cn"
     assert "secret" not in repr(china)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"session_token": "TOKEN-SECRET-1\n"}, "session_token"),
+        ({"session_token": " TOKEN-SECRET-1"}, "session_token"),
+        ({"session_token": "TOKEN\x00SECRET-1"}, "session_token"),
+        ({"session_token": "TOKEN-SECRET-1\u00e9"}, "session_token"),
+        ({"access_key_id": "AKID-SECRET-1\n"}, "access_key_id"),
+        ({"access_key_id": "AKID\u00c9"}, "access_key_id"),
+        ({"secret_access_key": "SECRET-1\udcff"}, "secret_access_key"),
+    ],
+)
+def test_credentials_that_cannot_go_in_a_header_are_refused_without_echo(
+    kwargs: dict[str, str], field: str
+) -> None:
+    # A stray newline from a file would otherwise make h11 quote the header (the secret) in the
+    # transport error; a non-ASCII value would raise UnicodeEncodeError holding it.
+    values = {"access_key_id": "AKID", "secret_access_key": "s", **kwargs}
+    with pytest.raises(cfinval.ParamValidationError, match=field) as info:
+        cfinval.Credentials(**values)
+    assert "SECRET-1" not in str(info.value)
+    assert "TOKEN" not in str(info.value)
+
+
+def test_local_transport_errors_do_not_quote_the_request(make_api: MakeApi) -> None:
+    with respx.mock() as router:
+        router.get(url__startswith=BASE).mock(
+            side_effect=httpx.LocalProtocolError("Illegal header value b'SECRET-VALUE'")
+        )
+        api = make_api()
+        with pytest.raises(cfinval.TransportError) as info:
+            api.list(Id="dt_1")
+    assert "LocalProtocolError" in str(info.value)
+    assert "SECRET-VALUE" not in str(info.value)
+    assert info.value.attempts == 1  # a request that cannot be sent is not retried

@@ -285,6 +285,7 @@ def test_missing_credentials_stop_the_whole_fan_out(monkeypatch: pytest.MonkeyPa
         (None, {}, "collection"),
         (["dt_a", ""], {}, "Id"),
         (["dt_a", 7], {}, "Id must be a str"),
+        (["dt_a", ["dt_b"]], {}, "Id must be a str, not list"),  # unhashable: no TypeError
         (["dt_a", ".."], {}, "Id"),
         (["dt_a"], {"concurrency": 0}, "concurrency"),
         (["dt_a"], {"concurrency": True}, "concurrency"),

@@ -179,3 +179,22 @@ def test_demo_prints_every_invalidation(capsys: pytest.CaptureFixture[str]) -> N
     assert "23 invalidations in 3 pages" in out
     assert out.count("InProgress") == 2
     assert "EntityNotFound" in out
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda f: f.add_tenant(5), "tenant_id must be a non-empty str"),
+        (lambda f: f.add_invalidation("dt_1", status=5), "status must be a non-empty str"),
+        (
+            lambda f: f.add_invalidation("dt_1", create_time=dt.datetime(2020, 1, 1)),
+            "create_time must be an aware datetime",
+        ),
+        (lambda f: f.add_invalidation("dt_1", "I1", status=""), "status must be"),
+    ],
+)
+def test_bad_seeding_is_refused_at_once(call: object, message: str) -> None:
+    fake = FakeCloudFront()
+    with pytest.raises(TypeError, match=message):
+        call(fake)  # type: ignore[operator]
+    assert fake.requests == []

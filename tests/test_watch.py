@@ -254,3 +254,33 @@ def test_async_timeout_over_loopback_http() -> None:
     with fake.serve() as server, pytest.raises(cfinval.WaitTimeoutError):
         asyncio.run(run(server.endpoint_url))
     assert timeline.sleeps == [7, 7]
+
+
+def test_discovery_finds_an_old_invalidation_behind_completed_pages() -> None:
+    # Listing order is creation time, not completion: page 1 (the newest two) is all Completed,
+    # yet IA, created earlier, is still in progress on page 2 and must be watched.
+    timeline = Timeline()
+    fake = setup(timeline)
+    fake.set_status(TENANT, "IB", "Completed")
+    fake.add_invalidation(
+        TENANT,
+        "IC",
+        create_time=_dt.datetime(2026, 5, 1, 3, tzinfo=_dt.timezone.utc),
+        status="Completed",
+    )
+    fake.default_page_size = 2  # the service's pages: [IC, IB] then [IA, ...]
+    timeline.at(45, lambda: fake.set_status(TENANT, "IA", "Completed"))
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=fake.transport()),
+        clock=timeline.clock,
+        sleep=timeline.sleep,
+    ) as c:
+        first_page = c.list_invalidations_for_distribution_tenant(Id=TENANT)
+        assert [(i.id, i.status) for i in first_page.items] == [
+            ("IC", "Completed"),
+            ("IB", "Completed"),
+        ]
+        done = c.wait_until_completed(TENANT, poll=20, timeout=600)
+    assert [(i.id, i.status) for i in done] == [("IA", "Completed")]
+    assert timeline.now - START >= 45

@@ -208,6 +208,7 @@ class FakeCloudFront:
     # -- seeding ---------------------------------------------------------------------------
 
     def add_tenant(self, tenant_id: str, *, access_denied: bool = False) -> None:
+        _check_text("tenant_id", tenant_id)
         with self._lock:
             tenant = self._tenants.setdefault(tenant_id, _Tenant())
             tenant.access_denied = access_denied
@@ -229,6 +230,14 @@ class FakeCloudFront:
         status: str = "Completed",
     ) -> InvalidationSummary:
         """Add an invalidation (the newest, unless ``create_time`` says otherwise)."""
+        _check_text("tenant_id", tenant_id)
+        _check_text("status", status)
+        if invalidation_id is not None:
+            _check_text("invalidation_id", invalidation_id)
+        if create_time is not None and (
+            not isinstance(create_time, _dt.datetime) or create_time.tzinfo is None
+        ):
+            raise TypeError("create_time must be an aware datetime (e.g. with tzinfo=UTC)")
         with self._lock:
             tenant = self._tenants.setdefault(tenant_id, _Tenant())
             if create_time is None:
@@ -243,6 +252,7 @@ class FakeCloudFront:
             return item
 
     def set_status(self, tenant_id: str, invalidation_id: str, status: str) -> None:
+        _check_text("status", status)
         with self._lock:
             tenant = self._tenant(tenant_id)
             for index, item in enumerate(tenant.invalidations):
@@ -460,6 +470,11 @@ class FakeCloudFront:
         from ._server import FakeServer
 
         return FakeServer(self, host, port)
+
+
+def _check_text(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name} must be a non-empty str, got {value!r}")
 
 
 def _list_xml(
