@@ -302,6 +302,20 @@ def _static_from_section(provider: str, section: Section, where: str) -> Credent
     return _credentials(provider, section[_KEY], section[_SECRET], token)
 
 
+def _static_from_file(
+    provider: str, sections: Mapping[str, Section], path: str, profile: str, kind: str
+) -> Credentials | None:
+    """Keys in ``profile``'s section of one shared file (``kind`` names the file in logs)."""
+    section = sections.get(profile)
+    if section is None:
+        return None
+    where = f"{path} [{profile}]"
+    found = _static_from_section(provider, section, where)
+    if found is not None:
+        log.debug("found credentials in %s %s", kind, where)
+    return found
+
+
 class SharedCredentialsProvider(_ProfileProvider):
     """The profile's section of ``~/.aws/credentials`` (``AWS_SHARED_CREDENTIALS_FILE``)."""
 
@@ -323,14 +337,13 @@ class SharedCredentialsProvider(_ProfileProvider):
 
     def load(self) -> Credentials | None:
         aws = self._aws()
-        section = aws.files.credentials().get(aws.profile_name)
-        if section is None:
-            return None
-        where = f"{aws.files.credentials_path} [{aws.profile_name}]"
-        found = _static_from_section(self.method, section, where)
-        if found is not None:
-            log.debug("found credentials in shared credentials file %s", where)
-        return found
+        return _static_from_file(
+            self.method,
+            aws.files.credentials(),
+            aws.files.credentials_path,
+            aws.profile_name,
+            "shared credentials file",
+        )
 
     def describe(self) -> str:
         aws = self._aws()
@@ -356,14 +369,13 @@ class ConfigFileProvider(_ProfileProvider):
 
     def load(self) -> Credentials | None:
         aws = self._aws()
-        section = aws.files.config_profiles().get(aws.profile_name)
-        if section is None:
-            return None
-        where = f"{aws.files.config_path} [{aws.profile_name}]"
-        found = _static_from_section(self.method, section, where)
-        if found is not None:
-            log.debug("found credentials in config file %s", where)
-        return found
+        return _static_from_file(
+            self.method,
+            aws.files.config_profiles(),
+            aws.files.config_path,
+            aws.profile_name,
+            "config file",
+        )
 
     def describe(self) -> str:
         aws = self._aws()
