@@ -9,7 +9,7 @@ import datetime as _dt
 import http.client
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
@@ -209,6 +209,52 @@ def _require_utf8(name: str, value: str) -> None:
         raise ParamValidationError(f"{name} is not valid Unicode text") from None
 
 
+def _auth_headers(
+    method: str,
+    endpoint: Endpoint,
+    service: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    credentials: Credentials,
+    now: _dt.datetime,
+    also_signed: Sequence[tuple[str, str]] = (),
+    payload_sha256: str = _sigv4.EMPTY_PAYLOAD_SHA256,
+) -> list[tuple[str, str]]:
+    """``X-Amz-Date``, ``X-Amz-Security-Token`` (with a session token) and ``Authorization``.
+
+    Signed: ``host``, ``x-amz-date``, the token and ``also_signed``.
+    """
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    token = credentials.session_token
+    signed = [*also_signed, ("host", endpoint.netloc), ("x-amz-date", amz_date)]
+    out = [("X-Amz-Date", amz_date)]
+    if token is not None:
+        signed.append(("x-amz-security-token", token))
+        out.append(("X-Amz-Security-Token", token))
+    out.append(
+        (
+            "Authorization",
+            _sigv4.authorization_header(
+                method=method,
+                path=path,
+                query=query,
+                headers=signed,
+                access_key_id=credentials.access_key_id,
+                secret_access_key=credentials.secret_access_key,
+                region=endpoint.signing_region,
+                service=service,
+                amz_date=amz_date,
+                payload_sha256=payload_sha256,
+            ),
+        )
+    )
+    return out
+
+
+def _encoded(pairs: Sequence[tuple[str, str]]) -> str:
+    return "&".join(f"{_sigv4.encode_rfc3986(k)}={_sigv4.encode_rfc3986(v)}" for k, v in pairs)
+
+
 def sign(
     endpoint: Endpoint, params: ListParams, credentials: Credentials, now: _dt.datetime
 ) -> HttpRequest:
@@ -218,35 +264,12 @@ def sign(
         f"{_sigv4.encode_rfc3986(params.id)}/invalidation"
     )
     query = params.query()
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    signed: list[tuple[str, str]] = [("host", endpoint.netloc), ("x-amz-date", amz_date)]
-    if credentials.session_token is not None:
-        signed.append(("x-amz-security-token", credentials.session_token))
-    auth = _sigv4.authorization_header(
-        method="GET",
-        path=path,
-        query=query,
-        headers=signed,
-        access_key_id=credentials.access_key_id,
-        secret_access_key=credentials.secret_access_key,
-        region=endpoint.signing_region,
-        service=SERVICE,
-        amz_date=amz_date,
-    )
     url = f"{endpoint.scheme}://{endpoint.netloc}{path}"
     if query:
-        url += "?" + "&".join(
-            f"{_sigv4.encode_rfc3986(k)}={_sigv4.encode_rfc3986(v)}" for k, v in query
-        )
+        url += "?" + _encoded(query)
     headers = (
         ("Host", endpoint.netloc),
-        ("X-Amz-Date", amz_date),
-        *(
-            (("X-Amz-Security-Token", credentials.session_token),)
-            if credentials.session_token is not None
-            else ()
-        ),
-        ("Authorization", auth),
+        *_auth_headers("GET", endpoint, SERVICE, path, query, credentials, now),
         ("Accept-Encoding", "identity"),
         ("User-Agent", USER_AGENT),
     )
@@ -264,36 +287,21 @@ def sign_form_post(
     STS), signed with SigV4 for ``service`` in ``endpoint.signing_region``; unsigned when
     ``credentials`` is ``None`` (``AssumeRoleWithWebIdentity``)."""
     path = endpoint.base_path or "/"
-    body = "&".join(
-        f"{_sigv4.encode_rfc3986(k)}={_sigv4.encode_rfc3986(v)}" for k, v in form
-    ).encode("ascii")
+    body = _encoded(form).encode("ascii")
     content_type = "application/x-www-form-urlencoded; charset=utf-8"
     headers: list[tuple[str, str]] = [("Host", endpoint.netloc)]
     if credentials is not None:
-        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-        signed = [
-            ("content-type", content_type),
-            ("host", endpoint.netloc),
-            ("x-amz-date", amz_date),
-        ]
-        if credentials.session_token is not None:
-            signed.append(("x-amz-security-token", credentials.session_token))
-        auth = _sigv4.authorization_header(
-            method="POST",
-            path=path,
-            query=(),
-            headers=signed,
-            access_key_id=credentials.access_key_id,
-            secret_access_key=credentials.secret_access_key,
-            region=endpoint.signing_region,
-            service=service,
-            amz_date=amz_date,
+        headers += _auth_headers(
+            "POST",
+            endpoint,
+            service,
+            path,
+            (),
+            credentials,
+            now,
+            also_signed=[("content-type", content_type)],
             payload_sha256=_sigv4.payload_hash(body),
         )
-        headers.append(("X-Amz-Date", amz_date))
-        if credentials.session_token is not None:
-            headers.append(("X-Amz-Security-Token", credentials.session_token))
-        headers.append(("Authorization", auth))
     headers += [
         ("Content-Type", content_type),
         ("Accept-Encoding", "identity"),
