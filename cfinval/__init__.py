@@ -11,7 +11,6 @@
 Everything public is importable from here; the underscored modules are private.
 """
 
-from ._client import AsyncClient, AsyncPaginator, Client, Paginator
 from ._credentials import (
     AssumeRoleProvider,
     ChainProvider,
@@ -26,6 +25,9 @@ from ._credentials import (
     WebIdentityProvider,
     default_chain,
 )
+from ._drivers.aio import AsyncClient
+from ._drivers.base import AsyncPaginator, Paginator
+from ._drivers.sync import Client
 from ._errors import (
     AccessDenied,
     CloudFrontError,

@@ -34,8 +34,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from ._core.protocol import Endpoint
 from ._errors import ConfigError, ParamValidationError, ProfileNotFound
-from ._protocol import Endpoint
 
 __all__ = [
     "CHINA_ENDPOINT",

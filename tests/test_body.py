@@ -1,4 +1,4 @@
-"""cfinval._body: reading bodies within the cap, decoding what a proxy compressed anyway."""
+"""cfinval._core.body: reading bodies within the cap, decoding what a proxy compressed anyway."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cfinval._body import BodyReader
+from cfinval._core.body import BodyReader
 
 
 def _feed_all(reader: BodyReader, data: bytes, chunk: int = 1000) -> bool:

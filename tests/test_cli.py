@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import cfinval
-from cfinval import _cli
+from cfinval import _cli as _cli
 from cfinval._cli import main
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
@@ -378,8 +378,9 @@ def test_wait_for_a_missing_tenant_is_a_service_error(
 def test_import_cfinval_loads_neither_the_command_line_nor_fan_out_nor_waiting() -> None:
     probe = (
         "import sys, cfinval; "
-        "print([m for m in ('argparse', 'cfinval._cli', 'cfinval._output', 'cfinval._query', "
-        "'cfinval._fake_server', 'cfinval.testing', 'cfinval._fanout', 'cfinval._watch') "
+        "print([m for m in ('argparse', 'cfinval._cli', 'cfinval._cli.output', "
+        "'cfinval._cli.query', 'cfinval._cli.fake_server', 'cfinval.testing', "
+        "'cfinval._core.fanout', 'cfinval._core.watch') "
         "if m in sys.modules])"
     )
     done = subprocess.run(

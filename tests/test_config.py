@@ -338,7 +338,7 @@ def _modules_after(code: str, home: Path) -> set[str]:
     return set(out.split())
 
 
-LAZY = {"configparser", "shlex", "getpass", "cfinval._sts"}
+LAZY = {"configparser", "shlex", "getpass", "cfinval._credentials.sts"}
 
 
 def test_import_and_a_client_without_files_load_no_config_machinery(home: Home) -> None:

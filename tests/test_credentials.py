@@ -540,9 +540,9 @@ def test_assume_role_refused_by_sts_carries_the_code(home: Home) -> None:
 def test_assume_role_retries_sts_throttling_and_5xx(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cfinval._sts
+    import cfinval._credentials.sts
 
-    monkeypatch.setattr(cfinval._sts, "_jitter", lambda: 0.01)
+    monkeypatch.setattr(cfinval._credentials.sts, "_jitter", lambda: 0.01)
     with sts_server() as (sts, stub), cloudfront(ROLE) as (fake, url):
         role_config(home, stub.url)
         sts.callers[FILE.access_key_id] = FILE

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 import cfinval
-from cfinval._effects import Send, Sleep
-from cfinval._fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, tenant_flow
-from cfinval._flow import PaginationPlan
-from cfinval._protocol import NAMESPACE
+from cfinval._core.effects import Send, Sleep
+from cfinval._core.fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, tenant_flow
+from cfinval._core.pagination import PaginationPlan
+from cfinval._core.protocol import NAMESPACE
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, load_seed
 
 THROTTLE_BODY = (

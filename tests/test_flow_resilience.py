@@ -18,12 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cfinval
-from cfinval._body import BodyReader
+from cfinval._core.body import BodyReader
+from cfinval._core.call import Session, list_flow
+from cfinval._core.effects import Emit, Flow, Send, Sleep, TransportFailure
+from cfinval._core.http import MAX_BODY_BYTES, HttpResponse
+from cfinval._core.pagination import PaginationPlan, PaginationState, pages_flow
+from cfinval._core.protocol import Endpoint, ListParams
+from cfinval._core.retry import make_retry
 from cfinval._credentials import CredentialResolver, StaticProvider
-from cfinval._effects import Emit, Flow, Send, Sleep, TransportFailure
-from cfinval._flow import PaginationPlan, PaginationState, Session, list_flow, pages_flow
-from cfinval._protocol import MAX_BODY_BYTES, Endpoint, HttpResponse, ListParams
-from cfinval._retry import make_retry
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, Fault
 
 TENANT = "dt_resilience"

@@ -53,7 +53,7 @@ def test_layer_holds_the_runtime_closure_under_python(layer: Path) -> None:
     assert "xmltodict.py" in top
     assert not [t for t in top if t.startswith(NOT_RUNTIME)]
     assert "bin" not in top
-    assert f"python/cfinval/__pycache__/_client.{TAG}.pyc" in names
+    assert f"python/cfinval/_drivers/__pycache__/sync.{TAG}.pyc" in names
     assert names == sorted(names)  # reproducible: sorted entries, fixed dates
 
 

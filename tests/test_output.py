@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cfinval._output import cli_data, format_json, format_table, format_text
+from cfinval._cli.output import cli_data, format_json, format_table, format_text
 
 _BEFORE = os.environ.get("AWS_DATA_PATH")
 awscli_text = pytest.importorskip("awscli.text")

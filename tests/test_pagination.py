@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cfinval
-from cfinval._flow import decode_token, encode_token
+from cfinval._core.pagination import decode_token, encode_token
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
 from .drivers import AsyncApi, SyncApi

@@ -25,19 +25,16 @@ from cfinval import (
     ResponseParseError,
 )
 from cfinval._config import resolve_endpoint
-from cfinval._protocol import (
-    MAX_BODY_BYTES,
+from cfinval._core.http import MAX_BODY_BYTES, HttpResponse
+from cfinval._core.protocol import (
     Endpoint,
-    HttpResponse,
     ListParams,
-    _page_to_dict,
-    _parse_timestamp,
-    _xml_to_dict,
     error_from_response,
     parse_invalidation_list,
     parse_response,
     sign,
 )
+from cfinval._core.xml import page_to_dict, parse_timestamp, xml_to_dict
 
 from .conftest import RESPONSES, boto3_call, response_bytes
 
@@ -369,19 +366,19 @@ def _outcome(parse: Any, body: bytes) -> object:
 @given(_element(), st.sampled_from(["", '<?xml version="1.0" encoding="UTF-8"?>\n']))
 def test_page_parser_builds_what_xmltodict_builds(document: str, prolog: str) -> None:
     body = (prolog + document).encode("utf-8")
-    assert _outcome(_page_to_dict, body) == _outcome(_xml_to_dict, body)
+    assert _outcome(page_to_dict, body) == _outcome(xml_to_dict, body)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_page_parser_fails_like_xmltodict_on_arbitrary_bytes(body: bytes) -> None:
-    assert _outcome(_page_to_dict, body) == _outcome(_xml_to_dict, body)
+    assert _outcome(page_to_dict, body) == _outcome(xml_to_dict, body)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in RESPONSES.rglob("*.xml")))
 def test_page_parser_agrees_with_xmltodict_on_every_fixture(name: str) -> None:
     body = next(RESPONSES.rglob(name)).read_bytes()
-    assert _outcome(_page_to_dict, body) == _outcome(_xml_to_dict, body)
+    assert _outcome(page_to_dict, body) == _outcome(xml_to_dict, body)
 
 
 @settings(max_examples=300, deadline=None)
@@ -398,11 +395,11 @@ def test_timestamp_fast_path_agrees_with_the_general_parser(
     # with one character changed.
     sent = moment.isoformat(timespec="milliseconds") + "Z"
     assert len(sent) == 24
-    assert _parse_timestamp(sent) == moment.replace(
+    assert parse_timestamp(sent) == moment.replace(
         microsecond=moment.microsecond // 1000 * 1000, tzinfo=dt.timezone.utc
     )
     changed = sent[:position] + char + sent[position + 1 :]
-    fast, general = _outcome(_parse_timestamp, changed), _outcome(_parse_timestamp, " " + changed)
+    fast, general = _outcome(parse_timestamp, changed), _outcome(parse_timestamp, " " + changed)
     if isinstance(general, tuple):  # both refuse it (the message quotes the text as given)
         assert isinstance(fast, tuple)
         assert fast[0] is general[0]

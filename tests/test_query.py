@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfinval._query import QueryError, _apply, _parse, compile_query
+from cfinval._cli.query import QueryError, _apply, _parse, compile_query
 
 names = st.sampled_from(["a", "b", "Items", "Id", "k_1", '"x y"'])
 steps = st.one_of(

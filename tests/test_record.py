@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cfinval._effects import Emit, Send, Sleep, TransportFailure
-from cfinval._protocol import Endpoint, HttpResponse, ListParams
+from cfinval._core.effects import Emit, Send, Sleep, TransportFailure
+from cfinval._core.http import HttpResponse
+from cfinval._core.protocol import Endpoint, ListParams
 
 
 def test_equal_when_same_type_and_fields() -> None:
@@ -49,7 +50,7 @@ def test_fields_are_slots() -> None:
 
 
 def test_fields_of_base_classes_come_first_and_private_ones_stay_out_of_repr() -> None:
-    from cfinval._retry import AdaptiveRetry, RetryQuota
+    from cfinval._core.retry import AdaptiveRetry, RetryQuota
 
     retry = AdaptiveRetry(max_attempts=4, random=lambda: 0.5)
     assert repr(retry).startswith("AdaptiveRetry(max_attempts=4, mode='adaptive', quota=")
@@ -58,8 +59,8 @@ def test_fields_of_base_classes_come_first_and_private_ones_stay_out_of_repr() -
 
 
 def test_mutable_state_is_not_hashable() -> None:
-    from cfinval._flow import PaginationState
-    from cfinval._retry import StandardRetry
+    from cfinval._core.pagination import PaginationState
+    from cfinval._core.retry import StandardRetry
 
     for value in (PaginationState(), StandardRetry()):
         with pytest.raises(TypeError, match="unhashable"):

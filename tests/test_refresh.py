@@ -16,8 +16,8 @@ import pytest
 
 import cfinval
 from cfinval import Credentials
+from cfinval._core.effects import Sleep
 from cfinval._credentials import CredentialResolver
-from cfinval._effects import Sleep
 from cfinval.testing import verify_sigv4
 
 from ._local_aws import Req, Stub, cloudfront, creds_json, iso, key_id_of, list_once

@@ -1,4 +1,4 @@
-"""cfinval._retry against botocore's own retry code (the oracle), decision by decision."""
+"""cfinval._core.retry against botocore's own retry code (the oracle), decision by decision."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from botocore.retries import adaptive, bucket, quota, standard, throttling
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfinval._errors import CloudFrontError, ParamValidationError
-from cfinval._retry import (
+from cfinval._core.retry import (
     AdaptiveRetry,
     ClientRateLimiter,
     LegacyRetry,
@@ -27,6 +26,7 @@ from cfinval._retry import (
     parse_http_date,
     skew_correction,
 )
+from cfinval._errors import CloudFrontError, ParamValidationError
 
 OPERATION = "ListInvalidationsForDistributionTenant"
 

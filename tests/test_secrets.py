@@ -11,7 +11,7 @@ import pytest
 
 import cfinval
 from cfinval import Credentials
-from cfinval._protocol import Endpoint, sign_form_post
+from cfinval._core.protocol import Endpoint, sign_form_post
 
 from ._local_aws import IMDS_TOKEN, FakeIMDS, Stub, cloudfront, creds_json, list_once, sts_server
 from .conftest import Home

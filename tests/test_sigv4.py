@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfinval import Credentials
-from cfinval import _sigv4 as sigv4
 from cfinval._config import resolve_endpoint
-from cfinval._protocol import ListParams, sign
+from cfinval._core import sigv4 as sigv4
+from cfinval._core.protocol import ListParams, sign
 
 SUITE = Path(__file__).parent.parent / "fixtures" / "sigv4"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

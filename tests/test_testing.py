@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import cfinval
-from cfinval._protocol import parse_invalidation_list
+from cfinval._core.protocol import parse_invalidation_list
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
 PATH = "/2020-05-31/distribution-tenant/{}/invalidation"
@@ -69,7 +69,7 @@ def test_unknown_paths_and_methods() -> None:
 
 def signed_headers(fake: FakeCloudFront, creds: cfinval.Credentials, when: float) -> dict[str, str]:
     from cfinval._config import resolve_endpoint
-    from cfinval._protocol import ListParams, sign
+    from cfinval._core.protocol import ListParams, sign
 
     request = sign(
         resolve_endpoint("http://fake", None),

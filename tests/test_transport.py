@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import cfinval
-from cfinval._transport import (
+from cfinval._drivers.transport import (
     _AsyncPlainHTTPTransport,
     _PlainHTTPTransport,
     new_async_client,

@@ -22,9 +22,9 @@ from xml.sax.saxutils import escape
 import httpx
 from attrs import define, field, frozen
 
-from .. import _sigv4
+from .._core import sigv4 as _sigv4
+from .._core.protocol import API_VERSION, NAMESPACE, SERVICE
 from .._models import Credentials, InvalidationSummary
-from .._protocol import API_VERSION, NAMESPACE, SERVICE
 from ._faults import Fault, FaultRule
 
 __all__ = [

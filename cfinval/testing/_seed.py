@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._protocol import _parse_timestamp
+from .._core.xml import parse_timestamp
 from ._fake import FakeCloudFront
 
 __all__ = ["SeedError", "load_seed"]
@@ -74,7 +74,7 @@ def load_seed(fake: FakeCloudFront, data: Any) -> list[str]:
             created = None
             if "CreateTime" in item:
                 try:
-                    created = _parse_timestamp(item["CreateTime"])
+                    created = parse_timestamp(item["CreateTime"])
                 except ValueError as exc:
                     raise SeedError(f"{where}: {exc}") from None
             prepared.append((item.get("Id"), created, item.get("Status", "Completed")))

@@ -10,18 +10,13 @@ from collections.abc import Callable
 from typing import Any
 from xml.parsers import expat
 
-from ._effects import Flow, Send, Sleep, TransportFailure
-from ._errors import CredentialRetrievalError, ParamValidationError
-from ._models import Credentials
-from ._protocol import (
-    Endpoint,
-    HttpResponse,
-    _parse_timestamp,
-    _xml_to_dict,
-    error_from_response,
-    sign_form_post,
-)
-from ._retry import is_retryable_error, is_throttling
+from .._core.effects import Flow, Send, Sleep, TransportFailure
+from .._core.http import HttpResponse
+from .._core.protocol import Endpoint, error_from_response, sign_form_post
+from .._core.retry import is_retryable_error, is_throttling
+from .._core.xml import parse_timestamp, xml_to_dict
+from .._errors import CredentialRetrievalError, ParamValidationError
+from .._models import Credentials
 
 __all__ = ["STS_VERSION", "parse_sts_credentials", "sts_credentials_flow"]
 
@@ -39,7 +34,7 @@ _jitter: Callable[[], float] = _random.random
 def parse_sts_credentials(body: bytes, action: str) -> Credentials:
     """The ``Credentials`` of an STS ``<ActionResponse>``; ``ValueError`` when malformed."""
     try:
-        doc = _xml_to_dict(body)
+        doc = xml_to_dict(body)
     except expat.ExpatError as exc:
         raise ValueError(f"not XML: {exc}") from None
     root = doc.get(f"{action}Response")
@@ -58,7 +53,7 @@ def parse_sts_credentials(body: bytes, action: str) -> Credentials:
             fields["AccessKeyId"],
             fields["SecretAccessKey"],
             fields["SessionToken"],
-            expiration=_parse_timestamp(fields["Expiration"]),
+            expiration=parse_timestamp(fields["Expiration"]),
         )
     except ParamValidationError as exc:  # pragma: no cover (fields are non-empty strings)
         raise ValueError(str(exc)) from None

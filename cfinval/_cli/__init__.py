@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 import cfinval
-from cfinval._client import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from cfinval._drivers.base import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
 
 __all__ = ["main"]
 
@@ -265,7 +265,7 @@ def _query(args: argparse.Namespace) -> Callable[[Any], Any] | None:
     expression = _opt(args, "query")
     if expression is None:
         return None
-    from ._query import QueryError, compile_query
+    from .query import QueryError, compile_query
 
     try:
         return compile_query(expression)
@@ -290,7 +290,7 @@ def _client(args: argparse.Namespace) -> cfinval.Client:
 def _print(
     title: str, data: Any, fmt: str, query: Callable[[Any], Any] | None, out: TextIO
 ) -> None:
-    from ._output import format_json, format_table, format_text, terminal_width
+    from .output import format_json, format_table, format_text, terminal_width
 
     if query is not None:
         data = query(data)
@@ -306,7 +306,7 @@ def _print(
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    from ._output import cli_data, format_text
+    from .output import cli_data, format_text
 
     fmt = _output_format(args)
     query = _query(args)
@@ -433,7 +433,7 @@ def _cmd_wait(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
-    from ._fake_server import run_fake_server
+    from .fake_server import run_fake_server
 
     return run_fake_server(args, out)
 

@@ -7,24 +7,23 @@ from __future__ import annotations
 
 import datetime as _dt
 import http.client
-import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
-import xmltodict
-
-from . import _sigv4
-from ._errors import (
+from .._errors import (
     CloudFrontError,
     ParamValidationError,
     ResponseParseError,
     error_class_for_code,
 )
-from ._models import Credentials, InvalidationList, InvalidationSummary
-from ._record import Record
+from .._models import Credentials, InvalidationList, InvalidationSummary
+from . import sigv4 as _sigv4
+from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from .record import Record
+from .xml import _bool, _int, _required, _text, page_to_dict, parse_timestamp, xml_to_dict
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -42,87 +41,8 @@ __all__ = [
 SERVICE = "cloudfront"
 API_VERSION = "2020-05-31"
 NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
-#: Bodies larger than this are refused. A 1,000-item page is about 150 KiB.
-MAX_BODY_BYTES = 4 * 1024 * 1024
 USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-#: Header values never shown in a ``repr``.
-_SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "x-amz-security-token",
-        "x-aws-ec2-metadata-token",
-    }
-)
-
-
-class HttpRequest(Record):
-    """A request ready for the wire. ``url`` is fully percent-encoded.
-
-    ``timeout`` (seconds), when set, replaces the client's timeout for this request (the
-    instance metadata service gets 1 s whatever the client's setting). ``body`` is never shown
-    in a ``repr`` (an STS body can hold a web identity token).
-    """
-
-    __slots__ = ("body", "headers", "method", "timeout", "url")
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        headers: tuple[tuple[str, str], ...],
-        body: bytes = b"",
-        timeout: float | None = None,
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeout = timeout
-
-    def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
-
-    def __repr__(self) -> str:  # never show the signature, a session token or the body
-        shown = tuple(
-            (k, v) if k.lower() not in _SECRET_HEADERS else (k, "***") for k, v in self.headers
-        )
-        extra = f", body=<{len(self.body)} bytes>" if self.body else ""
-        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r}{extra})"
-
-
-class HttpResponse(Record):
-    """A response as the flow sees it. ``headers`` keys are lower-case.
-
-    ``truncated`` is true when the body was longer than the cap and reading stopped there;
-    ``body_error`` says why a (compressed) body could not be decoded.
-    """
-
-    __slots__ = ("body", "body_error", "headers", "status_code", "truncated")
-
-    def __init__(
-        self,
-        status_code: int,
-        headers: Mapping[str, str] | None = None,
-        body: bytes = b"",
-        truncated: bool = False,
-        body_error: str | None = None,
-    ) -> None:
-        self.status_code = status_code
-        self.headers: Mapping[str, str] = {} if headers is None else headers
-        self.body = body
-        self.truncated = truncated
-        self.body_error = body_error
-
-    @property
-    def request_id(self) -> str | None:
-        return self.headers.get("x-amz-request-id") or None
 
 
 class Endpoint(Record):
@@ -313,166 +233,6 @@ def sign_form_post(
 # --- parsing ---------------------------------------------------------------------------------
 
 
-class _NoDoctypeExpat:
-    """An ``expat`` stand-in for xmltodict whose parsers refuse any DOCTYPE (and so entities)."""
-
-    @staticmethod
-    def ParserCreate(encoding: str | None = None, sep: str | None = None) -> Any:
-        parser = expat.ParserCreate(encoding, sep)
-
-        def refuse(*_args: object) -> None:
-            raise ValueError("DOCTYPE declarations are not accepted")
-
-        parser.StartDoctypeDeclHandler = refuse
-        parser.EntityDeclHandler = refuse
-        return parser
-
-
-def _xml_to_dict(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        raise ValueError("empty body")
-    doc = xmltodict.parse(
-        body,
-        expat=_NoDoctypeExpat,
-        xml_attribs=False,
-        strip_whitespace=False,
-        force_list=("InvalidationSummary",),
-    )
-    if not isinstance(doc, dict) or len(doc) != 1:
-        raise ValueError("no root element")
-    return doc
-
-
-def _page_to_dict(body: bytes) -> dict[str, Any]:
-    """What :func:`_xml_to_dict` returns for ``body``, built by lean expat callbacks.
-
-    A 100-item page has some 400 elements, and xmltodict's general-purpose handler (namespaces,
-    attributes, postprocessors, streaming) costs about two thirds of the CPU of a whole call
-    spent on them. This builds the same shape with only what cfinval's options use: an element
-    with children is a dict (its text, if any, under ``#text``), a leaf is its text (``None`` when
-    empty), a repeated name becomes a list, ``InvalidationSummary`` is always a list, attributes
-    are ignored. ``tests/test_protocol.py`` checks it against xmltodict on arbitrary documents.
-    """
-    if not body.strip():
-        raise ValueError("empty body")
-    parser = _NoDoctypeExpat.ParserCreate()
-    parser.buffer_text = True
-    parser.ordered_attributes = True  # attributes are ignored: skip building dicts for them
-    open_: list[tuple[dict[str, Any] | None, list[str]]] = []  # the enclosing elements' state
-    children: dict[str, Any] | None = None  # of the element being read
-    text: list[str] = []  # of the element being read
-
-    def start(_name: str, _attributes: object) -> None:
-        nonlocal children, text
-        open_.append((children, text))
-        children, text = None, []
-
-    def end(name: str) -> None:
-        nonlocal children, text
-        data = "".join(text) if text else None
-        value: Any = children
-        children, text = open_.pop()
-        if value is None:
-            value = data
-        elif data:
-            value["#text"] = data
-        if children is None:
-            children = {}
-        if name in children:
-            previous = children[name]
-            if isinstance(previous, list):
-                previous.append(value)
-            else:
-                children[name] = [previous, value]
-        else:
-            children[name] = [value] if name == "InvalidationSummary" else value
-
-    def characters(data: str) -> None:
-        text.append(data)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    parser.Parse(body, True)
-    if children is None or len(children) != 1:  # pragma: no cover  (expat requires one root)
-        raise ValueError("no root element")
-    return children
-
-
-# Compiled (and cached by ``re``) on first use: CloudFront's own form takes the fast path
-# below, so a listing never needs it, and compiling it costs ~1 ms of import time.
-_TIMESTAMP = (
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
-)
-
-
-def _parse_timestamp(text: str) -> _dt.datetime:
-    if (
-        len(text) == 24
-        and text[23] == "Z"
-        and text[10] == "T"
-        and text[4] == text[7] == "-"
-        and text[13] == text[16] == ":"
-        and text[19] == "."
-    ):  # what CloudFront sends, 2026-11-20T08:15:02.123Z: the C parser is three times quicker
-        try:
-            return _dt.datetime.fromisoformat(text[:23] + "+00:00")
-        except ValueError:
-            pass  # not digits, not a real date: the general path decides
-    match = re.fullmatch(_TIMESTAMP, text.strip())
-    if match is None:
-        raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
-    year, month, day, hour, minute, second, frac, _z, sign_, off_h, off_m = match.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    value = _dt.datetime(
-        int(year),
-        int(month),
-        int(day),
-        int(hour),
-        int(minute),
-        int(second),
-        micro,
-        tzinfo=_dt.timezone.utc,
-    )
-    if sign_:
-        offset = _dt.timedelta(hours=int(off_h), minutes=int(off_m))
-        value = value - offset if sign_ == "+" else value + offset
-    return value
-
-
-def _text(node: Any, name: str) -> str:
-    """The text of a leaf element (``<X/>`` is ``""``)."""
-    if node is None:
-        return ""
-    if isinstance(node, str):
-        return node
-    raise ValueError(f"{name} must be a text element")
-
-
-def _required(parent: Mapping[str, Any], name: str) -> str:
-    if name not in parent:
-        raise ValueError(f"missing required element {name}")
-    return _text(parent[name], name)
-
-
-_INTEGER = re.compile(r"[+-]?\d+")
-
-
-def _int(parent: Mapping[str, Any], name: str) -> int:
-    text = _required(parent, name).strip()
-    if not _INTEGER.fullmatch(text):
-        raise ValueError(f"{name} is not an integer: {text!r}")
-    return int(text)
-
-
-def _bool(parent: Mapping[str, Any], name: str) -> bool:
-    text = _required(parent, name).strip()
-    if text not in ("true", "false"):
-        raise ValueError(f"{name} is not a boolean: {text!r}")
-    return text == "true"
-
-
 def _items(node: Any) -> tuple[InvalidationSummary, ...]:
     if node is None or isinstance(node, str):  # <Items/> or whitespace only
         if isinstance(node, str) and node.strip():
@@ -487,7 +247,7 @@ def _items(node: Any) -> tuple[InvalidationSummary, ...]:
         out.append(
             InvalidationSummary(
                 id=_required(entry, "Id"),
-                create_time=_parse_timestamp(_required(entry, "CreateTime")),
+                create_time=parse_timestamp(_required(entry, "CreateTime")),
                 status=_required(entry, "Status"),
             )
         )
@@ -499,7 +259,7 @@ def parse_invalidation_list(
 ) -> InvalidationList:
     """Parse a 2xx body into an :class:`InvalidationList` or raise :class:`ResponseParseError`."""
     try:
-        doc = _page_to_dict(body)
+        doc = page_to_dict(body)
         root = doc.get("InvalidationList")
         if root is None:
             raise ValueError(f"root element is {next(iter(doc))!r}, not 'InvalidationList'")
@@ -530,7 +290,7 @@ def error_from_response(response: HttpResponse) -> CloudFrontError:
     code = message = error_type = None
     request_id = None
     try:
-        doc = _xml_to_dict(response.body)
+        doc = xml_to_dict(response.body)
         root_name, root = next(iter(doc.items()))
         if isinstance(root, dict):
             error = root.get("Error") if root_name == "ErrorResponse" else root

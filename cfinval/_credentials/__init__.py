@@ -38,17 +38,19 @@ import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from ._config import AwsConfig, Section, SharedFiles, env_true
-from ._effects import Flow, ProcessResult, Run, Send, Signal, Sleep, TransportFailure, Wait
-from ._errors import (
+from .._config import AwsConfig, Section, SharedFiles, env_true
+from .._core.effects import Flow, ProcessResult, Run, Send, Signal, Sleep, TransportFailure, Wait
+from .._core.http import HttpRequest, HttpResponse
+from .._core.retry import EXPIRED_TOKEN_CODES
+from .._core.xml import parse_timestamp
+from .._errors import (
     ConfigError,
     CredentialRetrievalError,
     Error,
     NoCredentialsError,
     ParamValidationError,
 )
-from ._models import Credentials
-from ._protocol import HttpRequest, HttpResponse, _parse_timestamp
+from .._models import Credentials
 
 __all__ = [
     "ADVISORY_REFRESH_SECONDS",
@@ -136,7 +138,7 @@ def _expiration(provider: str, value: Any, where: str) -> _dt.datetime:
     try:
         if not isinstance(value, str):
             raise ValueError("not a string")
-        return _parse_timestamp(value)
+        return parse_timestamp(value)
     except ValueError:
         raise CredentialRetrievalError(
             provider, f"{where} is not an ISO 8601 timestamp: {value!r}"
@@ -569,7 +571,7 @@ class WebIdentityProvider(_ProfileProvider):
             raise CredentialRetrievalError(
                 self.method, f"cannot read web identity token file {token_file}: {exc}"
             ) from None
-        from ._sts import sts_credentials_flow
+        from .sts import sts_credentials_flow
 
         params = [
             ("RoleArn", role_arn),
@@ -663,7 +665,7 @@ class _RoleStep:
         self.clock = clock
 
     def load(self) -> Flow[Credentials]:
-        from ._sts import sts_credentials_flow
+        from .sts import sts_credentials_flow
 
         params = list(self.params)
         if not any(k == "RoleSessionName" for k, _ in params):
@@ -699,7 +701,6 @@ class _RoleStep:
 
 
 #: Service error codes meaning "these (temporary) credentials have expired".
-EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
 
 
 class AssumeRoleProvider(_ProfileProvider):
@@ -1260,7 +1261,7 @@ class _BotoConfigProvider:
         return ["/etc/boto.cfg", "~/.boto"]
 
     def load(self) -> Credentials | None:
-        from ._config import read_ini
+        from .._config import read_ini
 
         for path in self._paths():
             sections = read_ini(os.path.expanduser(os.path.expandvars(path)))

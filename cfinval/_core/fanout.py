@@ -28,12 +28,14 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from ._effects import Emit, Flow, Send, Sleep
-from ._errors import CloudFrontError, Error, NoCredentialsError, ParamValidationError
-from ._flow import PaginationPlan, PaginationState, Session, pages_flow
-from ._models import InvalidationList, InvalidationSummary, TenantResult
-from ._protocol import HttpResponse, error_from_response
-from ._retry import is_throttling
+from .._errors import CloudFrontError, Error, NoCredentialsError, ParamValidationError
+from .._models import InvalidationList, InvalidationSummary, TenantResult
+from .call import Session
+from .effects import Emit, Flow, Send, Sleep
+from .http import HttpResponse
+from .pagination import PaginationPlan, PaginationState, pages_flow
+from .protocol import error_from_response
+from .retry import is_throttling
 
 __all__ = ["FanOutPlan", "Pacer", "tenant_flow"]
 

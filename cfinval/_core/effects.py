@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
-from ._protocol import HttpRequest, HttpResponse
-from ._record import Record
+from .http import HttpRequest, HttpResponse
+from .record import Record
 
 __all__ = [
     "Effect",

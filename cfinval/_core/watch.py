@@ -14,10 +14,11 @@ from typing import Any
 
 from attrs import frozen
 
-from ._effects import Emit, Flow, Sleep
-from ._errors import ParamValidationError, WaitTimeoutError
-from ._flow import PaginationPlan, PaginationState, Session, pages_flow
-from ._models import InvalidationList, InvalidationSummary
+from .._errors import ParamValidationError, WaitTimeoutError
+from .._models import InvalidationList, InvalidationSummary
+from .call import Session
+from .effects import Emit, Flow, Sleep
+from .pagination import PaginationPlan, PaginationState, pages_flow
 
 __all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
 

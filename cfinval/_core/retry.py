@@ -41,8 +41,8 @@ import re
 import threading
 from collections.abc import Callable
 
-from ._errors import CloudFrontError, ParamValidationError
-from ._record import Record
+from .._errors import CloudFrontError, ParamValidationError
+from .record import Record
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -91,6 +91,8 @@ TRANSIENT_CODES = frozenset(
 )
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 #: The operation's modeled errors: a 429 carrying one of these is not a throttle.
+#: The service says the temporary credentials expired: refresh them once and retry.
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
 _MODELED_CODES = frozenset({"AccessDenied", "EntityNotFound", "InvalidArgument"})
 MAX_BACKOFF = 20.0
 RETRY_AFTER_MAX_ADDITIONAL = 5.0

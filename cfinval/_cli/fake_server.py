@@ -14,15 +14,15 @@ import threading
 from types import FrameType
 from typing import Any, TextIO
 
-from ._models import Credentials
+from .._models import Credentials
 
 __all__ = ["run_fake_server"]
 
 
 def _build_fake(args: argparse.Namespace) -> tuple[Any, list[str], Credentials]:
-    from ._cli import UsageError
-    from .testing import FAKE_CREDENTIALS, FakeCloudFront
-    from .testing._seed import SeedError, load_seed
+    from ..testing import FAKE_CREDENTIALS, FakeCloudFront
+    from ..testing._seed import SeedError, load_seed
+    from . import UsageError
 
     if (args.access_key is None) != (args.secret_key is None):
         raise UsageError("give both --access-key and --secret-key, or neither")
@@ -85,7 +85,7 @@ def _instructions(
 
 
 def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
-    from ._cli import Failure
+    from . import Failure
 
     fake, tenant_ids, credentials = _build_fake(args)
     if args.write_ids is not None:

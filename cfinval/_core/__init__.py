@@ -1,0 +1,1 @@
+"""The sans-IO core: every decision, no network, clock, process or terminal."""

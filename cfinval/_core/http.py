@@ -1,0 +1,87 @@
+"""Requests and responses as the flows see them (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .record import Record
+
+#: Bodies larger than this are refused. A 1,000-item page is about 150 KiB.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+#: Header values never shown in a ``repr``.
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-amz-security-token",
+        "x-aws-ec2-metadata-token",
+    }
+)
+
+
+class HttpRequest(Record):
+    """A request ready for the wire. ``url`` is fully percent-encoded.
+
+    ``timeout`` (seconds), when set, replaces the client's timeout for this request (the
+    instance metadata service gets 1 s whatever the client's setting). ``body`` is never shown
+    in a ``repr`` (an STS body can hold a web identity token).
+    """
+
+    __slots__ = ("body", "headers", "method", "timeout", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes = b"",
+        timeout: float | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+    def __repr__(self) -> str:  # never show the signature, a session token or the body
+        shown = tuple(
+            (k, v) if k.lower() not in _SECRET_HEADERS else (k, "***") for k, v in self.headers
+        )
+        extra = f", body=<{len(self.body)} bytes>" if self.body else ""
+        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r}{extra})"
+
+
+class HttpResponse(Record):
+    """A response as the flow sees it. ``headers`` keys are lower-case.
+
+    ``truncated`` is true when the body was longer than the cap and reading stopped there;
+    ``body_error`` says why a (compressed) body could not be decoded.
+    """
+
+    __slots__ = ("body", "body_error", "headers", "status_code", "truncated")
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        truncated: bool = False,
+        body_error: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+        self.body = body
+        self.truncated = truncated
+        self.body_error = body_error
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-amz-request-id") or None

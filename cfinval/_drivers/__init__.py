@@ -1,0 +1,1 @@
+"""The drivers: perform the core's effects over httpx (sync and async)."""
