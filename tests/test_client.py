@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -335,6 +336,68 @@ def test_oversized_body_is_cut_off(make_api: MakeApi) -> None:
         api = make_api()
         with pytest.raises(cfinval.ResponseParseError, match="larger than"):
             api.list(Id="dt_1")
+
+
+@pytest.mark.parametrize("served", ["in-process", "loopback"])
+@pytest.mark.parametrize("fault", ["oversize", "gzip-bomb"])
+def test_async_cut_off_body_leaves_nothing_for_the_event_loop_to_close(
+    served: str, fault: str
+) -> None:
+    # httpx's body iterators are nested async generators that httpx never closes: a read cut
+    # off early used to leave them suspended, with aclose() tasks pending on the loop (which
+    # Python 3.13 reports as "coroutine method 'aclose' ... was never awaited").
+    fake = FakeCloudFront()
+    fake.add_tenant("dt_1")
+    fake.add_fault(f"{fault},size={8 * 1024 * 1024}")
+    loop = asyncio.new_event_loop()
+
+    async def call(endpoint_url: str | None, transport: Any) -> None:
+        http = None if transport is None else httpx.AsyncClient(transport=transport)
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, endpoint_url=endpoint_url, http_client=http, max_attempts=1
+        ) as client:
+            with pytest.raises(cfinval.ResponseParseError, match="larger than"):
+                await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+        if http is not None:
+            await http.aclose()
+
+    try:
+        if served == "loopback":
+            with fake.serve() as server:
+                loop.run_until_complete(call(server.endpoint_url, None))
+        else:
+            loop.run_until_complete(call(None, fake.transport()))
+        assert asyncio.all_tasks(loop) == set()
+        suspended = [gen for gen in loop._asyncgens if gen.ag_frame is not None]  # type: ignore[attr-defined]
+        assert suspended == []
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def test_async_cut_off_body_that_never_ends_is_read_at_most_twice_the_cap() -> None:
+    # A stream that ignores the response's close (an in-memory one from a custom transport)
+    # must not be drained forever after the cut-off.
+    chunk = b" " * (1024 * 1024)
+    sent = 0
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            nonlocal sent
+            while True:
+                sent += len(chunk)
+                yield chunk
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=Endless()))
+
+    async def call() -> None:
+        async with httpx.AsyncClient(transport=transport) as http:
+            client = cfinval.AsyncClient(FAKE_CREDENTIALS, http_client=http, attempt_timeout=None)
+            with pytest.raises(cfinval.ResponseParseError, match="larger than"):
+                await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+    asyncio.run(call())
+    assert 4 * 1024 * 1024 < sent <= 2 * (4 * 1024 * 1024) + 2 * len(chunk)
 
 
 # --- client construction, credentials, ownership --------------------------------------------

@@ -68,6 +68,25 @@ async def _await_signal(signal: Signal) -> None:
         await future
 
 
+async def _end_cut_body(resp: httpx.Response, chunks: AsyncIterator[bytes], limit: int) -> None:
+    """End a body read that stopped early without leaving httpx's body generators suspended.
+
+    ``aiter_raw`` runs over the bound stream over the transport's stream: nested async
+    generators, none closed by httpx when abandoned mid-body. Left suspended, they wait for
+    the event loop's asyncgen finalizer, which may run after the caller's loop has closed
+    ("coroutine method 'aclose' ... was never awaited" on 3.13). Once the response is closed
+    (the connection dropped) each of them ends at its next step, here, in this task; a
+    stream that ignores the close is read for at most ``limit`` more bytes.
+    """
+    await resp.aclose()
+    drained = 0
+    with contextlib.suppress(*_HTTPX_ERRORS):  # a closed connection ends the body with an error
+        async for chunk in chunks:
+            drained += len(chunk)
+            if drained > limit:
+                break
+
+
 class AsyncClient(_Base):
     """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited."""
 
@@ -140,8 +159,10 @@ class AsyncClient(_Base):
             reader = _preloaded(resp)
             if reader is None:
                 reader = BodyReader(resp.headers.get("content-encoding"), MAX_BODY_BYTES)
-                async for chunk in resp.aiter_raw():
+                chunks = resp.aiter_raw()
+                async for chunk in chunks:
                     if not reader.feed(chunk):
+                        await _end_cut_body(resp, chunks, reader.limit)
                         break
             return _response(resp, reader)
 
