@@ -274,6 +274,67 @@ def test_keyboard_interrupt_exits_130(
     assert (code, out) == (130, "\n")
 
 
+def _help_of(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run the command, expecting help on stdout and exit code 0."""
+    try:
+        code = main(list(args))
+    except SystemExit as exited:
+        code = exited.code  # type: ignore[assignment]
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    return out
+
+
+@pytest.mark.parametrize("args", [["help"], ["--output", "text", "help"], ["--help"]])
+def test_help_word_prints_the_command_list_and_exits_0(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    out = _help_of(capsys, *args)
+    assert out.startswith("usage: cfinval")
+    for command in (OP, "audit", "wait", "fake-server"):
+        assert command in out
+
+
+@pytest.mark.parametrize("command", [OP, "audit", "wait", "fake-server"])
+@pytest.mark.parametrize("form", ["<command> help", "<command> --id x help", "help <command>"])
+def test_command_help_word_prints_that_command_s_help_and_exits_0(
+    capsys: pytest.CaptureFixture[str], command: str, form: str
+) -> None:
+    args = form.replace("<command>", command).split()
+    if command == "fake-server":
+        args = [arg for arg in args if arg not in ("--id", "x")]
+    out = _help_of(capsys, *args)
+    assert out.startswith(f"usage: cfinval {command}")
+    assert "options:" in out
+
+
+def test_a_stray_word_after_a_command_is_still_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["wait", "--id", "x", "helpme"])
+    assert exited.value.code == 252
+    assert "unrecognized arguments: helpme" in capsys.readouterr().err
+
+
+def test_wait_help_shows_the_poll_and_timeout_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    out = " ".join(_help_of(capsys, "wait", "help").split())  # argparse wraps lines
+    assert "--poll SECONDS seconds between two reads of the listing (default: 20)" in out
+    assert "--timeout SECONDS give up after this many seconds, exit code 255 (default: 600)" in out
+
+
+def test_a_query_beyond_the_subset_names_the_package_to_install(
+    capsys: pytest.CaptureFixture[str], url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jmespath", None)  # `import jmespath` now fails
+    query = "InvalidationList.Items[?Status=='InProgress'].Id"
+    code, out, err = run(capsys, OP, "--endpoint-url", url, "--id", "dt_a", "--query", query)
+    assert (code, out) == (252, "")
+    assert err.startswith(f"\nBad value for --query {query}: unsupported syntax")
+    assert err.rstrip().endswith("(for full JMESPath: pip install jmespath)")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--version"])

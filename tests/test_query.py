@@ -72,8 +72,8 @@ def test_without_jmespath_the_built_in_subset_is_used() -> None:
         "   ",
     ],
 )
-def test_without_jmespath_other_syntax_is_refused(expression: str) -> None:
-    with pytest.raises(QueryError):
+def test_without_jmespath_other_syntax_is_refused_naming_the_package(expression: str) -> None:
+    with pytest.raises(QueryError, match=r"\(for full JMESPath: pip install jmespath\)$"):
         compile_query(expression)
 
 

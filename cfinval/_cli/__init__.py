@@ -6,6 +6,7 @@
     cfinval audit --ids-file FILE          per-tenant InProgress/Completed counts
     cfinval wait --id ID                   until the tenant's invalidations are Completed
     cfinval fake-server                    the embedded fake CloudFront on 127.0.0.1
+    cfinval help | cfinval <command> help  help, as ``aws help`` (also ``-h``/``--help``)
 
 Listing prints what ``aws cloudfront list-invalidations-for-distribution-tenant`` prints, and
 exits with the AWS CLI v2 codes: 252 bad arguments, 253 no credentials, 254 the service said no,
@@ -55,6 +56,31 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(USAGE_RC, f"{self.prog}: error: {message}\n")
+
+
+class _HelpWord(argparse.Action):
+    """``cfinval <command> help``, the AWS CLI way: a trailing positional ``help`` prints the
+    command's help and exits 0 (as ``--help`` does). Any other stray word is refused."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if values is None:  # argparse calls an optional positional with nothing too
+            return
+        if values != "help":
+            parser.error(f"unrecognized arguments: {values}")
+        parser.print_help()
+        parser.exit(0)
+
+
+def _command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(name, **kwargs)
+    parser.add_argument("help_word", nargs="?", action=_HelpWord, help=argparse.SUPPRESS)
+    return parser
 
 
 def _positive_int(text: str) -> int:
@@ -141,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
-    lister = commands.add_parser(
+    lister = _command(
+        commands,
         "list-invalidations-for-distribution-tenant",
         parents=[common],
         help="list a distribution tenant's invalidations (as the AWS CLI does)",
@@ -164,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("--marker", help=argparse.SUPPRESS)  # the raw Marker: one call
     lister.set_defaults(run=_cmd_list)
 
-    audit = commands.add_parser(
+    audit = _command(
+        commands,
         "audit",
         parents=[common],
         help="count InProgress/Completed invalidations of many tenants",
@@ -179,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help="tenants at once",
+        help=f"tenants at once (default: {DEFAULT_CONCURRENCY})",
     )
     audit.add_argument(
         "--max-items-per-tenant", type=_positive_int, metavar="N", help="stop each listing at N"
@@ -187,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
     audit.set_defaults(run=_cmd_audit)
 
-    wait = commands.add_parser(
+    wait = _command(
+        commands,
         "wait",
         parents=[common],
         help="wait until a tenant's invalidations are Completed",
@@ -199,11 +228,24 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument(
         "--invalidation-ids", nargs="+", metavar="ID", help="wait for these invalidations"
     )
-    wait.add_argument("--poll", type=_positive_seconds, default=DEFAULT_POLL, metavar="SECONDS")
-    wait.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS")
+    wait.add_argument(
+        "--poll",
+        type=_positive_seconds,
+        default=DEFAULT_POLL,
+        metavar="SECONDS",
+        help=f"seconds between two reads of the listing (default: {DEFAULT_POLL:g})",
+    )
+    wait.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up after this many seconds, exit code 255 (default: {DEFAULT_TIMEOUT:g})",
+    )
     wait.set_defaults(run=_cmd_wait)
 
-    fake = commands.add_parser(
+    fake = _command(
+        commands,
         "fake-server",
         help="run the embedded fake CloudFront on 127.0.0.1",
         description="Serves the package's fake CloudFront over HTTP until Ctrl+C or SIGTERM, "
@@ -241,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
         "reset, cut, stall, drip)",
     )
     fake.set_defaults(run=_cmd_fake_server)
+
+    helper = commands.add_parser(
+        "help",
+        help="show this help, or a command's (as `cfinval <command> help` does)",
+        description="Shows the help of cfinval or of one of its commands.",
+    )
+    helper.add_argument("topic", nargs="?", choices=sorted(commands.choices), metavar="<command>")
+    helper.set_defaults(run=lambda args, out: _cmd_help(parser, commands, args, out))
     return parser
 
 
@@ -426,6 +476,17 @@ def _cmd_wait(args: argparse.Namespace, out: TextIO) -> int:
             poll=args.poll,
             timeout=args.timeout,
         )
+    return 0
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def _cmd_help(
+    parser: argparse.ArgumentParser, commands: Any, args: argparse.Namespace, out: TextIO
+) -> int:
+    chosen = parser if args.topic is None else commands.choices[args.topic]
+    chosen.print_help(out)
     return 0
 
 

@@ -9,7 +9,8 @@ built-in subset is understood:
 * projections: ``Items[*].Id`` and, flattening one level, ``Items[].Id`` (``null`` results are
   dropped, the rest of the path applies to each element)
 
-Anything else asks for ``jmespath`` instead of guessing.
+Anything else is refused, naming the package to install (``pip install jmespath``), instead
+of guessing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["QueryError", "compile_query"]
+__all__ = ["SUBSET_HINT", "QueryError", "compile_query"]
+
+
+#: Said with every expression the built-in subset refuses.
+SUBSET_HINT = (
+    "without the jmespath package only field paths, [N], [*] and [] are understood "
+    "(for full JMESPath: pip install jmespath)"
+)
 
 
 class QueryError(ValueError):
@@ -112,7 +120,10 @@ def compile_query(expression: str) -> Callable[[Any], Any]:
         import jmespath  # type: ignore[import-untyped, unused-ignore]
         from jmespath.exceptions import JMESPathError  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
-        steps = _parse(expression)
+        try:
+            steps = _parse(expression)
+        except QueryError as exc:
+            raise QueryError(f"{exc}; {SUBSET_HINT}") from None
         return lambda data: _apply(steps, data)
     try:
         compiled = jmespath.compile(expression)
