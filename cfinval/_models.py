@@ -7,6 +7,7 @@ object can be logged or shown in a traceback without leaking anything.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 from attrs import field, frozen
@@ -77,6 +78,11 @@ class InvalidationSummary:
         """The item as boto3 returns it: ``{"Id", "CreateTime", "Status"}``."""
         return {"Id": self.id, "CreateTime": self.create_time, "Status": self.status}
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``CreateTime`` as an ISO 8601 string, as the AWS CLI v2 prints
+        it (``2026-01-01T10:00:00.123000+00:00``): ready for ``json.dumps``."""
+        return {"Id": self.id, "CreateTime": self.create_time.isoformat(), "Status": self.status}
+
 
 @frozen
 class InvalidationList:
@@ -98,7 +104,17 @@ class InvalidationList:
     attempts: int = field(default=1, eq=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly boto3's ``response["InvalidationList"]`` for the same response bytes."""
+        """Exactly boto3's ``response["InvalidationList"]`` for the same response bytes
+        (``CreateTime`` values are datetimes; see :meth:`to_json_dict` for JSON)."""
+        return self._dict(InvalidationSummary.to_dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` ready for ``json.dumps`` (a Lambda handler's return value, a log
+        line, an API answer): the same keys, ``CreateTime`` as an ISO 8601 string as the AWS
+        CLI v2 prints it. Nothing else differs."""
+        return self._dict(InvalidationSummary.to_json_dict)
+
+    def _dict(self, item: Callable[[InvalidationSummary], dict[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {"Marker": self.marker}
         if self.next_marker is not None:
             out["NextMarker"] = self.next_marker
@@ -106,7 +122,7 @@ class InvalidationList:
         out["IsTruncated"] = self.is_truncated
         out["Quantity"] = self.quantity
         if self.items_present:
-            out["Items"] = [item.to_dict() for item in self.items]
+            out["Items"] = [item(summary) for summary in self.items]
         return out
 
 
