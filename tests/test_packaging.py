@@ -1,0 +1,176 @@
+"""What PyPI users get: the sdist and the wheel built from this tree (``python -m build``,
+offline: ``--no-isolation`` with the test extra's build and hatchling), their license and
+metadata, and the sdist's own tests passing from the unpacked sdist."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+import cfinval
+
+ROOT = Path(cfinval.__file__).resolve().parent.parent
+NAME = f"cfinval-{cfinval.__version__}"  # tests/test_cli.py checks it against pyproject.toml
+DIST_INFO = f"{NAME}.dist-info"
+
+#: Run from the unpacked sdist (a few seconds, not the whole suite): the public API, parsing
+#: against fixtures/responses, SigV4 against the fixtures/sigv4 suites, the README's blocks
+#: collected and checked, and the quick starts run against the sdist's own fake. Every test
+#: module is still collected (imported), so one that needs a file the sdist lacks fails too.
+SDIST_TESTS = (
+    "test_exports",
+    "test_models",
+    "test_sigv4",
+    "test_every_python_fence",
+    "test_no_readme_block",
+    "(test_readme_block_runs_as_written and quick)",
+)
+
+
+@dataclass(frozen=True)
+class Dists:
+    sdist: Path
+    wheel: Path
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    out = tmp_path_factory.mktemp("dist")
+    # No --sdist/--wheel: build makes the sdist, then the wheel from the unpacked sdist.
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return Dists(out / f"{NAME}.tar.gz", out / f"{NAME}-py3-none-any.whl")
+
+
+@pytest.fixture(scope="module")
+def unpacked_sdist(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("sdist")
+    with tarfile.open(dists.sdist) as archive:
+        archive.extractall(where, filter="data")
+    return where / NAME
+
+
+def sdist_names(dists: Dists) -> set[str]:
+    with tarfile.open(dists.sdist) as archive:
+        return {name.removeprefix(f"{NAME}/") for name in archive.getnames()}
+
+
+def metadata(text: str) -> Message:
+    return Parser().parsestr(text)
+
+
+def test_the_license_file_is_the_apache_2_0_text() -> None:
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_sdist_carries_the_license_and_pep_639_metadata(dists: Dists) -> None:
+    with tarfile.open(dists.sdist) as archive:
+        license_file = archive.extractfile(f"{NAME}/LICENSE")
+        pkg_info = archive.extractfile(f"{NAME}/PKG-INFO")
+        assert license_file is not None
+        assert pkg_info is not None
+        assert license_file.read() == (ROOT / "LICENSE").read_bytes()
+        meta = metadata(pkg_info.read().decode())
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+
+
+def test_wheel_carries_the_license_and_pep_639_metadata(dists: Dists) -> None:
+    with zipfile.ZipFile(dists.wheel) as archive:
+        assert archive.read(f"{DIST_INFO}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+        meta = metadata(archive.read(f"{DIST_INFO}/METADATA").decode())
+        names = archive.namelist()
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    assert all(name.startswith(("cfinval/", DIST_INFO)) for name in names), names
+    assert "cfinval/py.typed" in names
+
+
+def test_classifiers_name_each_python_the_matrix_runs_from_requires_python_on(
+    dists: Dists,
+) -> None:
+    with zipfile.ZipFile(dists.wheel) as archive:
+        meta = metadata(archive.read(f"{DIST_INFO}/METADATA").decode())
+    classifiers = meta.get_all("Classifier") or []
+    versions = sorted(
+        (c.rsplit(" :: ", 1)[1] for c in classifiers if re.fullmatch(r".*:: 3\.\d+", c)),
+        key=lambda v: tuple(map(int, v.split("."))),
+    )
+    matrix = re.search(r"^MATRIX \?= (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert matrix is not None
+    assert versions == matrix.group(1).split()
+    assert meta["Requires-Python"] == f">={versions[0]}"
+    assert any(c.startswith("Development Status :: ") for c in classifiers)
+
+
+def test_sdist_ships_what_its_tests_use_and_no_local_state(dists: Dists) -> None:
+    names = sdist_names(dists)
+    for needed in (
+        "LICENSE",
+        "README.md",
+        "pyproject.toml",
+        "Makefile",
+        "tests/conftest.py",
+        "fixtures/sigv4/aws4_testsuite/LICENSE",
+        "fixtures/responses/list-truncated.xml",
+        "bench/run.py",  # tests/test_bench.py
+        "bench/layer.py",  # tests/test_layer.py
+        "bench/workers/cold_cfinval.py",
+    ):
+        assert needed in names, needed
+    local = [n for n in names if re.search(r"(^|/)(\.venv[^/]*|__pycache__|_work|\.git)(/|$)", n)]
+    assert local == []
+
+
+def test_sdist_tests_pass_from_the_unpacked_sdist(unpacked_sdist: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COV_"))}
+    env["PYTHONPATH"] = str(unpacked_sdist)  # the sdist's cfinval, not this checkout's
+    where = subprocess.run(
+        [sys.executable, "-c", "import cfinval; print(cfinval.__file__)"],
+        cwd=unpacked_sdist,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(unpacked_sdist)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--no-cov",
+            "tests",
+            "-k",
+            " or ".join(SDIST_TESTS),
+        ],
+        cwd=unpacked_sdist,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"\d+ passed", summary), summary
+    assert "error" not in summary, summary
