@@ -20,7 +20,7 @@ import pytest
 
 import cfinval
 from cfinval._core.effects import Send, Sleep
-from cfinval._core.fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, tenant_flow
+from cfinval._core.fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, Scheduler, tenant_flow
 from cfinval._core.pagination import PaginationPlan
 from cfinval._core.protocol import NAMESPACE
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, load_seed
@@ -340,7 +340,8 @@ def test_the_scheduler_never_runs_more_tenants_than_the_pacer_allows() -> None:
             FAKE_CREDENTIALS, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
         ) as client:
             plan = FanOutPlan.create(ids, 8, None, None)
-            return [r async for r in client._fan_out(plan, Throttled(8))]
+            scheduler = Scheduler(client._session, plan, Throttled(8))
+            return [r async for r in client._fan_out(scheduler)]
 
     results = asyncio.run(run())
     assert len(results) == 12
@@ -417,7 +418,8 @@ def test_a_parked_tenant_does_not_hold_the_only_slot_and_closing_wakes_it() -> N
         # start only once dt_busy, throttled, waits (parks) before resuming.
         pacer = Pacer(2, base_delay=1.0, random=lambda: 1.0)  # cool-down 1 s, resume in 2 s
         pacer.limit = 1.0
-        results = client._fan_out(FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None), pacer)
+        plan = FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None)
+        results = client._fan_out(Scheduler(client._session, plan, pacer))
         first = next(results)
         started = time.monotonic()
         results.close()  # type: ignore[attr-defined]

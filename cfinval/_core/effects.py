@@ -16,7 +16,7 @@ flows, so no logic exists twice. The async driver performs ``Run`` in a worker t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 from .http import HttpRequest, HttpResponse
@@ -31,9 +31,15 @@ __all__ = [
     "Send",
     "Signal",
     "Sleep",
+    "StopForwarding",
     "TransportFailure",
     "Wait",
+    "adrive",
+    "arun",
+    "drive",
+    "forward",
     "immediate",
+    "run",
     "run_process",
 ]
 
@@ -182,3 +188,113 @@ def immediate(value: T) -> Flow[T]:
     """A flow that performs no effect and returns ``value``."""
     return value
     yield  # pragma: no cover  (makes this a generator)
+
+
+# --- driving flows ------------------------------------------------------------------------------
+#
+# The one synchronous and the one asynchronous drive loop. Every path that steps a flow (a call,
+# a listing, a wait, each fan-out worker, the tests) goes through them, so every exit (a result,
+# an error, an effect that raised, a consumer that stopped early) closes the flow, and the flow's
+# own cleanup (a credential refresh in flight letting its waiters go) always runs.
+
+
+def drive(flow: Flow[T], perform: Callable[[Any], Any]) -> Generator[Any, None, T]:
+    """Perform ``flow``'s effects with ``perform``; yield what it emits; return its value."""
+    try:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if isinstance(effect, Emit):
+                outcome = None
+                yield effect.value
+            else:
+                outcome = perform(effect)
+    finally:
+        flow.close()
+
+
+def run(flow: Flow[T], perform: Callable[[Any], Any]) -> T:
+    """Drive ``flow`` to its end and return its value (emitted values are dropped)."""
+    loop = drive(flow, perform)
+    while True:
+        try:
+            next(loop)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
+async def adrive(
+    flow: Flow[T], perform: Callable[[Any], Awaitable[Any]], result: list[T] | None = None
+) -> AsyncGenerator[Any, None]:
+    """:func:`drive` for ``async`` performers; the flow's value is appended to ``result``."""
+    try:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as stop:
+                if result is not None:
+                    result.append(stop.value)
+                return
+            if isinstance(effect, Emit):
+                outcome = None
+                yield effect.value
+            else:
+                outcome = await perform(effect)
+    finally:
+        flow.close()
+
+
+async def arun(flow: Flow[T], perform: Callable[[Any], Awaitable[Any]]) -> T:
+    """Drive ``flow`` to its end with an ``async`` performer and return its value."""
+    result: list[T] = []
+    loop = adrive(flow, perform, result)
+    try:
+        async for _ in loop:
+            pass
+    finally:
+        await loop.aclose()
+    return result[0]
+
+
+class StopForwarding(Exception):
+    """Raised by a :func:`forward` callback: the sub-flow is done (it is closed)."""
+
+
+def forward(
+    flow: Flow[T],
+    on_emit: Callable[[Any], Iterable[Any] | None],
+    intercept: Callable[[Any], Flow[Any]] | None = None,
+) -> Flow[T | None]:
+    """Run ``flow`` inside the calling flow (``yield from forward(...)``).
+
+    Its effects pass up unchanged, or through ``intercept`` (a flow that performs the effect
+    its own way and returns the outcome); each value it emits goes to ``on_emit``, which
+    returns the values to emit in its place (or ``None``), or raises :class:`StopForwarding`
+    to end the sub-flow early (the result is then ``None``). The sub-flow is closed on every
+    exit.
+    """
+    try:
+        outcome: Any = None
+        while True:
+            try:
+                effect = flow.send(outcome)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            outcome = None
+            if isinstance(effect, Emit):
+                try:
+                    values = on_emit(effect.value)
+                except StopForwarding:
+                    return None
+                for value in values or ():
+                    yield Emit(value)
+            elif intercept is None:
+                outcome = yield effect
+            else:
+                outcome = yield from intercept(effect)
+    finally:
+        flow.close()

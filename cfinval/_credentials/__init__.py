@@ -1362,6 +1362,12 @@ class CredentialResolver:
     def __repr__(self) -> str:
         return f"CredentialResolver({_method(self.provider)}, loads={self.loads})"
 
+    def after_fork(self) -> None:
+        """In a forked child: a refresh the parent had in flight does not run here, and the
+        lock may have been held by a parent thread that does not exist here."""
+        self._lock = threading.Lock()
+        self._inflight = None
+
     def _remaining(self, credentials: Credentials) -> float | None:
         if credentials.expiration is None:
             return None
