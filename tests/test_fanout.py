@@ -351,11 +351,16 @@ def test_the_scheduler_never_runs_more_tenants_than_the_pacer_allows() -> None:
 
 def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
     fake = FakeCloudFront()
-    ids = fake.seed_tenants(40, invalidations=1)
+    fake.add_invalidation("dt_first", "I1")
+    ids = ["dt_first"] + [f"dt_{n}" for n in range(8)]
+    for tenant in ids[1:]:
+        for n in range(3):
+            fake.add_invalidation(tenant, f"I{tenant}{n}")
     release = threading.Event()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        release.wait(5)
+        if "/dt_first/" not in request.url.raw_path.decode():
+            release.wait(5)  # the others are in flight until the consumer has left
         status, headers, body = fake.handle(
             request.method, request.url.raw_path.decode(), dict(request.headers)
         )
@@ -364,12 +369,16 @@ def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
     with cfinval.Client(
         FAKE_CREDENTIALS, http_client=httpx.Client(transport=httpx.MockTransport(handler))
     ) as client:
-        results: Iterator[cfinval.TenantResult] = client.list_many(ids, concurrency=4)
-        release.set()
+        results: Iterator[cfinval.TenantResult] = client.list_many(ids, concurrency=4, page_size=1)
         first = next(results)
         results.close()  # type: ignore[attr-defined]
-    assert first.ok
-    assert len(fake.requests) < 40
+        release.set()
+        for worker in [t for t in threading.enumerate() if t.name.startswith("cfinval-")]:
+            worker.join(5)
+    assert first.tenant_id == "dt_first"
+    # dt_first's page and the first page of the three tenants in flight: no page after the
+    # consumer left, and no tenant started after it (each would need three pages).
+    assert len(fake.requests) == 4
 
 
 def test_a_network_failure_is_reported_for_that_tenant_only() -> None:

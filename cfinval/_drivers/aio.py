@@ -9,7 +9,7 @@ import contextlib
 import datetime as _dt
 import math
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -82,10 +82,11 @@ class AsyncClient(Base[httpx.AsyncClient]):
         )
         self._sleep = sleep
         self._loop: object = None  # the event loop the HTTP client's connections belong to
+        self._keeper: AsyncGenerator[None, None] | None = None
 
     # -- effects ---------------------------------------------------------------------------
 
-    def _client(self) -> httpx.AsyncClient:
+    async def _client(self) -> httpx.AsyncClient:
         self._check_open()
         self._forked()
         loop = _current_loop()
@@ -97,15 +98,24 @@ class AsyncClient(Base[httpx.AsyncClient]):
                         "loop; its connections cannot follow: create one per event loop, or "
                         "let cfinval create its own"
                     )
-                _retire(self._http)
+                if not self._http.is_closed:  # its loop ended without finalizing it
+                    _RETIRED.append(self._http)
                 self._http = None
             self._loop = loop
-        if self._http is None:
-            self._http = new_async_client(self._session.endpoint.scheme, self._http_options())
-        return self._http
+        http = self._http
+        if http is None:
+            http = self._http = new_async_client(
+                self._session.endpoint.scheme, self._http_options()
+            )
+            if self._owns_http:
+                # Closed inside its own event loop when that loop finalizes its async
+                # generators (asyncio.run() and trio.run() both do, as they end).
+                self._keeper = _close_at_loop_end(http)
+                await self._keeper.__anext__()
+        return http
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = self._client()
+        http = await self._client()
         timeout, deadline = self._limits_for(request, http.timeout)
         try:
             if deadline is None:
@@ -258,9 +268,10 @@ class AsyncClient(Base[httpx.AsyncClient]):
         self._closed = True
         if self._owns_http and self._http is not None:
             if self._loop is None or self._loop is _current_loop():
-                await self._http.aclose()
-            else:
-                _retire(self._http)
+                keeper, self._keeper = self._keeper, None
+                await (self._http.aclose() if keeper is None else keeper.aclose())
+            elif not self._http.is_closed:
+                _RETIRED.append(self._http)
                 self._http = None
 
     async def __aenter__(self) -> AsyncClient:
@@ -311,19 +322,15 @@ def _current_loop() -> object:
         return trio.lowlevel.current_trio_token()
 
 
-def _retire(http: httpx.AsyncClient) -> None:
-    """Drop a client whose event loop is gone: close its sockets without that loop."""
-    pool = getattr(getattr(http, "_transport", None), "_pool", None)
-    for connection in list(getattr(pool, "_connections", ())):
-        stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
-        sock = None if stream is None else stream.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.close()
-    _RETIRED.append(http)
+async def _close_at_loop_end(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await http.aclose()
 
 
-#: Clients of finished event loops, kept so that garbage collection never touches them.
+#: Clients whose event loop ended without closing them (a loop run by hand): kept, so that
+#: garbage collection never touches sockets that loop owned.
 _RETIRED: list[httpx.AsyncClient] = []
 
 

@@ -28,7 +28,8 @@ from .base import (
     preloaded,
     response,
 )
-from .transport import attempt_deadline, new_sync_client
+from .deadline import attempt_deadline
+from .transport import new_sync_client
 
 if TYPE_CHECKING:
     from .._core.effects import TransportFailure

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["attempt_deadline", "new_async_client", "new_sync_client"]
+__all__ = ["new_async_client", "new_sync_client"]
 
 
 def _env_may_set_proxies() -> bool:
@@ -77,7 +77,7 @@ def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
     """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``."""
     if _plain(scheme, options):
         options = {**options, "transport": _PlainHTTPTransport()}
-    from .deadline import install_deadlines
+    from .deadline_backend import install_deadlines
 
     return install_deadlines(httpx.Client(**options))
 
@@ -105,39 +105,3 @@ def new_async_client(scheme: str, options: dict[str, Any]) -> httpx.AsyncClient:
     if _plain(scheme, options):
         options = {**options, "transport": _AsyncPlainHTTPTransport()}
     return httpx.AsyncClient(**options)
-
-
-# --- the attempt deadline on cfinval's own sync transports ---------------------------------------
-#
-# httpx's timeouts bound each read, so a server that drips a byte at a time (headers included)
-# can hold a synchronous request for ever. On the transports cfinval creates, every socket
-# operation of the sending thread is given at most the time left before its attempt deadline,
-# so the deadline holds whatever the server does. (The asynchronous driver cancels the attempt
-# instead, with anyio.fail_after.)
-
-import contextlib  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-
-_local = threading.local()
-
-
-def _never() -> bool:
-    return False
-
-
-@contextlib.contextmanager
-def attempt_deadline(seconds: float | None) -> Iterator[Callable[[], bool]]:
-    """Within the block, this thread's socket operations on cfinval's transports end by the
-    deadline; yields a function that says whether it has passed."""
-    if seconds is None:
-        yield _never
-        return
-    end = time.monotonic() + seconds
-    previous = getattr(_local, "end", None)
-    _local.end = end
-    try:
-        yield lambda: time.monotonic() >= end
-    finally:
-        _local.end = previous
