@@ -9,27 +9,27 @@ botocore. Because providers are flows, the same provider works under :class:`cfi
 and :class:`cfinval.AsyncClient`. A ``load()`` that simply returns ``Credentials`` (not a
 generator) is accepted too, so a provider of your own can be a few lines.
 
-The default chain (``chain``), in botocore's order:
+The default chain, in botocore's order:
 
-1. environment variables (skipped when ``profile=`` is given)                      ``base``
-2. ``AssumeRole`` from the profile (``role_arn`` + ``source_profile`` /
-   ``credential_source``)                                                          ``roles``
+1. environment variables (skipped when ``profile=`` is given)
+2. ``AssumeRole`` from the profile (``role_arn`` + ``source_profile`` / ``credential_source``)
 3. ``AssumeRoleWithWebIdentity`` (``AWS_WEB_IDENTITY_TOKEN_FILE``/``AWS_ROLE_ARN`` or the
-   profile's ``web_identity_token_file``/``role_arn``)                             ``roles``
-4. the shared credentials file, 5. ``credential_process``, 6. the config file      ``files``,
-                                                                                   ``process``
-7. the legacy ``AWS_CREDENTIAL_FILE`` and boto2 config files                       ``files``
-8. container credentials (ECS, EKS Pod Identity), 9. the EC2 instance metadata
-   service (IMDSv2)                                                                ``metadata``
+   profile's ``web_identity_token_file``/``role_arn``)
+4. the shared credentials file, 5. ``credential_process``, 6. the config file
+7. the legacy ``AWS_CREDENTIAL_FILE`` and boto2 config files
+8. container credentials (ECS, EKS Pod Identity), 9. the EC2 instance metadata service (IMDSv2)
 
-The STS calls are in ``sts`` (imported on first use). :class:`CredentialResolver`
-(``resolver``) caches what the chain found for one client and refreshes temporary credentials
-as botocore does: from 15 minutes before expiry one caller refreshes while the others keep
-using the current credentials (advisory); from 10 minutes before, every caller waits for the
-refresh (mandatory). Only one refresh runs at a time, whatever the number of threads or
-asyncio tasks (waiting tasks await; the event loop is never blocked).
+:class:`CredentialResolver` caches what the chain found for one client and refreshes temporary
+credentials as botocore does: from 15 minutes before expiry one caller refreshes while the
+others keep using the current credentials (advisory); from 10 minutes before, every caller
+waits for the refresh (mandatory). Only one refresh runs at a time, whatever the number of
+threads or asyncio tasks (waiting tasks await; the event loop is never blocked).
 
-This module only re-exports.
+The modules: ``base`` (the provider protocol, helpers, explicit/callable/environment
+providers, :class:`ChainProvider`), ``files`` (shared files, legacy files), ``process``
+(``credential_process``), ``metadata`` (container, EC2), ``roles`` (web identity, assume role),
+``sts`` (the STS calls, imported on first use), ``chain`` (the default chain, what
+``credentials=`` becomes), ``resolver`` (caching and refresh). This module only re-exports.
 """
 
 from .base import (
