@@ -19,7 +19,7 @@ import pytest
 
 import cfinval
 from cfinval import Credentials
-from cfinval._core.effects import Flow, Prompt, Send, Sleep, TransportFailure
+from cfinval._core.effects import Flow, Prompt, Send, Sleep, TransportFailure, run
 from cfinval._core.http import HttpResponse
 from cfinval._credentials import CredentialResolver, load_flow
 
@@ -62,23 +62,16 @@ class Script:
         self.effects: list[Any] = []
 
     def run(self, flow: Flow[Any]) -> Any:
-        outcome: Any = None
-        try:
-            while True:
-                try:
-                    effect = flow.send(outcome)
-                except StopIteration as stop:
-                    return stop.value
-                self.effects.append(effect)
-                if isinstance(effect, Sleep):
-                    outcome = None
-                elif isinstance(effect, Send) and self.answer is not None:
-                    outcome = self.answer
-                else:
-                    assert isinstance(effect, (Send, Prompt)), effect
-                    outcome = self.answers.pop(0)
-        finally:
-            flow.close()
+        return run(flow, self.perform)
+
+    def perform(self, effect: Any) -> Any:
+        self.effects.append(effect)
+        if isinstance(effect, Sleep):
+            return None
+        if isinstance(effect, Send) and self.answer is not None:
+            return self.answer
+        assert isinstance(effect, (Send, Prompt)), effect
+        return self.answers.pop(0)
 
     @property
     def sleeps(self) -> list[float]:

@@ -16,7 +16,7 @@ import pytest
 
 import cfinval
 from cfinval import Credentials
-from cfinval._core.effects import Sleep, Wait
+from cfinval._core.effects import Sleep, Wait, forward, run
 from cfinval._credentials import CredentialResolver
 from cfinval.testing import verify_sigv4
 
@@ -71,20 +71,13 @@ class Waiters:
         self._lock = threading.Lock()
         get = resolver.get
 
-        def counting_get() -> Generator[Any, Any, Credentials]:
-            flow = get()
-            outcome: Any = None
-            try:
-                while True:
-                    try:
-                        effect = flow.send(outcome)
-                    except StopIteration as stop:
-                        return stop.value  # type: ignore[no-any-return]
-                    if isinstance(effect, Wait):
-                        self._waiting()
-                    outcome = yield effect
-            finally:
-                flow.close()
+        def count(effect: Any) -> Generator[Any, Any, Any]:
+            if isinstance(effect, Wait):
+                self._waiting()
+            return (yield effect)
+
+        def counting_get() -> Generator[Any, Any, Any]:
+            return (yield from forward(get(), lambda value: [value], intercept=count))
 
         resolver.get = counting_get  # type: ignore[method-assign]
 
@@ -342,11 +335,12 @@ def test_a_cancelled_refresh_lets_a_waiting_task_take_over() -> None:
 
 
 def drive(flow: Generator[Any, Any, Any]) -> Any:
-    try:
-        effect = flow.send(None)
-    except StopIteration as stop:
-        return stop.value
-    raise AssertionError(f"unexpected effect {effect!r}")
+    """Run a flow that must perform no effect (the credentials are cached or need no I/O)."""
+
+    def no_effect(effect: Any) -> None:
+        raise AssertionError(f"unexpected effect {effect!r}")
+
+    return run(flow, no_effect)
 
 
 @pytest.mark.parametrize(
