@@ -6,11 +6,13 @@ A *flow* is a generator. It yields an effect and receives the effect's result:
 * ``Sleep(seconds)`` ->  ``None``
 * ``Emit(value)``    ->  ``None`` (a value for the caller: a page during pagination)
 * ``Run(argv)``      ->  :class:`ProcessResult` (a subprocess: ``credential_process``)
+* ``Prompt(text)``   ->  the ``str`` typed, or :class:`PromptFailure` (an MFA code)
 * ``Wait(signal)``   ->  ``None`` once ``signal`` is set (another caller is refreshing credentials)
 
 and finally returns its value. The sync and async clients are two small drivers of the same
-flows, so no logic exists twice. The async driver performs ``Run`` in a worker thread and
-``Wait`` by awaiting, so neither blocks the event loop.
+flows, so no logic exists twice. The async driver performs ``Run`` and ``Prompt`` in a worker
+thread and ``Wait`` by awaiting, so none of them blocks the event loop. How a subprocess is run
+and a prompt is shown is the drivers' business (``_drivers.perform``): nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ __all__ = [
     "Emit",
     "Flow",
     "ProcessResult",
+    "Prompt",
+    "PromptFailure",
     "Run",
     "Send",
     "Signal",
@@ -40,7 +44,6 @@ __all__ = [
     "forward",
     "immediate",
     "run",
-    "run_process",
 ]
 
 T = TypeVar("T")
@@ -119,17 +122,34 @@ class ProcessResult:
         return f"ProcessResult(returncode={self.returncode!r}, error={self.error!r})"
 
 
-def run_process(effect: Run) -> ProcessResult:
-    """Perform a :class:`Run` (blocking). Both drivers use this one function."""
-    import subprocess  # only processes that run credential_process pay for it
+class Prompt:
+    """Ask the user for a line of input without echo (an MFA code) and return what was typed.
 
-    try:
-        done = subprocess.run(  # noqa: S603 (argv from the user's own config, no shell)
-            list(effect.argv), capture_output=True, timeout=effect.timeout, check=False
-        )
-    except (OSError, ValueError, subprocess.SubprocessError) as exc:
-        return ProcessResult(None, error=exc)
-    return ProcessResult(done.returncode, done.stdout, done.stderr)
+    ``ask`` is the user's own prompter (``mfa_prompter=``); ``None`` means the terminal
+    (``getpass``). The result is the ``str`` typed, or a :class:`PromptFailure`.
+    """
+
+    __slots__ = ("ask", "text")
+
+    def __init__(self, text: str, ask: Callable[[str], str] | None = None) -> None:
+        self.text = text
+        self.ask = ask
+
+    def __repr__(self) -> str:
+        return f"Prompt(text={self.text!r})"
+
+
+class PromptFailure:
+    """A :class:`Prompt` got no answer: ``error`` says why (no terminal, end of input, or what
+    the user's prompter raised)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"PromptFailure(error={self.error!r})"
 
 
 class Signal:
@@ -179,8 +199,8 @@ class Wait:
         return f"Wait({self.signal!r})"
 
 
-Effect = Send | Sleep | Emit[Any] | Run | Wait
-Outcome = HttpResponse | TransportFailure | ProcessResult | None
+Effect = Send | Sleep | Emit[Any] | Run | Prompt | Wait
+Outcome = HttpResponse | TransportFailure | ProcessResult | str | PromptFailure | None
 Flow = Generator[Effect, Any, T]
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
-from .._core.effects import Flow, Run, Send, Signal, Sleep, T, Wait, adrive, arun, run_process
+from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
 from .._core.http import HttpRequest, HttpResponse
 from .._core.protocol import ListParams
 from .._models import InvalidationList, InvalidationSummary, TenantResult
@@ -31,6 +31,7 @@ from .base import (
     preloaded,
     response,
 )
+from .perform import perform_blocking
 from .transport import new_async_client
 
 if TYPE_CHECKING:
@@ -140,8 +141,8 @@ class AsyncClient(Base[httpx.AsyncClient]):
         if isinstance(effect, Wait):
             await _await_signal(effect.signal)
             return None
-        if isinstance(effect, Run):
-            return await anyio.to_thread.run_sync(run_process, effect)
+        if isinstance(effect, (Run, Prompt)):
+            return await anyio.to_thread.run_sync(perform_blocking, effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
     async def _run(self, flow: Flow[T]) -> T:

@@ -151,9 +151,12 @@ class Base(Generic[H]):
         )
         self._config: ClientConfig = config
         wall_clock = clock or time.time
+        self._credentials = CredentialResolver(
+            as_provider(credentials, config.aws), clock=wall_clock
+        )
         self._session = Session(
             endpoint=config.endpoint,
-            credentials=CredentialResolver(as_provider(credentials, config.aws), clock=wall_clock),
+            credentials=self._credentials,
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
         )
@@ -192,7 +195,7 @@ class Base(Generic[H]):
         if self._owns_http and self._http is not None:
             _ABANDONED.append(self._http)
             self._http = None
-        self._session.credentials.after_fork()
+        self._credentials.after_fork()
         return True
 
     def _limits_for(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
-from .._core.effects import Flow, Run, Send, Sleep, T, Wait, drive, run, run_process
+from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import HttpRequest, HttpResponse
 from .._core.protocol import ListParams
 from .._models import InvalidationList, InvalidationSummary, TenantResult
@@ -29,6 +29,7 @@ from .base import (
     response,
 )
 from .deadline import attempt_deadline
+from .perform import perform_blocking
 from .transport import new_sync_client
 
 if TYPE_CHECKING:
@@ -131,8 +132,8 @@ class Client(Base[httpx.Client]):
         if isinstance(effect, Wait):
             effect.signal.wait()
             return None
-        if isinstance(effect, Run):
-            return run_process(effect)
+        if isinstance(effect, (Run, Prompt)):
+            return perform_blocking(effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
     def _run(self, flow: Flow[T]) -> T:
