@@ -188,6 +188,22 @@ def test_the_flow_waits_out_the_shared_cool_down_before_sending() -> None:
     assert first == Sleep(pytest.approx(0.4))
 
 
+@pytest.mark.parametrize("step", [-3600.0, 3600.0])
+def test_a_wall_clock_step_does_not_change_the_cool_down(step: float) -> None:
+    clock = Clock()
+    fake = tenant_with(1, clock)
+    with cfinval.Client(
+        FAKE_CREDENTIALS, http_client=httpx.Client(transport=fake.transport()), clock=clock
+    ) as client:
+        pacer = Pacer(4, random=lambda: 1.0)
+        pacer.throttled(clock.now - 0.1)  # a cool-down of 0.4 s from now
+        client._session.clock = lambda: clock.now + step  # NTP steps the wall clock
+        plan = PaginationPlan.create("dt_a", None, None, None)
+        result, sleeps = run_flow(client, tenant_flow(client._session, plan, pacer), clock)
+    assert sleeps == [pytest.approx(0.4)]
+    assert result.items == tuple(fake.listing("dt_a"))  # signed with the corrected clock
+
+
 # --- sync and async list_many over the in-memory fake ------------------------------------------
 
 

@@ -49,7 +49,8 @@ MAX_THROTTLE_RESUMES = 8
 class Pacer:
     """Concurrency and cool-down shared by the tenants of one ``list_many`` call (thread-safe).
 
-    ``clock`` readings are passed in by the flows (the session clock), so tests control time.
+    ``now`` readings are passed in by the flows (the session's monotonic clock, so that a step
+    of the wall clock changes no cool-down), and tests control time.
     """
 
     max_concurrency: int
@@ -173,11 +174,11 @@ def _paced_pages(
         if isinstance(effect, Emit):
             on_page(effect.value)
         elif isinstance(effect, Send):
-            wait = pacer.wait_time(session.clock())
+            wait = pacer.wait_time(session.monotonic())
             if wait > 0:
                 yield Sleep(wait)
             outcome = yield effect
-            _observe(pacer, outcome, session.clock())
+            _observe(pacer, outcome, session.monotonic())
         else:
             outcome = yield effect
 

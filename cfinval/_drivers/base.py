@@ -148,6 +148,7 @@ class _Base:
             credentials=CredentialResolver(as_provider(credentials, config.aws), clock=wall_clock),
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
+            monotonic=clock or time.monotonic,  # durations; ``clock=`` (tests) drives both
         )
 
     @property
