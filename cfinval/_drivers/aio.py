@@ -244,16 +244,20 @@ class AsyncClient(_Base):
         concurrency: int = DEFAULT_CONCURRENCY,
         max_items_per_tenant: int | None = None,
         page_size: int | None = None,
+        keep_items: bool = True,
     ) -> AsyncIterator[TenantResult]:
         """``async for result in client.list_many(ids)``: each tenant's result as it completes.
 
         At most ``concurrency`` tenants in flight (fewer while throttled); a tenant's own
         failure is reported in its :class:`cfinval.TenantResult`. Arguments are checked here,
         before any request. ``aclose()`` the iterator (or leave the loop) to stop early.
+        ``keep_items=False`` counts instead of keeping the items, as in :meth:`Client.list_many`.
         """
         from .._core.fanout import FanOutPlan, Pacer
 
-        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        fan = FanOutPlan.create(
+            tenant_ids, concurrency, max_items_per_tenant, page_size, keep_items
+        )
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return self._fan_out(fan, pacer)
 

@@ -239,6 +239,7 @@ class Client(_Base):
         concurrency: int = DEFAULT_CONCURRENCY,
         max_items_per_tenant: int | None = None,
         page_size: int | None = None,
+        keep_items: bool = True,
     ) -> Iterator[TenantResult]:
         """List many tenants, at most ``concurrency`` at once; yield each one's result as it
         completes (each distinct Id once).
@@ -248,10 +249,16 @@ class Client(_Base):
         pauses requests. Runs on a thread pool of ``concurrency`` threads sharing this client's
         ``httpx.Client`` (so a transport you passed in is used); arguments are checked before
         any request. Close the iterator (or leave the ``for`` loop) to stop early.
+
+        ``keep_items=False`` counts each tenant's invalidations per status instead of keeping
+        them (``result.counts()``; ``result.items`` is ``None``): memory stays flat however
+        long the listings are.
         """
         from .._core.fanout import FanOutPlan, Pacer
 
-        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        fan = FanOutPlan.create(
+            tenant_ids, concurrency, max_items_per_tenant, page_size, keep_items
+        )
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return self._fan_out(fan, pacer)
 
