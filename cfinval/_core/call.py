@@ -12,16 +12,15 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from .._credentials import CredentialResolver
 from .._errors import (
     CloudFrontError,
     Error,
     ResponseParseError,
     TransportError,
 )
-from .._models import InvalidationList
+from .._models import Credentials, InvalidationList
 from .effects import Flow, Send, Sleep, TransportFailure
 from .http import HttpResponse
 from .protocol import Endpoint, ListParams, parse_response, sign
@@ -36,6 +35,7 @@ __all__ = [
     "RETRY",
     "SKEW_PAUSE",
     "CallState",
+    "CredentialSource",
     "Decision",
     "Session",
     "decide",
@@ -47,6 +47,15 @@ log = logging.getLogger("cfinval")
 #: After servers disagreed about the time, clock-skew correction rests this long (seconds,
 #: on the monotonic clock): correcting towards one of them only loses requests to the other.
 SKEW_PAUSE = 15 * 60.0
+
+
+class CredentialSource(Protocol):
+    """What a call needs of its credentials (``_credentials.CredentialResolver`` is one): the
+    current ones, as a flow, and a way to drop them when the service says they expired."""
+
+    def get(self) -> Flow[Credentials]: ...
+
+    def invalidate(self, stale: Credentials) -> None: ...
 
 
 class Session(Record):
@@ -77,7 +86,7 @@ class Session(Record):
     def __init__(
         self,
         endpoint: Endpoint,
-        credentials: CredentialResolver,
+        credentials: CredentialSource,
         retry: RetryStrategy | None = None,
         clock: Callable[[], float] = time.time,
         clock_offset: float = 0.0,
