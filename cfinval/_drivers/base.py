@@ -102,6 +102,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
             credentials=self._credentials,
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
+            monotonic=clock or time.monotonic,  # durations; ``clock=`` (tests) drives both
         )
         self._http = http_client
         self._owns_http = http_client is None
@@ -238,6 +239,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
         concurrency: int = DEFAULT_CONCURRENCY,
         max_items_per_tenant: int | None = None,
         page_size: int | None = None,
+        keep_items: bool = True,
     ) -> Many:
         """List many tenants, at most ``concurrency`` at once; yield each one's result as it
         completes (each distinct Id once; ``async for`` with ``AsyncClient``).
@@ -247,10 +249,16 @@ class Base(Generic[H, S, Pages, Items, Many]):
         pauses requests. ``Client`` runs each tenant on a worker thread sharing its
         ``httpx.Client``, ``AsyncClient`` on a task. Leave the loop (or close the iterator) to
         stop early: it returns at once, and requests still in flight end by themselves.
+
+        ``keep_items=False`` counts each tenant's invalidations per status instead of keeping
+        them (``result.counts()``; ``result.items`` is ``None``): memory stays flat however
+        long the listings are.
         """
         from .._core.fanout import FanOutPlan, Pacer, Scheduler
 
-        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        fan = FanOutPlan.create(
+            tenant_ids, concurrency, max_items_per_tenant, page_size, keep_items
+        )
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return cast(Many, self._fan_out(Scheduler(self._session, fan, pacer)))
 
