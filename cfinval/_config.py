@@ -386,6 +386,7 @@ class ClientConfig:
     __slots__ = (
         "aws",
         "ca_bundle",
+        "ca_bundle_source",
         "endpoint",
         "max_attempts",
         "region",
@@ -403,6 +404,7 @@ class ClientConfig:
         retry_mode: str,
         retry_mode_source: str,
         ca_bundle: str | None,
+        ca_bundle_source: str | None = None,
     ) -> None:
         self.aws = aws
         self.region = region
@@ -412,6 +414,8 @@ class ClientConfig:
         #: Where ``retry_mode`` came from, for error messages.
         self.retry_mode_source = retry_mode_source
         self.ca_bundle = ca_bundle
+        #: Where ``ca_bundle`` came from, for error messages.
+        self.ca_bundle_source = ca_bundle_source
 
     def __repr__(self) -> str:
         return (
@@ -468,6 +472,9 @@ def resolve_client_config(
             f"retry_mode from {mode_source} must be one of {RETRY_MODES}, got {mode!r}"
         )
     ca_bundle = aws.value("ca_bundle", "AWS_CA_BUNDLE")
+    ca_bundle_source = (
+        "AWS_CA_BUNDLE" if aws.environ.get("AWS_CA_BUNDLE") else f"{profile_source} ca_bundle"
+    )
     return ClientConfig(
         aws=aws,
         region=region,
@@ -476,4 +483,5 @@ def resolve_client_config(
         retry_mode=mode,
         retry_mode_source=mode_source,
         ca_bundle=ca_bundle if isinstance(ca_bundle, str) and ca_bundle else None,
+        ca_bundle_source=ca_bundle_source,
     )

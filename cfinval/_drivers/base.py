@@ -22,8 +22,9 @@ from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
 from .._core.retry import make_retry
 from .._credentials import CredentialResolver, as_provider
-from .._errors import ConfigError, ParamValidationError
+from .._errors import ParamValidationError
 from .._models import TenantResult
+from .transport import http_options
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
     from .._core.fanout import Pacer
@@ -193,22 +194,8 @@ class _Base:
         return self._attempt_limits(http_timeout, owned)
 
     def _http_options(self) -> dict[str, Any]:
-        """Options for an HTTP client this client creates: ``AWS_CA_BUNDLE`` / ``ca_bundle``."""
-        options: dict[str, Any] = {"timeout": self._timeout}
-        bundle = self._config.ca_bundle
-        if bundle is not None:
-            import os
-            import ssl
-
-            try:
-                options["verify"] = (
-                    ssl.create_default_context(capath=bundle)
-                    if os.path.isdir(bundle)
-                    else ssl.create_default_context(cafile=bundle)
-                )
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
-        return options
+        """Options for an HTTP client this client creates (see ``transport.http_options``)."""
+        return http_options(self._timeout, self._config)
 
     def _listing(
         self,
