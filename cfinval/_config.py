@@ -43,6 +43,7 @@ __all__ = [
     "AwsConfig",
     "ClientConfig",
     "SharedFiles",
+    "check_region",
     "resolve_client_config",
     "resolve_endpoint",
     "resolve_max_attempts",
@@ -56,6 +57,18 @@ GLOBAL_SIGNING_REGION = "us-east-1"
 _REGION = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$")
 
 Section = dict[str, Any]  # values are str, or a dict for an indented sub-section
+
+
+def check_region(
+    region: object, source: str, error: type[ConfigError | ParamValidationError]
+) -> str:
+    """``region`` if it is a region name (``us-east-1``, ``cn-north-1``, ...), else ``error``
+    naming ``source`` (the variable, option or profile it came from)."""
+    if not isinstance(region, str):
+        raise ParamValidationError(f"{source} must be a str, got {type(region).__name__}")
+    if not _REGION.match(region):
+        raise error(f"{source} is not a valid region name: {region!r}")
+    return region
 
 
 def resolve_endpoint(
@@ -322,6 +335,15 @@ class AwsConfig:
         return value if isinstance(value, str) and value else None
 
     @property
+    def region_source(self) -> str:
+        """Where :attr:`region` comes from, for messages."""
+        if self._region is not None:
+            return "region"
+        if self.environ.get("AWS_DEFAULT_REGION"):
+            return "AWS_DEFAULT_REGION"
+        return f"the region of profile {self.profile_name!r}"
+
+    @property
     def use_fips(self) -> bool:
         return env_true(self.value("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT"))
 
@@ -368,8 +390,7 @@ class AwsConfig:
         if region is None or region == "aws-global":
             host = "sts-fips.us-east-1.amazonaws.com" if fips else "sts.amazonaws.com"
             return Endpoint.from_url(f"https://{host}", GLOBAL_SIGNING_REGION)
-        if not _REGION.match(region):
-            raise ConfigError(f"region is not a valid region name: {region!r}")
+        check_region(region, self.region_source, ConfigError)
         if region.startswith("cn-"):
             return Endpoint.from_url(f"https://sts.{region}.amazonaws.com.cn", region)
         # GovCloud's regular STS endpoints are already FIPS endpoints
@@ -449,7 +470,11 @@ def resolve_client_config(
         raise ParamValidationError(f"region must be a str, got {type(region).__name__}")
     aws = AwsConfig(profile, environ=environ, region=region)
     profile_source = f"profile {aws.profile_name!r}"
+    # A bad argument is a ParamValidationError; a bad setting (variable, profile) a ConfigError.
+    invalid_region = ParamValidationError if region is not None else ConfigError
     region = aws.region
+    if region is not None:
+        check_region(region, aws.region_source, invalid_region)
     if endpoint_url is None:
         endpoint_url = aws.configured_endpoint_url("cloudfront")
     endpoint = resolve_endpoint(endpoint_url, region, use_fips=aws.use_fips)

@@ -15,40 +15,33 @@ exits with the AWS CLI v2 codes: 252 bad arguments, 253 no credentials, 254 the 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn, TextIO, cast
 
 import cfinval
 from cfinval._drivers.base import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+
+from .errors import (
+    CONFIG_RC,
+    GENERAL_RC,
+    INTERRUPTED_RC,
+    SERVICE_RC,
+    USAGE_RC,
+    Failure,
+    UsageError,
+    one_line,
+)
 
 __all__ = ["main"]
 
 PROG = "cfinval"
 OPERATION = "ListInvalidationsForDistributionTenant"
-USAGE_RC = 252
-CONFIG_RC = 253
-SERVICE_RC = 254
-GENERAL_RC = 255
-INTERRUPTED_RC = 130
 DEFAULT_CLI_TIMEOUT = 60.0  # the AWS CLI's --cli-read-timeout / --cli-connect-timeout default
-
-
-class Failure(Exception):
-    """A command failed in a way the user can fix; ``code`` is the exit code."""
-
-    def __init__(self, message: str, code: int = 255) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class UsageError(Failure):
-    """Bad command-line input found after parsing (exit 252)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 252)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +57,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {text!r}")
     return value
 
 
@@ -111,6 +114,18 @@ def _global_options() -> _Parser:
         metavar="SECONDS",
         help="socket connect timeout; 0 waits forever (default: 60)",
     )
+    group.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="the CA certificate bundle to verify TLS certificates with (overrides "
+        "AWS_CA_BUNDLE and the profile's ca_bundle)",
+    )
+    group.add_argument(
+        "--no-verify-ssl",
+        dest="verify_ssl",
+        action="store_false",
+        help="do not verify TLS certificates (a warning is printed for each host)",
+    )
     group.add_argument("--debug", action="store_true", help="log requests to stderr")
     return parent
 
@@ -123,6 +138,8 @@ _DEFAULTS: dict[str, Any] = {
     "query": None,
     "cli_read_timeout": DEFAULT_CLI_TIMEOUT,
     "cli_connect_timeout": DEFAULT_CLI_TIMEOUT,
+    "ca_bundle": None,
+    "verify_ssl": True,
     "debug": False,
 }
 
@@ -206,12 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     fake = commands.add_parser(
         "fake-server",
         help="run the embedded fake CloudFront on 127.0.0.1",
-        description="Serves the package's fake CloudFront over HTTP until Ctrl+C or SIGTERM, "
-        "so any client (cfinval, boto3, the AWS CLI with --endpoint-url) can be tested "
-        "without AWS. Requests must be SigV4-signed with the printed credentials.",
+        description="Serves the package's fake CloudFront over HTTP (HTTPS with "
+        "--ssl-certfile) until Ctrl+C or SIGTERM, so any client (cfinval, boto3, the AWS CLI "
+        "with --endpoint-url) can be tested without AWS. Requests must be SigV4-signed with "
+        "the printed credentials.",
     )
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    fake.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    fake.add_argument("--port", type=_port, default=0, help="port (default: any free port)")
+    fake.add_argument(
+        "--ssl-certfile",
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate (chain), and key unless --ssl-keyfile",
+    )
+    fake.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
     seed = fake.add_mutually_exclusive_group()
     seed.add_argument("--seed-file", metavar="FILE", help="tenants and invalidations (JSON)")
     seed.add_argument(
@@ -273,18 +297,50 @@ def _query(args: argparse.Namespace) -> Callable[[Any], Any] | None:
         raise UsageError(f"Bad value for --query {expression}: {exc}") from None
 
 
-def _client(args: argparse.Namespace) -> cfinval.Client:
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[cfinval.Client]:
     import httpx
+
+    from .._config import check_region
 
     read = _opt(args, "cli_read_timeout")
     connect = _opt(args, "cli_connect_timeout")
     timeout = httpx.Timeout(read or None, connect=connect or None)
-    return cfinval.Client(
-        profile=_opt(args, "profile"),
-        region=_opt(args, "region"),
-        endpoint_url=_opt(args, "endpoint_url"),
-        timeout=timeout,
-    )
+    region = _opt(args, "region")
+    if region is not None:  # the AWS CLI: a bad --region is a configuration error (255)
+        check_region(region, "--region", cfinval.ConfigError)
+    http = _http_client(args, timeout)
+    try:
+        with cfinval.Client(
+            profile=_opt(args, "profile"),
+            region=region,
+            endpoint_url=_opt(args, "endpoint_url"),
+            timeout=timeout,
+            http_client=http,
+        ) as client:
+            yield client
+    finally:
+        if http is not None:
+            http.close()
+
+
+def _http_client(args: argparse.Namespace, timeout: Any) -> Any:
+    """The HTTP client for ``--ca-bundle`` / ``--no-verify-ssl``; None: the client's own."""
+    ca_bundle = _opt(args, "ca_bundle")
+    verify = _opt(args, "verify_ssl")
+    if ca_bundle is None and verify:
+        return None
+    from .._drivers.transport import new_sync_client
+
+    def warn(message: str) -> None:  # urllib3's warning, which the AWS CLI prints
+        sys.stderr.write(f"InsecureRequestWarning: {message}\n")
+
+    options: dict[str, Any] = {"timeout": timeout}
+    if not verify:  # as in the AWS CLI, --no-verify-ssl wins over --ca-bundle
+        options.update(verify=False, on_unverified=warn)
+    else:
+        options.update(ca_bundle=ca_bundle, ca_bundle_source="--ca-bundle")
+    return new_sync_client(None, options)
 
 
 def _print(
@@ -463,7 +519,7 @@ def _configure_debug() -> Callable[[], None]:
 
 
 def _fail(err: TextIO, message: str, code: int) -> int:
-    err.write(f"\n{message}\n")
+    err.write(f"\n{one_line(message)}\n")
     return code
 
 
@@ -477,6 +533,8 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         code: int = args.run(args, out)
         return code
+    except _OutputFailed:
+        raise  # main() reports it, once the buffered output is dropped
     except Failure as exc:
         return _fail(err, str(exc), exc.code)
     except cfinval.ParamValidationError as exc:
@@ -495,7 +553,8 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
 
 
 def _silence_stdout() -> None:
-    """After a closed pipe (``cfinval ... | head``), drop what is still buffered."""
+    """After a closed pipe (``cfinval ... | head``) or a failed write, drop what is still
+    buffered (Python would try to write it again at exit, and complain)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -503,16 +562,66 @@ def _silence_stdout() -> None:
         pass
 
 
+class _OutputFailed(Failure):
+    """Standard output cannot be written: closed, full (``> /dev/full``), an I/O error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot write the output: {reason}", GENERAL_RC)
+
+
+class _Output:
+    """Standard output, whose write errors (other than a closed pipe) become one clear
+    :class:`_OutputFailed` instead of an ``OSError`` traceback."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def _target(self) -> TextIO:
+        if self._stream is None:
+            raise _OutputFailed("standard output is closed")
+        return self._stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._target().write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputFailed(exc.strerror or str(exc)) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputFailed(exc.strerror or str(exc)) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (the console script exits with it)."""
-    out, err = sys.stdout, sys.stderr
+    out = cast(TextIO, _Output(sys.stdout))
+    err = sys.stderr if sys.stderr is not None else io.StringIO()  # stderr closed: say nothing
     try:
-        code = _run(argv, out, err)
+        try:
+            code = _run(argv, out, err)
+        except SystemExit:  # argparse: --help, --version, usage errors
+            out.flush()
+            raise
         out.flush()
         return code
     except KeyboardInterrupt:
-        out.write("\n")
+        with contextlib.suppress(Failure, OSError):
+            out.write("\n")
         return INTERRUPTED_RC
     except BrokenPipeError:
         _silence_stdout()
         return 0
+    except _OutputFailed as exc:
+        _silence_stdout()
+        return _fail(err, str(exc), exc.code)

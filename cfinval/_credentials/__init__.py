@@ -388,7 +388,10 @@ class ConfigFileProvider(_ProfileProvider):
 
 
 def _file_place(path: str, section: str) -> str:
-    return f"{path} {section}" if os.path.isfile(path) else f"{path} (no such file)"
+    if os.path.isfile(path):
+        return f"{path} {section}"
+    # botocore skips a path that is not a file; say why, a directory is an easy mistake
+    return f"{path} ({'a directory, not a file' if os.path.isdir(path) else 'no such file'})"
 
 
 def _split_command(command: str) -> list[str]:

@@ -235,7 +235,7 @@ class _AsyncRoutingTransport(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
-def _split(scheme: str, options: dict[str, Any]) -> tuple[_Tls, str | None, dict[str, Any]]:
+def _split(scheme: str | None, options: dict[str, Any]) -> tuple[_Tls, str | None, dict[str, Any]]:
     """Our options (TLS, endpoint) apart from those httpx.Client takes."""
     rest = dict(options)
     bundle = rest.pop("ca_bundle", None)
@@ -251,8 +251,9 @@ def _split(scheme: str, options: dict[str, Any]) -> tuple[_Tls, str | None, dict
     return tls, endpoint, rest
 
 
-def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
-    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``.
+def new_sync_client(scheme: str | None, options: dict[str, Any]) -> httpx.Client:
+    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme`` (``https``:
+    the TLS context is built now; ``None``: not known, everything is built when first needed).
 
     Besides httpx's options: ``endpoint`` (its route is checked now), ``ca_bundle`` and
     ``ca_bundle_source`` (where it was configured, for messages), ``verify=False`` and
@@ -286,7 +287,7 @@ def _note_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-def new_async_client(scheme: str, options: dict[str, Any]) -> httpx.AsyncClient:
+def new_async_client(scheme: str | None, options: dict[str, Any]) -> httpx.AsyncClient:
     """``httpx.AsyncClient(**options)`` for requests to an endpoint with this ``scheme``
     (the same options as :func:`new_sync_client`)."""
     _note_missing_sniffio()
