@@ -60,16 +60,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {text!r}")
-    return value
-
-
 def _positive_seconds(text: str) -> float:
     value = _seconds(text)
     if value == 0:
@@ -229,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the printed credentials.",
     )
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    fake.add_argument("--port", type=_port, default=0, help="port (default: any free port)")
+    fake.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     fake.add_argument(
         "--ssl-certfile",
         metavar="FILE",

@@ -96,6 +96,8 @@ def _instructions(
 
 
 def _server(fake: FakeCloudFront, args: argparse.Namespace) -> FakeServer:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0 to 65535 (0: any free port), got {args.port}")
     if args.ssl_keyfile is not None and args.ssl_certfile is None:
         raise UsageError("--ssl-keyfile needs --ssl-certfile")
     try:
