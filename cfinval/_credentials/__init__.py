@@ -36,7 +36,7 @@ import random as _random
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
 
 from .._config import AwsConfig, Section, SharedFiles, env_true
 from .._core.effects import Flow, ProcessResult, Run, Send, Signal, Sleep, TransportFailure, Wait
@@ -60,8 +60,10 @@ __all__ = [
     "ChainProvider",
     "ConfigFileProvider",
     "ContainerProvider",
+    "CredentialFlow",
     "CredentialProvider",
     "CredentialResolver",
+    "CredentialSource",
     "EnvProvider",
     "InstanceMetadataProvider",
     "ProcessProvider",
@@ -81,15 +83,27 @@ ADVISORY_REFRESH_SECONDS = 15 * 60
 MANDATORY_REFRESH_SECONDS = 10 * 60
 
 
+#: What ``load()`` returns when it needs I/O: a generator (a flow) that the client drives,
+#: whose value is the :class:`Credentials` (``None``: nothing here). What it yields is between
+#: it and the client (a private protocol), hence ``Any``.
+CredentialFlow: TypeAlias = Generator[Any, Any, Credentials | None]
+
+
 @runtime_checkable
 class CredentialProvider(Protocol):
-    """Anything that can load credentials: ``load()`` returns a flow (a generator yielding
-    effects) or, for providers that need no I/O, the :class:`Credentials` (``None``: nothing
-    here). ``method`` names it in messages; an optional ``describe()`` says where it looks."""
+    """Anything that can load credentials: ``load()`` returns the :class:`Credentials`
+    (``None``: nothing here) or, for the providers of this package that need I/O, a flow that
+    the client drives. Optional: a ``method`` string names it in messages, and ``describe()``
+    says where it looks."""
 
-    method: str
+    def load(self) -> CredentialFlow | Credentials | None: ...
 
-    def load(self) -> Flow[Credentials | None] | Credentials | None: ...
+
+#: What ``credentials=`` accepts: credentials, a provider, or a callable returning credentials
+#: (or ``None``); ``None`` itself means the default chain.
+CredentialSource: TypeAlias = (
+    Credentials | CredentialProvider | Callable[[], Credentials | None] | None
+)
 
 
 def load_flow(provider: Any) -> Flow[Credentials | None]:
@@ -242,7 +256,7 @@ class ChainProvider:
                 )
         self._winner: Any = None
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         winner = self._winner
         if winner is not None:
             found = yield from load_flow(winner)
@@ -440,7 +454,7 @@ class ProcessProvider(_ProfileProvider):
             return None
         return argv
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         argv = self._argv()
         if argv is None:
             return None
@@ -556,7 +570,7 @@ class WebIdentityProvider(_ProfileProvider):
         value = aws.scoped.get(key)
         return value if isinstance(value, str) else None
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         token_file = self._setting("web_identity_token_file")
         if not token_file:
             return None
@@ -729,7 +743,7 @@ class AssumeRoleProvider(_ProfileProvider):
         self._step: _RoleStep | None = None
         self._step_lock = threading.Lock()
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         aws = self._aws()
         if not _has_role(aws.scoped):
             return None
@@ -938,7 +952,7 @@ class ContainerProvider:
             headers.append(("Authorization", token))
         return headers
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         url = self._url()
         if url is None:
             return None
@@ -1087,7 +1101,7 @@ class InstanceMetadataProvider:
         aws = self._aws()
         return env_true(aws.value("ec2_metadata_v1_disabled", "AWS_EC2_METADATA_V1_DISABLED"))
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         if self._is_disabled():
             self._last = "disabled by AWS_EC2_METADATA_DISABLED"
             return None
@@ -1282,15 +1296,13 @@ class _BotoConfigProvider:
 # --- the default chain --------------------------------------------------------------------------
 
 
-def default_chain(
-    profile: str | None = None,
-    *,
-    region: str | None = None,
-    config: AwsConfig | None = None,
-) -> ChainProvider:
+def default_chain(profile: str | None = None, *, region: str | None = None) -> ChainProvider:
     """The chain ``cfinval.Client()`` uses (see the module docstring), as a provider you can
     wrap or extend. ``region`` picks the STS endpoint for assume-role and web identity."""
-    aws = config if config is not None else AwsConfig(profile, region=region)
+    return _default_chain(AwsConfig(profile, region=region))
+
+
+def _default_chain(aws: AwsConfig) -> ChainProvider:
     providers: list[Any] = []
     if not aws.explicit:
         providers.append(EnvProvider(aws.environ))
@@ -1305,10 +1317,11 @@ def default_chain(
     return ChainProvider(providers)
 
 
-def as_provider(source: Any, config: AwsConfig | None = None) -> Any:
-    """Turn what a user passed as ``credentials=`` into a provider."""
+def as_provider(source: object, config: AwsConfig | None = None) -> Any:
+    """Turn what a user passed as ``credentials=`` into a provider (anything else, whatever
+    its static type, is a :class:`ParamValidationError`)."""
     if source is None:
-        return default_chain(config=config)
+        return _default_chain(config if config is not None else AwsConfig())
     if isinstance(source, Credentials):
         return StaticProvider(source)
     if callable(getattr(source, "load", None)):

@@ -21,7 +21,7 @@ from .._core.effects import (
 from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
 from .._core.retry import make_retry
-from .._credentials import CredentialResolver, as_provider
+from .._credentials import CredentialResolver, CredentialSource, as_provider
 from .._errors import ParamValidationError
 from .._models import TenantResult
 from .transport import http_options
@@ -120,7 +120,7 @@ class _Base:
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: CredentialSource = None,
         *,
         profile: str | None = None,
         region: str | None = None,

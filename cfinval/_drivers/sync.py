@@ -25,6 +25,7 @@ from .._core.effects import (
 )
 from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .._core.protocol import ListParams
+from .._credentials import CredentialSource
 from .._errors import ParamValidationError
 from .._models import InvalidationList, InvalidationSummary, TenantResult
 from .base import (
@@ -61,7 +62,7 @@ class Client(_Base):
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: CredentialSource = None,
         *,
         profile: str | None = None,
         region: str | None = None,
