@@ -18,7 +18,8 @@ ROOT = Path(cfinval.__file__).resolve().parent.parent
 
 def run_cfinval(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
     """``python -m cfinval ARGS`` with the fake's credentials and no AWS or proxy settings
-    from this environment; ``env=`` adds variables, other options go to ``subprocess.run``."""
+    from this environment; ``env=`` adds variables, ``close_stdout=True`` starts it with its
+    standard output closed, other options go to ``subprocess.run``."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -34,8 +35,11 @@ def run_cfinval(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
     )
     env.update(options.pop("env", {}))
     options.setdefault("capture_output", "stdout" not in options)
+    command = [sys.executable, "-m", "cfinval", *args]
+    if options.pop("close_stdout", False):  # the command starts with descriptor 1 closed
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
     return subprocess.run(
-        [sys.executable, "-m", "cfinval", *args],
+        command,
         env=env,
         text=True,
         timeout=60,
