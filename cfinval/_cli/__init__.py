@@ -21,10 +21,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 import cfinval
 from cfinval._drivers.base import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    import httpx
 
 from .errors import (
     CONFIG_RC,
@@ -36,6 +39,7 @@ from .errors import (
     UsageError,
     one_line,
 )
+from .streams import OutputFailed, StandardOutput, silence_stdout
 
 __all__ = ["main"]
 
@@ -314,7 +318,7 @@ def _client(args: argparse.Namespace) -> Iterator[cfinval.Client]:
             http.close()
 
 
-def _http_client(args: argparse.Namespace, timeout: Any) -> Any:
+def _http_client(args: argparse.Namespace, timeout: httpx.Timeout) -> httpx.Client | None:
     """The HTTP client for ``--ca-bundle`` / ``--no-verify-ssl``; None: the client's own."""
     ca_bundle = _opt(args, "ca_bundle")
     verify = _opt(args, "verify_ssl")
@@ -523,7 +527,7 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         code: int = args.run(args, out)
         return code
-    except _OutputFailed:
+    except OutputFailed:
         raise  # main() reports it, once the buffered output is dropped
     except Failure as exc:
         return _fail(err, str(exc), exc.code)
@@ -542,60 +546,9 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
             undo_debug()
 
 
-def _silence_stdout() -> None:
-    """After a closed pipe (``cfinval ... | head``) or a failed write, drop what is still
-    buffered (Python would try to write it again at exit, and complain)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-class _OutputFailed(Failure):
-    """Standard output cannot be written: closed, full (``> /dev/full``), an I/O error."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"cannot write the output: {reason}", GENERAL_RC)
-
-
-class _Output:
-    """Standard output, whose write errors (other than a closed pipe) become one clear
-    :class:`_OutputFailed` instead of an ``OSError`` traceback."""
-
-    def __init__(self, stream: TextIO | None) -> None:
-        self._stream = stream
-
-    def _target(self) -> TextIO:
-        if self._stream is None:
-            raise _OutputFailed("standard output is closed")
-        return self._stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self._target().write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise _OutputFailed(exc.strerror or str(exc)) from None
-
-    def flush(self) -> None:
-        if self._stream is None:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise _OutputFailed(exc.strerror or str(exc)) from None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._target(), name)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (the console script exits with it)."""
-    out = cast(TextIO, _Output(sys.stdout))
+    out = cast(TextIO, StandardOutput(sys.stdout))
     err = sys.stderr if sys.stderr is not None else io.StringIO()  # stderr closed: say nothing
     try:
         try:
@@ -610,8 +563,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write("\n")
         return INTERRUPTED_RC
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return 0
-    except _OutputFailed as exc:
-        _silence_stdout()
+    except OutputFailed as exc:
+        silence_stdout()
         return _fail(err, str(exc), exc.code)
