@@ -44,6 +44,7 @@ __all__ = [
     "AwsConfig",
     "ClientConfig",
     "SharedFiles",
+    "check_region",
     "resolve_client_config",
     "resolve_endpoint",
     "resolve_max_attempts",
@@ -68,6 +69,18 @@ def check_profile_name(profile: object) -> None:
     """A profile given by name must be a non-empty str."""
     if profile is not None and (not isinstance(profile, str) or not profile):
         raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
+
+
+def check_region(
+    region: object, source: str, error: type[ConfigError | ParamValidationError]
+) -> str:
+    """``region`` if it is a region name (``us-east-1``, ``cn-north-1``, ...), else ``error``
+    naming ``source`` (the variable, option or profile it came from)."""
+    if not isinstance(region, str):
+        raise ParamValidationError(f"{source} must be a str, got {type(region).__name__}")
+    if not is_region_name(region):
+        raise error(f"{source} is not a valid region name: {region!r}")
+    return region
 
 
 def resolve_endpoint(
@@ -327,6 +340,15 @@ class AwsConfig:
         return value if isinstance(value, str) and value else None
 
     @property
+    def region_source(self) -> str:
+        """Where :attr:`region` comes from, for messages."""
+        if self._region is not None:
+            return "region"
+        if self.environ.get("AWS_DEFAULT_REGION"):
+            return "AWS_DEFAULT_REGION"
+        return f"the region of profile {self.profile_name!r}"
+
+    @property
     def use_fips(self) -> bool:
         return env_true(self.value("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT"))
 
@@ -373,8 +395,7 @@ class AwsConfig:
         if region is None or region == "aws-global":
             host = "sts-fips.us-east-1.amazonaws.com" if fips else "sts.amazonaws.com"
             return Endpoint.from_url(f"https://{host}", GLOBAL_SIGNING_REGION)
-        if not is_region_name(region):
-            raise ConfigError(f"region is not a valid region name: {region!r}")
+        check_region(region, self.region_source, ConfigError)
         if region.startswith("cn-"):
             return Endpoint.from_url(f"https://sts.{region}.amazonaws.com.cn", region)
         # GovCloud's regular STS endpoints are already FIPS endpoints
@@ -391,6 +412,7 @@ class ClientConfig:
     __slots__ = (
         "aws",
         "ca_bundle",
+        "ca_bundle_source",
         "endpoint",
         "max_attempts",
         "region",
@@ -408,6 +430,7 @@ class ClientConfig:
         retry_mode: str,
         retry_mode_source: str,
         ca_bundle: str | None,
+        ca_bundle_source: str | None = None,
     ) -> None:
         self.aws = aws
         self.region = region
@@ -417,6 +440,8 @@ class ClientConfig:
         #: Where ``retry_mode`` came from, for error messages.
         self.retry_mode_source = retry_mode_source
         self.ca_bundle = ca_bundle
+        #: Where ``ca_bundle`` came from, for error messages.
+        self.ca_bundle_source = ca_bundle_source
 
     def __repr__(self) -> str:
         return (
@@ -450,7 +475,11 @@ def resolve_client_config(
         raise ParamValidationError(f"region must be a str, got {type(region).__name__}")
     aws = AwsConfig(profile, environ=environ, region=region)
     profile_source = f"profile {aws.profile_name!r}"
+    # A bad argument is a ParamValidationError; a bad setting (variable, profile) a ConfigError.
+    invalid_region = ParamValidationError if region is not None else ConfigError
     region = aws.region
+    if region is not None:
+        check_region(region, aws.region_source, invalid_region)
     if endpoint_url is None:
         endpoint_url = aws.configured_endpoint_url("cloudfront")
     endpoint = resolve_endpoint(endpoint_url, region, use_fips=aws.use_fips)
@@ -473,6 +502,9 @@ def resolve_client_config(
             f"retry_mode from {mode_source} must be one of {RETRY_MODES}, got {mode!r}"
         )
     ca_bundle = aws.value("ca_bundle", "AWS_CA_BUNDLE")
+    ca_bundle_source = (
+        "AWS_CA_BUNDLE" if aws.environ.get("AWS_CA_BUNDLE") else f"{profile_source} ca_bundle"
+    )
     return ClientConfig(
         aws=aws,
         region=region,
@@ -481,4 +513,5 @@ def resolve_client_config(
         retry_mode=mode,
         retry_mode_source=mode_source,
         ca_bundle=ca_bundle if isinstance(ca_bundle, str) and ca_bundle else None,
+        ca_bundle_source=ca_bundle_source,
     )

@@ -166,10 +166,23 @@ def test_services_section_that_does_not_exist_is_a_config_error(home: Home) -> N
         cfinval.Client()
 
 
-def test_invalid_region_is_refused(home: Home) -> None:
+def test_an_invalid_region_setting_is_a_config_error_naming_its_variable(home: Home) -> None:
     home.env(AWS_DEFAULT_REGION="us east 1")
-    with pytest.raises(cfinval.ParamValidationError, match="region"):
+    with pytest.raises(
+        cfinval.ConfigError, match=r"^AWS_DEFAULT_REGION is not a valid region name: 'us east 1'"
+    ):
         cfinval.Client()
+
+
+def test_an_invalid_region_in_the_profile_is_a_config_error_naming_it(home: Home) -> None:
+    home.config("[profile p]\nregion = us_east\n")
+    with pytest.raises(cfinval.ConfigError, match=r"^the region of profile 'p' is not a valid"):
+        cfinval.Client(profile="p")
+
+
+def test_an_invalid_region_argument_is_a_parameter_error(home: Home) -> None:
+    with pytest.raises(cfinval.ParamValidationError, match=r"^region is not a valid region name"):
+        cfinval.Client(region="us east 1")
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from .._config import AwsConfig, check_profile_name
 from .._core.effects import Flow
@@ -36,15 +36,27 @@ __all__ = [
 log = logging.getLogger("cfinval")
 
 
+#: What ``load()`` returns when it needs I/O: a generator (a flow) that the client drives,
+#: whose value is the :class:`Credentials` (``None``: nothing here). What it yields is between
+#: it and the client (a private protocol), hence ``Any``.
+CredentialFlow: TypeAlias = Generator[Any, Any, Credentials | None]
+
+
 @runtime_checkable
 class CredentialProvider(Protocol):
-    """Anything that can load credentials: ``load()`` returns a flow (a generator yielding
-    effects) or, for providers that need no I/O, the :class:`Credentials` (``None``: nothing
-    here). ``method`` names it in messages; an optional ``describe()`` says where it looks."""
+    """Anything that can load credentials: ``load()`` returns the :class:`Credentials`
+    (``None``: nothing here) or, for the providers of this package that need I/O, a flow that
+    the client drives. Optional: a ``method`` string names it in messages, and ``describe()``
+    says where it looks."""
 
-    method: str
+    def load(self) -> CredentialFlow | Credentials | None: ...
 
-    def load(self) -> Flow[Credentials | None] | Credentials | None: ...
+
+#: What ``credentials=`` accepts: credentials, a provider, or a callable returning credentials
+#: (or ``None``); ``None`` itself means the default chain.
+CredentialSource: TypeAlias = (
+    Credentials | CredentialProvider | Callable[[], Credentials | None] | None
+)
 
 
 def load_flow(provider: Any) -> Flow[Credentials | None]:
@@ -218,7 +230,7 @@ class ChainProvider:
                 )
         self._winner: Any = None
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         winner = self._winner
         if winner is not None:
             found = yield from load_flow(winner)

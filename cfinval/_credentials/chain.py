@@ -15,15 +15,13 @@ from .roles import AssumeRoleProvider, profile_providers
 __all__ = ["as_provider", "default_chain"]
 
 
-def default_chain(
-    profile: str | None = None,
-    *,
-    region: str | None = None,
-    config: AwsConfig | None = None,
-) -> ChainProvider:
+def default_chain(profile: str | None = None, *, region: str | None = None) -> ChainProvider:
     """The chain ``cfinval.Client()`` uses (see the module docstring), as a provider you can
     wrap or extend. ``region`` picks the STS endpoint for assume-role and web identity."""
-    aws = config if config is not None else AwsConfig(profile, region=region)
+    return _default_chain(AwsConfig(profile, region=region))
+
+
+def _default_chain(aws: AwsConfig) -> ChainProvider:
     providers: list[Any] = []
     if not aws.explicit:
         providers.append(EnvProvider(aws.environ))
@@ -38,10 +36,11 @@ def default_chain(
     return ChainProvider(providers)
 
 
-def as_provider(source: Any, config: AwsConfig | None = None) -> Any:
-    """Turn what a user passed as ``credentials=`` into a provider."""
+def as_provider(source: object, config: AwsConfig | None = None) -> Any:
+    """Turn what a user passed as ``credentials=`` into a provider (anything else, whatever
+    its static type, is a :class:`ParamValidationError`)."""
     if source is None:
-        return default_chain(config=config)
+        return _default_chain(config if config is not None else AwsConfig())
     if isinstance(source, Credentials):
         return StaticProvider(source)
     if callable(getattr(source, "load", None)):

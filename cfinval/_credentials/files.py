@@ -93,7 +93,10 @@ class _SharedFileProvider(ProfileProvider):
         path = self._path(aws.files)
         name = aws.profile_name
         section = f"[profile {name}]" if self._config_file and name != "default" else f"[{name}]"
-        return f"{path} {section}" if os.path.isfile(path) else f"{path} (no such file)"
+        if os.path.isfile(path):
+            return f"{path} {section}"
+        # botocore skips a path that is not a file; say why, a directory is an easy mistake
+        return f"{path} ({'a directory, not a file' if os.path.isdir(path) else 'no such file'})"
 
 
 class SharedCredentialsProvider(_SharedFileProvider):

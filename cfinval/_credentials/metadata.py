@@ -18,7 +18,7 @@ from .._core.effects import Flow, Send, Sleep, TransportFailure
 from .._core.http import HttpRequest, HttpResponse
 from .._errors import ConfigError, CredentialRetrievalError
 from .._models import Credentials
-from .base import log, make_credentials, parse_expiration
+from .base import CredentialFlow, log, make_credentials, parse_expiration
 from .resolver import ADVISORY_REFRESH_SECONDS
 
 __all__ = ["ContainerProvider", "InstanceMetadataProvider"]
@@ -117,7 +117,7 @@ class ContainerProvider:
             headers.append(("Authorization", token))
         return headers
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         url = self._url()
         if url is None:
             return None
@@ -266,7 +266,7 @@ class InstanceMetadataProvider:
         aws = self._aws()
         return env_true(aws.value("ec2_metadata_v1_disabled", "AWS_EC2_METADATA_V1_DISABLED"))
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         if self._is_disabled():
             self._last = "disabled by AWS_EC2_METADATA_DISABLED"
             return None

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._config import AwsConfig
-from .._core.effects import Flow, ProcessResult, Run
+from .._core.effects import ProcessResult, Run
 from .._errors import ConfigError, CredentialRetrievalError
-from .._models import Credentials
-from .base import ProfileProvider, log, make_credentials, parse_expiration
+from .base import CredentialFlow, ProfileProvider, log, make_credentials, parse_expiration
 
 __all__ = ["ProcessProvider"]
 
@@ -62,7 +61,7 @@ class ProcessProvider(ProfileProvider):
             return None
         return argv
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         argv = self._argv()
         if argv is None:
             return None

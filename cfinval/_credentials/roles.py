@@ -20,6 +20,7 @@ from .._errors import ConfigError, CredentialRetrievalError, Error
 from .._models import Credentials
 from .base import (
     ChainProvider,
+    CredentialFlow,
     EnvProvider,
     ProfileProvider,
     describe_of,
@@ -88,7 +89,7 @@ class WebIdentityProvider(ProfileProvider):
         value = aws.scoped.get(key)
         return value if isinstance(value, str) else None
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         token_file = self._setting("web_identity_token_file")
         if not token_file:
             return None
@@ -234,7 +235,7 @@ class AssumeRoleProvider(ProfileProvider):
         self._step: _RoleStep | None = None
         self._step_lock = threading.Lock()
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         aws = self._aws()
         if not _has_role(aws.scoped):
             return None

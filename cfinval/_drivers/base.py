@@ -23,10 +23,11 @@ from .._core.pagination import PaginationPlan, PaginationState, items_flow, page
 from .._core.protocol import ListParams
 from .._core.retry import make_retry
 from .._core.timeouts import attempt_limits, check_attempt_timeout
-from .._credentials import CredentialResolver, as_provider
-from .._errors import ConfigError, ParamValidationError
+from .._credentials import CredentialResolver, CredentialSource, as_provider
+from .._errors import ParamValidationError
 from .._models import InvalidationList, InvalidationSummary
 from .responses import phases, timeout_from
+from .transport import http_options
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
     from .._core.fanout import Scheduler
@@ -56,7 +57,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: CredentialSource = None,
         *,
         profile: str | None = None,
         region: str | None = None,
@@ -169,21 +170,8 @@ class Base(Generic[H, S, Pages, Items, Many]):
         return limits, deadline
 
     def _http_options(self) -> dict[str, Any]:
-        """Options for an HTTP client this client creates: ``AWS_CA_BUNDLE`` / ``ca_bundle``."""
-        options: dict[str, Any] = {"timeout": self._timeout}
-        bundle = self._config.ca_bundle
-        if bundle is not None:
-            import ssl
-
-            try:
-                options["verify"] = (
-                    ssl.create_default_context(capath=bundle)
-                    if os.path.isdir(bundle)
-                    else ssl.create_default_context(cafile=bundle)
-                )
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
-        return options
+        """Options for an HTTP client this client creates (see ``transport.http_options``)."""
+        return http_options(self._timeout, self._config)
 
     # -- what the drivers provide -----------------------------------------------------------
 

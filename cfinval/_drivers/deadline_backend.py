@@ -12,7 +12,7 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["install_deadlines"]
+__all__ = ["with_deadlines"]
 
 from .deadline import local as _local
 
@@ -75,12 +75,10 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def install_deadlines(client: httpx.Client) -> httpx.Client:
-    """Give the connection pools of ``client`` (direct and proxied) the deadline backend."""
-    transports = [client._transport, *client._mounts.values()]
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return client
+def with_deadlines(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
+    """Give the connection pool of ``transport`` the deadline backend (where it has one)."""
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is not None and not isinstance(backend, _DeadlineBackend):
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return transport

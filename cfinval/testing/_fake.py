@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import functools
+import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
@@ -24,8 +25,12 @@ from attrs import define, field, frozen
 
 from .._core import sigv4 as _sigv4
 from .._core.protocol import API_VERSION, NAMESPACE, SERVICE
+from .._errors import ParamValidationError
 from .._models import Credentials, InvalidationSummary
-from ._faults import Fault, FaultRule
+from ._faults import FakeReply, Fault, FaultRule
+
+if TYPE_CHECKING:
+    from ._server import FakeServer
 
 __all__ = [
     "FAKE_CREDENTIALS",
@@ -74,17 +79,6 @@ class _RequestLog(list[RecordedRequest]):
         super().append(request)
         if len(self) > self.limit:
             del self[0]
-
-
-@frozen
-class FakeReply:
-    """What the fake answers: status, headers, body, and the connection-level fault (``reset``,
-    ``cut``, ``stall``, ``drip``) the transport must act out, if any."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    fault: Fault | None = None
 
 
 #: ``verifier(request, credentials_by_key_id, region, now) -> None`` or an error
@@ -179,6 +173,24 @@ def verify_sigv4(
     return None
 
 
+def _credentials_tuple(value: Credentials | Iterable[Credentials]) -> tuple[Credentials, ...]:
+    """``credentials=``: one :class:`~cfinval.Credentials` or several."""
+    if isinstance(value, Credentials):
+        return (value,)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ParamValidationError(
+            "credentials must be cfinval.Credentials or an iterable of them, "
+            f"got {type(value).__name__}"
+        )
+    found = tuple(value)
+    for item in found:
+        if not isinstance(item, Credentials):
+            raise ParamValidationError(
+                f"credentials must hold cfinval.Credentials only, got {type(item).__name__}"
+            )
+    return found
+
+
 @define
 class _Tenant:
     invalidations: list[InvalidationSummary] = field(factory=list)
@@ -205,7 +217,9 @@ class FakeCloudFront:
     10,000), so a long-running fake stays bounded; ``served`` counts them all.
     """
 
-    credentials: tuple[Credentials, ...] = field(default=(FAKE_CREDENTIALS,), converter=tuple)
+    credentials: tuple[Credentials, ...] = field(
+        default=(FAKE_CREDENTIALS,), converter=_credentials_tuple
+    )
     region: str = "us-east-1"
     verify_signatures: bool = True
     default_page_size: int = 100
@@ -490,12 +504,23 @@ class FakeCloudFront:
 
         return httpx.MockTransport(handler)
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Any:
-        """A context manager running this fake as an HTTP server; yields a server object with
-        ``endpoint_url``."""
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+    ) -> FakeServer:
+        """This fake as an HTTP server on ``host:port`` (port 0: any free one), to use as a
+        context manager; its ``endpoint_url`` is where clients go.
+
+        With ``ssl_certfile`` (a PEM certificate chain, with the key unless ``ssl_keyfile``
+        holds it) the server speaks HTTPS and ``endpoint_url`` is ``https://...``.
+        """
         from ._server import FakeServer
 
-        return FakeServer(self, host, port)
+        return FakeServer(self, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
 def _check_text(name: str, value: object) -> None:

@@ -1,4 +1,4 @@
-"""The fake served over real HTTP on loopback (stdlib ``http.server`` in a thread).
+"""The fake served over real HTTP (or HTTPS) on loopback (stdlib ``http.server`` in a thread).
 
 Connection-level faults are acted out here: ``reset`` closes the socket with an RST, ``cut``
 sends half the body then closes, ``stall`` waits before answering, ``drip`` sends the body a
@@ -9,18 +9,29 @@ closes every connection.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import ssl
 import struct
 import sys
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._fake import FakeCloudFront
+from ._faults import FakeReply
 
-__all__ = ["FakeServer"]
+__all__ = ["FakeServer", "Responder"]
+
+#: How long a client may take over the TLS handshake before the server gives up on it.
+_HANDSHAKE_TIMEOUT = 10.0
+
+
+class Responder(Protocol):
+    """What the server serves: :class:`~cfinval.testing.FakeCloudFront` is one."""
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -29,6 +40,15 @@ class _Handler(BaseHTTPRequestHandler):
     # for the client's delayed ACK (~40 ms per request on Linux loopback).
     disable_nagle_algorithm = True
     server: _Server
+
+    def setup(self) -> None:
+        # TLS: the handshake happens here, in this connection's thread, so that a client that
+        # never completes it holds up nobody else (and fails alone: an OSError, not logged).
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(_HANDSHAKE_TIMEOUT)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     def do_GET(self) -> None:
         self._serve()
@@ -89,8 +109,11 @@ class _Server(ThreadingHTTPServer):
     #: waits for the client's SYN retransmission (1 s, then 3 s).
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], fake: FakeCloudFront) -> None:
+    def __init__(
+        self, address: tuple[str, int], fake: Responder, tls: ssl.SSLContext | None
+    ) -> None:
         self.fake = fake
+        self.tls = tls
         self.stopping = threading.Event()
         # Open connections (keep-alive ones included), so that stopping can close them all.
         self._connections: set[socket.socket] = set()
@@ -117,6 +140,12 @@ class _Server(ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (after a timeout, a reset we caused) are routine here."""
         if isinstance(sys.exc_info()[1], OSError):
@@ -125,14 +154,31 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeServer:
-    """Runs a :class:`FakeCloudFront` on ``host:port`` (port 0: any free port).
+    """Runs a :class:`~cfinval.testing.FakeCloudFront` on ``host:port`` (port 0: any free port).
 
-    Use as a context manager; ``endpoint_url`` is where clients should point.
+    Use as a context manager; ``endpoint_url`` is where clients should point. With
+    ``ssl_certfile`` (PEM: the certificate chain, and the private key unless ``ssl_keyfile``
+    holds it; uvicorn's names) it serves HTTPS and ``endpoint_url`` is ``https://...``; a file
+    that cannot be loaded raises ``OSError`` (``ssl.SSLError``) here, before anything listens.
     """
 
-    def __init__(self, fake: FakeCloudFront, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        fake: Responder,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.fake = fake
         self._address = (host, port)
+        self._tls: ssl.SSLContext | None = None
+        if ssl_certfile is not None:
+            self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._tls.load_cert_chain(ssl_certfile, ssl_keyfile)
+        elif ssl_keyfile is not None:
+            raise ValueError("ssl_keyfile needs ssl_certfile")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -144,11 +190,12 @@ class FakeServer:
         if isinstance(host, bytes):
             host = host.decode("ascii")
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
+        scheme = "http" if self._tls is None else "https"
+        return f"{scheme}://{shown}:{port}"
 
     def start(self) -> FakeServer:
         if self._server is None:
-            self._server = _Server(self._address, self.fake)
+            self._server = _Server(self._address, self.fake, self._tls)
             self._thread = threading.Thread(
                 # a short poll interval: stop() waits for it, and tests stop servers often
                 target=self._server.serve_forever,
