@@ -14,9 +14,10 @@ The default chain, in botocore's order:
 2. ``AssumeRole`` from the profile (``role_arn`` + ``source_profile`` / ``credential_source``)
 3. ``AssumeRoleWithWebIdentity`` (``AWS_WEB_IDENTITY_TOKEN_FILE``/``AWS_ROLE_ARN`` or the
    profile's ``web_identity_token_file``/``role_arn``)
-4. the shared credentials file, 5. ``credential_process``, 6. the config file
-7. the legacy ``AWS_CREDENTIAL_FILE`` and boto2 config files
-8. container credentials (ECS, EKS Pod Identity), 9. the EC2 instance metadata service (IMDSv2)
+4. IAM Identity Center (``aws sso login``; ``sso.py``), 5. the shared credentials file,
+6. ``aws login`` (``login_session``; ``login.py``), 7. ``credential_process``, 8. the config file
+9. the legacy ``AWS_CREDENTIAL_FILE`` and boto2 config files
+10. container credentials (ECS, EKS Pod Identity), 11. the EC2 instance metadata service (IMDSv2)
 
 :class:`CredentialResolver` caches what the chain found for one client and refreshes temporary
 credentials as botocore does: from 15 minutes before expiry one caller refreshes while the
@@ -52,6 +53,10 @@ from .._errors import (
 )
 from .._models import Credentials
 
+# --- issue 11: IAM Identity Center (SSO) and `aws login` providers (their own modules) ---------
+from .login import LoginProvider
+from .sso import SSOProvider
+
 __all__ = [
     "ADVISORY_REFRESH_SECONDS",
     "MANDATORY_REFRESH_SECONDS",
@@ -64,7 +69,9 @@ __all__ = [
     "CredentialResolver",
     "EnvProvider",
     "InstanceMetadataProvider",
+    "LoginProvider",
     "ProcessProvider",
+    "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
     "WebIdentityProvider",
@@ -597,34 +604,13 @@ class WebIdentityProvider(_ProfileProvider):
         )
 
 
-class _SsoGuard(_ProfileProvider):
-    """botocore would use IAM Identity Center (SSO) for such a profile; cfinval does not
-    implement it, so say so rather than silently use something else."""
-
-    method = "sso"
-    _KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
-
-    def load(self) -> None:
-        aws = self._aws()
-        if any(key in aws.scoped for key in self._KEYS):
-            raise CredentialRetrievalError(
-                self.method,
-                f"profile {aws.profile_name!r} uses IAM Identity Center (SSO), which cfinval "
-                "does not implement; use a credential_process such as "
-                "`aws configure export-credentials --profile NAME --format process`",
-            )
-        return None
-
-    def describe(self) -> str:
-        return ""  # it raises when it applies
-
-
 def profile_providers(aws: AwsConfig, *, use_env: bool) -> list[Any]:
     """The providers that read a profile, in botocore's order."""
     return [
         WebIdentityProvider(config=aws, use_env=use_env),
-        _SsoGuard(config=aws),
+        SSOProvider(config=aws),
         SharedCredentialsProvider(config=aws),
+        LoginProvider(config=aws),
         ProcessProvider(config=aws),
         ConfigFileProvider(config=aws),
     ]
