@@ -131,7 +131,7 @@ class FakeIdentity:
     # -- sign-in ---------------------------------------------------------------------------------
 
     def _signin(self, req: Req) -> Answer:
-        problem = self._check_dpop(req.headers.get("dpop", ""))
+        problem = self.check_dpop(req.headers.get("dpop", ""))
         if problem is not None:
             self.dpop_problems.append(problem)
             return self._json(
@@ -166,7 +166,7 @@ class FakeIdentity:
             },
         )
 
-    def _check_dpop(self, proof: str) -> str | None:
+    def check_dpop(self, proof: str, now: float | None = None) -> str | None:
         """Why ``proof`` is not a valid DPoP proof for this server's token URL, or ``None``."""
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
@@ -200,7 +200,8 @@ class FakeIdentity:
             return "bad signature"
         if claims.get("htm") != "POST" or claims.get("htu") != self.url + "/v1/token":
             return f"bad htm/htu {claims.get('htm')} {claims.get('htu')}"
-        if not isinstance(claims.get("iat"), int) or abs(claims["iat"] - time.time()) > 300:
+        now = time.time() if now is None else now
+        if not isinstance(claims.get("iat"), int) or abs(claims["iat"] - now) > 300:
             return "iat is not now"
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or jti in self.seen_jti:
