@@ -72,18 +72,26 @@ class Compared:
         self, home: Home, fake: FakeIdentity, setup: Callable[[], Any], kind: str = "sync"
     ) -> None:
         path = login_cache_file(home.path, SESSION)
+
+        def content() -> bytes | None:
+            return path.read_bytes() if path.exists() else None
+
         with cloudfront(CACHED, FRESH) as (cf, url):
             setup()
+            before = content()
             self.ours = cfinval_key_id("console", url, cf, kind)
             self.our_calls = fake.calls()
-            self.our_file = path.read_bytes() if path.exists() else None
+            self.our_file = content()
             self.our_mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+            self.ours_untouched = self.our_file == before
             fake.requests.clear()
             setup()
+            before = content()
             self.theirs = boto3_key_id("console", url, cf)
             self.their_calls = fake.calls()
-            self.their_file = path.read_bytes() if path.exists() else None
+            self.their_file = content()
             self.their_mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+            self.theirs_untouched = self.their_file == before
             self.leftovers = (
                 sorted(p.name for p in path.parent.iterdir() if p != path)
                 if path.parent.exists()
@@ -112,7 +120,8 @@ def test_cached_credentials_are_used_while_more_than_five_minutes_remain(
     run = Compared(home, fake, setup)
     assert run.ours == run.theirs == CACHED.access_key_id
     assert run.same_calls() == []
-    assert run.our_file == run.their_file
+    assert run.ours_untouched
+    assert run.theirs_untouched
 
 
 @pytest.mark.parametrize(
@@ -165,7 +174,8 @@ def test_an_expired_session_says_to_run_aws_login(
     assert str(run.ours).endswith("To log in again, run: aws login --profile console")
     assert type(run.theirs).__name__ == "LoginRefreshRequired"
     assert len(run.same_calls()) == 1
-    assert run.our_file == run.their_file  # untouched
+    assert run.ours_untouched
+    assert run.theirs_untouched
     for secret in ("login-refresh-1", CACHED.secret_access_key, "PRIVATE KEY"):
         assert secret not in str(run.ours)
 

@@ -81,18 +81,27 @@ class Compared:
         accepted: tuple[Credentials, ...] = (SSO_ROLE,),
     ) -> None:
         cache = home.path / ".aws" / "sso" / "cache"
+
+        def files() -> dict[str, bytes]:
+            return {p.name: p.read_bytes() for p in sorted(cache.glob("*.json"))}
+
+        def modes() -> dict[str, int]:
+            return {p.name: stat.S_IMODE(p.stat().st_mode) for p in cache.glob("*")}
+
         with cloudfront(*accepted) as (cf, url):
             setup()
+            before = files()
             self.ours = cfinval_key_id(profile, url, cf, kind)
             self.our_calls = fake.calls()
-            self.our_files = {p.name: p.read_bytes() for p in sorted(cache.glob("*.json"))}
-            self.our_modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in cache.glob("*")}
+            self.our_files, self.our_modes = files(), modes()
+            self.ours_untouched = self.our_files == before
             fake.requests.clear()
             setup()
+            before = files()
             self.theirs = boto3_key_id(profile, url, cf)
             self.their_calls = fake.calls()
-            self.their_files = {p.name: p.read_bytes() for p in sorted(cache.glob("*.json"))}
-            self.their_modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in cache.glob("*")}
+            self.their_files, self.their_modes = files(), modes()
+            self.theirs_untouched = self.their_files == before
 
     def same_calls(self) -> list[tuple[str, str, Any]]:
         assert self.our_calls == self.their_calls
@@ -125,7 +134,8 @@ def test_valid_session_token_gets_the_role_credentials(
             ([("role_name", ROLE), ("account_id", ACCOUNT)], "access-1"),
         )
     ]
-    assert run.our_files == run.their_files  # not rewritten
+    assert run.ours_untouched
+    assert run.theirs_untouched
 
 
 def test_legacy_profile_reads_the_token_of_its_start_url(home: Home, fake: FakeIdentity) -> None:
@@ -197,7 +207,8 @@ def test_refused_refresh_is_logged_and_the_valid_token_used(
     calls = run.same_calls()
     assert [c[:2] for c in calls] == [("POST", "/token"), ("GET", "/federation/credentials")]
     assert calls[1][2][1] == "access-old"
-    assert run.our_files == run.their_files
+    assert run.ours_untouched
+    assert run.theirs_untouched
     ours = [r.getMessage() for r in caplog.records if r.name == "cfinval"]
     assert any("InvalidGrantException" in m for m in ours)
     assert not any(CLIENT_SECRET in m or "refresh-1" in m for m in ours)
@@ -568,3 +579,21 @@ def test_request_reprs_hide_the_bearer_token(home: Home) -> None:
     assert "access-SECRET-1" not in repr(effect)
     assert "***" in repr(effect)
     flow.close()
+
+
+def test_the_command_says_what_to_run_in_one_line(
+    home: Home, fake: FakeIdentity, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cfinval._cli import main
+
+    home.config(SESSION_PROFILE)
+    write_sso_token(home.path, "corp", "revoked-access", 3600)
+    code = main(
+        ["list-invalidations-for-distribution-tenant", "--id", "dt_1", "--profile", "dev",
+         "--endpoint-url", "http://127.0.0.1:9"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 253
+    assert "\n" not in err.strip()  # one line (after the blank line the AWS CLI prints too)
+    assert err.rstrip().endswith("To log in again, run: aws sso login --profile dev")
+    assert "revoked-access" not in err
