@@ -335,3 +335,22 @@ def test_a_bad_cached_key_says_to_log_in_again(home: Home, fake: FakeIdentity) -
     with pytest.raises(cfinval.LoginRequiredError, match="private key"):
         list_once("sync", profile="console", endpoint_url="http://127.0.0.1:9")
     assert fake.requests == []
+
+
+def test_no_key_token_or_secret_reaches_the_logs(
+    home: Home, fake: FakeIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    home.config(PROFILE)
+    path = write_login_token(home, 60)
+    pem_body = json.loads(path.read_text())["dpopKey"].splitlines()[1]
+    with caplog.at_level(logging.DEBUG), cloudfront(FRESH) as (_, url):
+        list_once("sync", profile="console", endpoint_url=url)
+        write_login_token(home, 60)
+        fake.signin_error = "TOKEN_EXPIRED"
+        with pytest.raises(cfinval.LoginRequiredError) as info:
+            list_once("sync", profile="console", endpoint_url=url)
+    text = caplog.text + str(info.value) + repr(info.value)
+    for secret in (pem_body, "login-refresh-1", "SECRET-login", "TOKEN-login"):
+        assert secret not in text
