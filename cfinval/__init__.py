@@ -49,8 +49,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._models import Credentials, InvalidationList, InvalidationSummary, TenantResult
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "AccessDenied",

@@ -37,6 +37,7 @@ from typing import Any
 
 from ._core.endpoints import EndpointUnavailable, cloudfront_endpoint, identity_endpoint
 from ._core.protocol import Endpoint
+from ._core.retry import RETRY_MODES
 from ._errors import ConfigError, ParamValidationError, ProfileNotFound
 
 __all__ = [
@@ -58,6 +59,17 @@ _REGION = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$")
 Section = dict[str, Any]  # values are str, or a dict for an indented sub-section
 
 
+def is_region_name(value: object) -> bool:
+    """Whether ``value`` can be a region name (botocore's host-label rule)."""
+    return isinstance(value, str) and _REGION.match(value) is not None
+
+
+def check_profile_name(profile: object) -> None:
+    """A profile given by name must be a non-empty str."""
+    if profile is not None and (not isinstance(profile, str) or not profile):
+        raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
+
+
 def resolve_endpoint(
     endpoint_url: str | None,
     region: str | None,
@@ -72,9 +84,7 @@ def resolve_endpoint(
     signing region is ``region`` (``us-east-1`` when unset) and the two flags do not apply, as
     in botocore.
     """
-    if region is not None and (
-        not isinstance(region, str) or not region.strip() or not _REGION.match(region)
-    ):
+    if region is not None and not is_region_name(region):
         raise ParamValidationError(f"region must be a valid region name, got {region!r}")
     if endpoint_url is not None:
         signing = region if region is not None and region != "aws-global" else None
@@ -84,10 +94,6 @@ def resolve_endpoint(
     except EndpointUnavailable as exc:
         raise ConfigError(f"{exc} (AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint)") from None
     return Endpoint.from_url(url, signing_region)
-
-
-#: The retry modes of the AWS SDKs (see ``_retry``).
-RETRY_MODES = ("standard", "legacy", "adaptive")
 
 
 def resolve_max_attempts(value: object) -> int:
@@ -276,8 +282,7 @@ class AwsConfig:
         region: str | None = None,
         check_profile: bool = True,
     ) -> None:
-        if profile is not None and (not isinstance(profile, str) or not profile):
-            raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
+        check_profile_name(profile)
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.files = files if files is not None else SharedFiles(environ=self.environ)
         self.explicit = profile is not None
@@ -382,7 +387,7 @@ class AwsConfig:
         if region is None or region == "aws-global":
             host = "sts-fips.us-east-1.amazonaws.com" if fips else "sts.amazonaws.com"
             return Endpoint.from_url(f"https://{host}", GLOBAL_SIGNING_REGION)
-        if not _REGION.match(region):
+        if not is_region_name(region):
             raise ConfigError(f"region is not a valid region name: {region!r}")
         if region.startswith("cn-"):
             return Endpoint.from_url(f"https://sts.{region}.amazonaws.com.cn", region)

@@ -20,7 +20,7 @@ import pytest
 
 import cfinval
 from cfinval._core.effects import Send, Sleep
-from cfinval._core.fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, tenant_flow
+from cfinval._core.fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, Scheduler, tenant_flow
 from cfinval._core.pagination import PaginationPlan
 from cfinval._core.protocol import NAMESPACE
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, load_seed
@@ -340,7 +340,8 @@ def test_the_scheduler_never_runs_more_tenants_than_the_pacer_allows() -> None:
             FAKE_CREDENTIALS, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
         ) as client:
             plan = FanOutPlan.create(ids, 8, None, None)
-            return [r async for r in client._fan_out(plan, Throttled(8))]
+            scheduler = Scheduler(client._session, plan, Throttled(8))
+            return [r async for r in client._fan_out(scheduler)]
 
     results = asyncio.run(run())
     assert len(results) == 12
@@ -350,11 +351,16 @@ def test_the_scheduler_never_runs_more_tenants_than_the_pacer_allows() -> None:
 
 def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
     fake = FakeCloudFront()
-    ids = fake.seed_tenants(40, invalidations=1)
+    fake.add_invalidation("dt_first", "I1")
+    ids = ["dt_first"] + [f"dt_{n}" for n in range(8)]
+    for tenant in ids[1:]:
+        for n in range(3):
+            fake.add_invalidation(tenant, f"I{tenant}{n}")
     release = threading.Event()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        release.wait(5)
+        if "/dt_first/" not in request.url.raw_path.decode():
+            release.wait(5)  # the others are in flight until the consumer has left
         status, headers, body = fake.handle(
             request.method, request.url.raw_path.decode(), dict(request.headers)
         )
@@ -363,12 +369,16 @@ def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
     with cfinval.Client(
         FAKE_CREDENTIALS, http_client=httpx.Client(transport=httpx.MockTransport(handler))
     ) as client:
-        results: Iterator[cfinval.TenantResult] = client.list_many(ids, concurrency=4)
-        release.set()
+        results: Iterator[cfinval.TenantResult] = client.list_many(ids, concurrency=4, page_size=1)
         first = next(results)
         results.close()  # type: ignore[attr-defined]
-    assert first.ok
-    assert len(fake.requests) < 40
+        release.set()
+        for worker in [t for t in threading.enumerate() if t.name.startswith("cfinval-")]:
+            worker.join(5)
+    assert first.tenant_id == "dt_first"
+    # dt_first's page and the first page of the three tenants in flight: no page after the
+    # consumer left, and no tenant started after it (each would need three pages).
+    assert len(fake.requests) == 4
 
 
 def test_a_network_failure_is_reported_for_that_tenant_only() -> None:
@@ -417,7 +427,8 @@ def test_a_parked_tenant_does_not_hold_the_only_slot_and_closing_wakes_it() -> N
         # start only once dt_busy, throttled, waits (parks) before resuming.
         pacer = Pacer(2, base_delay=1.0, random=lambda: 1.0)  # cool-down 1 s, resume in 2 s
         pacer.limit = 1.0
-        results = client._fan_out(FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None), pacer)
+        plan = FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None)
+        results = client._fan_out(Scheduler(client._session, plan, pacer))
         first = next(results)
         started = time.monotonic()
         results.close()  # type: ignore[attr-defined]

@@ -22,12 +22,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 import cfinval
-from cfinval._drivers.base import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from cfinval._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from cfinval._errors import OPERATION_NAME as OPERATION
 
 __all__ = ["main"]
 
 PROG = "cfinval"
-OPERATION = "ListInvalidationsForDistributionTenant"
 USAGE_RC = 252
 CONFIG_RC = 253
 SERVICE_RC = 254

@@ -9,23 +9,32 @@ import datetime as _dt
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from .._credentials import CredentialResolver
 from .._errors import (
     CloudFrontError,
     ResponseParseError,
     TransportError,
 )
-from .._models import InvalidationList
+from .._models import Credentials, InvalidationList
 from .effects import Flow, Send, Sleep, TransportFailure
 from .http import HttpResponse
 from .protocol import Endpoint, ListParams, parse_response, sign
 from .record import Record
 from .retry import EXPIRED_TOKEN_CODES, RetryStrategy, StandardRetry, is_throttling, skew_correction
 
-__all__ = ["Session", "list_flow"]
+__all__ = ["CredentialSource", "Session", "list_flow"]
 
 log = logging.getLogger("cfinval")
+
+
+class CredentialSource(Protocol):
+    """What a call needs of its credentials (``_credentials.CredentialResolver`` is one): the
+    current ones, as a flow, and a way to drop them when the service says they expired."""
+
+    def get(self) -> Flow[Credentials]: ...
+
+    def invalidate(self, stale: Credentials) -> None: ...
 
 
 class Session(Record):
@@ -41,7 +50,7 @@ class Session(Record):
     def __init__(
         self,
         endpoint: Endpoint,
-        credentials: CredentialResolver,
+        credentials: CredentialSource,
         retry: RetryStrategy | None = None,
         clock: Callable[[], float] = time.time,
         clock_offset: float = 0.0,

@@ -31,13 +31,13 @@ from attrs import define, field, frozen
 from .._errors import CloudFrontError, Error, NoCredentialsError, ParamValidationError
 from .._models import InvalidationList, InvalidationSummary, TenantResult
 from .call import Session
-from .effects import Emit, Flow, Send, Sleep
+from .effects import Flow, Send, Sleep, forward
 from .http import HttpResponse
 from .pagination import PaginationPlan, PaginationState, pages_flow
 from .protocol import error_from_response
 from .retry import is_throttling
 
-__all__ = ["FanOutPlan", "Pacer", "tenant_flow"]
+__all__ = ["RECHECK", "FanOutPlan", "Pacer", "Scheduler", "tenant_flow"]
 
 log = logging.getLogger("cfinval")
 
@@ -162,24 +162,18 @@ def _paced_pages(
 ) -> Generator[Any, Any, None]:
     """Run ``pages_flow``, waiting out the pacer's cool-down before each request and
     reporting each response to it."""
-    pages = pages_flow(session, plan, state)
-    outcome: Any = None
-    while True:
-        try:
-            effect = pages.send(outcome)
-        except StopIteration:
-            return
-        outcome = None
-        if isinstance(effect, Emit):
-            on_page(effect.value)
-        elif isinstance(effect, Send):
-            wait = pacer.wait_time(session.clock())
-            if wait > 0:
-                yield Sleep(wait)
-            outcome = yield effect
-            _observe(pacer, outcome, session.clock())
-        else:
-            outcome = yield effect
+
+    def paced(effect: Any) -> Generator[Any, Any, Any]:
+        if not isinstance(effect, Send):
+            return (yield effect)
+        wait = pacer.wait_time(session.clock())
+        if wait > 0:
+            yield Sleep(wait)
+        outcome = yield effect
+        _observe(pacer, outcome, session.clock())
+        return outcome
+
+    yield from forward(pages_flow(session, plan, state), on_page, paced)
 
 
 def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[TenantResult]:
@@ -229,3 +223,65 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
         except Error as exc:
             return TenantResult(plan.tenant_id, error=exc)
         return TenantResult(plan.tenant_id, tuple(items), resume_token=state.resume_token)
+
+
+#: How often a fan-out with room for more tenants checks whether one may start (seconds): a
+#: tenant that parks (waits out throttling) frees its place without completing.
+RECHECK = 0.1
+
+
+class Scheduler:
+    """The sans-IO scheduler of one ``list_many`` call; each driver only runs its flows.
+
+    The driver's loop is: start every flow :meth:`start` hands out (keyed by an int), wait for
+    completions for at most :meth:`recheck` seconds (``None``: until one completes), report
+    each batch of completions to :meth:`complete`, yield the results it returns in that order
+    and raise the error it returns after them, until :meth:`finished`. So both drivers give the
+    same results in the same order, failures included.
+    """
+
+    __slots__ = ("_pacer", "_plans", "_session", "concurrency", "running", "waiting")
+
+    def __init__(self, session: Session, fan: FanOutPlan, pacer: Pacer) -> None:
+        self._session = session
+        self._pacer = pacer
+        self._plans = fan.plans
+        self.concurrency = fan.concurrency
+        self.waiting = 0  # index of the next tenant to start
+        self.running: set[int] = set()
+
+    def start(self) -> list[tuple[int, Flow[TenantResult]]]:
+        """The tenant flows that may start now, in the order given."""
+        started = []
+        while self.waiting < len(self._plans) and self._pacer.may_start(len(self.running)):
+            key = self.waiting
+            self.waiting += 1
+            self.running.add(key)
+            started.append((key, tenant_flow(self._session, self._plans[key], self._pacer)))
+        return started
+
+    def recheck(self) -> float | None:
+        """How long the driver may wait for a completion before calling :meth:`start` again."""
+        room = self.waiting < len(self._plans) and len(self.running) < self.concurrency
+        return RECHECK if room else None
+
+    def complete(
+        self, done: Iterable[tuple[int, TenantResult | None, BaseException | None]]
+    ) -> tuple[list[TenantResult], BaseException | None]:
+        """Results to yield (in the order the tenants were given) and the first error to raise
+        after them (a flow that raised: credentials missing, or a bug), for completed flows."""
+        results: list[tuple[int, TenantResult]] = []
+        errors: list[tuple[int, BaseException]] = []
+        for key, result, error in done:
+            self.running.discard(key)
+            if error is not None:
+                errors.append((key, error))
+            elif result is not None:
+                results.append((key, result))
+        results.sort(key=lambda pair: pair[0])
+        errors.sort(key=lambda pair: pair[0])
+        return [result for _, result in results], (errors[0][1] if errors else None)
+
+    @property
+    def finished(self) -> bool:
+        return not self.running and self.waiting >= len(self._plans)

@@ -15,7 +15,7 @@ from .._errors import (
 )
 from .._models import InvalidationList, InvalidationSummary
 from .call import Session, list_flow
-from .effects import Emit, Flow
+from .effects import Emit, Flow, forward
 from .protocol import ListParams
 from .record import Record
 
@@ -239,18 +239,8 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
 
 def items_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
     """Emit each :class:`InvalidationSummary` of the listing."""
-    pages = pages_flow(session, plan, state)
-    outcome = None
-    while True:
-        try:
-            effect = pages.send(outcome)
-        except StopIteration:
-            return
-        if isinstance(effect, Emit):
-            page: InvalidationList = effect.value
-            item: InvalidationSummary
-            for item in page.items:
-                yield Emit(item)
-            outcome = None
-        else:
-            outcome = yield effect
+
+    def items(page: InvalidationList) -> tuple[InvalidationSummary, ...]:
+        return page.items
+
+    yield from forward(pages_flow(session, plan, state), items)

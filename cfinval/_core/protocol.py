@@ -20,6 +20,7 @@ from .._errors import (
     error_class_for_code,
 )
 from .._models import Credentials, InvalidationList, InvalidationSummary
+from .._version import __version__
 from . import sigv4 as _sigv4
 from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .record import Record
@@ -41,7 +42,7 @@ __all__ = [
 SERVICE = "cloudfront"
 API_VERSION = "2020-05-31"
 NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
-USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
+USER_AGENT = f"cfinval/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

@@ -165,9 +165,13 @@ class RetryQuota(Record):
 
 
 class StandardRetry(Record):
-    """The ``standard`` retry mode. One instance per client; ``random`` is injectable for tests."""
+    """The ``standard`` retry mode. One instance per client; ``random`` is injectable for tests.
 
-    __slots__ = ("max_attempts", "mode", "quota", "random")
+    ``retryable_codes``: service error codes retried besides the standard ones (a service's
+    own transient errors, such as STS's ``IDPCommunicationError``).
+    """
+
+    __slots__ = ("max_attempts", "mode", "quota", "random", "retryable_codes")
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __init__(
@@ -176,11 +180,13 @@ class StandardRetry(Record):
         quota: RetryQuota | None = None,
         random: Callable[[], float] = _random.random,
         mode: str = "standard",
+        retryable_codes: frozenset[str] = frozenset(),
     ) -> None:
         self.max_attempts = max_attempts
         self.quota = RetryQuota() if quota is None else quota
         self.random = random
         self.mode = mode
+        self.retryable_codes = retryable_codes
 
     @property
     def limiter(self) -> ClientRateLimiter | None:
@@ -195,7 +201,9 @@ class StandardRetry(Record):
         """
         if attempt >= self.max_attempts:
             return None
-        if error is not None and not is_retryable_error(error):
+        if error is not None and not (
+            is_retryable_error(error) or error.code in self.retryable_codes
+        ):
             return None
         throttled = error is not None and is_throttling(error)
         cost = 5 if throttled else 14

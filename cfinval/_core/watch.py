@@ -17,7 +17,7 @@ from attrs import frozen
 from .._errors import ParamValidationError, WaitTimeoutError
 from .._models import InvalidationList, InvalidationSummary
 from .call import Session
-from .effects import Emit, Flow, Sleep
+from .effects import Flow, Sleep, StopForwarding, forward
 from .pagination import PaginationPlan, PaginationState, pages_flow
 
 __all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
@@ -92,26 +92,16 @@ def _scan(
     invalidation can still be in progress behind a page of completed ones.
     """
     listing = PaginationPlan(plan.tenant_id, plan.page_size, None, None, 0)
-    pages = pages_flow(session, listing, PaginationState())
     found: dict[str, InvalidationSummary] = {}
-    outcome: Any = None
-    try:
-        while True:
-            try:
-                effect = pages.send(outcome)
-            except StopIteration:
-                return found
-            outcome = None
-            if not isinstance(effect, Emit):
-                outcome = yield effect
-                continue
-            page: InvalidationList = effect.value
-            for item in page.items:
-                found.setdefault(item.id, item)
-            if wanted is not None and wanted.issubset(found):
-                return found
-    finally:
-        pages.close()
+
+    def take(page: InvalidationList) -> None:
+        for item in page.items:
+            found.setdefault(item.id, item)
+        if wanted is not None and wanted.issubset(found):
+            raise StopForwarding
+
+    yield from forward(pages_flow(session, listing, PaginationState()), take)
+    return found
 
 
 def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummary, ...]]:

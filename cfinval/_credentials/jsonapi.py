@@ -1,9 +1,9 @@
 """Unsigned JSON calls to the identity services (the IAM Identity Center portal and its OIDC
 service, AWS sign-in) as flows. No I/O here; the client's driver sends the requests.
 
-Like the STS calls, each call makes up to three attempts: network failures, 5xx answers and
-throttling are retried with jittered backoff (yielded as ``Sleep``); any other answer is the
-caller's to interpret.
+Like the STS calls, each call makes up to three attempts as the standard retry mode decides
+(network failures, 5xx answers and throttling, with jittered backoff yielded as ``Sleep``); any
+other answer is the caller's to interpret.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from .._core.effects import Flow, Send, Sleep, TransportFailure
 from .._core.http import HttpRequest, HttpResponse
 from .._core.protocol import USER_AGENT, Endpoint
 from .._core.record import Record
-from .._core.retry import THROTTLING_CODES, TRANSIENT_CODES, TRANSIENT_STATUS
-from .._errors import CredentialRetrievalError
+from .._core.retry import StandardRetry
+from .._errors import CloudFrontError, CredentialRetrievalError
 
 __all__ = ["MAX_ATTEMPTS", "JsonError", "json_call", "json_request"]
 
@@ -94,15 +94,6 @@ def _error(response: HttpResponse) -> JsonError:
     )
 
 
-def _retryable(error: JsonError) -> bool:
-    return (
-        error.status_code in TRANSIENT_STATUS
-        or error.status_code == 429
-        or error.code in THROTTLING_CODES
-        or error.code in TRANSIENT_CODES
-    )
-
-
 def json_call(
     provider: str, operation: str, request: HttpRequest
 ) -> Flow[dict[str, Any] | JsonError]:
@@ -110,16 +101,19 @@ def json_call(
     Network failures after the last attempt, and a 2xx that is not a JSON object, raise
     :class:`CredentialRetrievalError` (naming the host, never the request's content)."""
     host = request.url.split("/")[2]
+    retry = StandardRetry(MAX_ATTEMPTS, random=lambda: _jitter())
     attempt = 0
     while True:
         attempt += 1
         outcome: Any = yield Send(request)
-        throttled = False
         if isinstance(outcome, TransportFailure):
             problem = (
                 f"{operation} request to {host} failed: "
                 f"{type(outcome.error).__name__}: {outcome.error}"
             )
+            decision = retry.decide(attempt, None, None)
+            if decision is None:
+                raise CredentialRetrievalError(provider, problem)
         else:
             assert isinstance(outcome, HttpResponse)
             if outcome.status_code < 300:
@@ -135,12 +129,11 @@ def json_call(
                     ) from None
                 return data
             error = _error(outcome)
-            if not _retryable(error) or attempt >= MAX_ATTEMPTS:
+            # the retry policy classifies by code and status, whatever the service
+            seen = CloudFrontError(error.code, error.message, status_code=error.status_code)
+            decision = retry.decide(attempt, seen, outcome.headers.get("x-amz-retry-after"))
+            if decision is None:
                 return error
-            throttled = error.status_code == 429 or error.code in THROTTLING_CODES
             problem = error.describe(operation)
         log.debug("%s attempt %d failed: %s", operation, attempt, problem)
-        if attempt >= MAX_ATTEMPTS:  # only a network failure gets here
-            raise CredentialRetrievalError(provider, problem)
-        base = 1.0 if throttled else 0.05
-        yield Sleep(_jitter() * min(base * 2 ** (attempt - 1), 20.0))
+        yield Sleep(decision[0])

@@ -32,9 +32,9 @@ from .._errors import (
     CredentialRetrievalError,
     LoginRequiredError,
     MissingDependencyError,
-    ParamValidationError,
 )
 from .._models import Credentials
+from .base import ProfileProvider
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
     TokenFileError,
@@ -121,7 +121,7 @@ def dpop_proof(key: Any, url: str, *, iat: int, jti: str) -> str:
     return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
-class LoginProvider:
+class LoginProvider(ProfileProvider):
     """Credentials of an ``aws login`` profile (``login_session``), refreshed at the sign-in
     service when fewer than five minutes remain. ``profile`` defaults as everywhere;
     ``config=`` shares an :class:`AwsConfig` with a chain.
@@ -140,16 +140,8 @@ class LoginProvider:
         config: AwsConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if profile is not None and (not isinstance(profile, str) or not profile):
-            raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
-        self._profile = profile
-        self._config = config
+        super().__init__(profile, config=config)
         self._clock = clock
-
-    def _aws(self) -> AwsConfig:
-        if self._config is None:
-            self._config = AwsConfig(self._profile, check_profile=False)
-        return self._config
 
     def describe(self) -> str:
         return f"login_session in profile {self._aws().profile_name!r}"

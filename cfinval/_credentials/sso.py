@@ -32,6 +32,7 @@ from .._errors import (
     ParamValidationError,
 )
 from .._models import Credentials
+from .base import ProfileProvider
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
     TokenFileError,
@@ -123,7 +124,7 @@ def _header_safe(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and value.isascii() and value.isprintable()
 
 
-class SSOProvider:
+class SSOProvider(ProfileProvider):
     """Credentials of an IAM Identity Center (SSO) profile: the role ``sso_role_name`` in the
     account ``sso_account_id``, with the token ``aws sso login`` cached. ``profile`` defaults as
     everywhere (``AWS_PROFILE``, ...); ``config=`` shares an :class:`AwsConfig` with a chain.
@@ -142,17 +143,9 @@ class SSOProvider:
         config: AwsConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if profile is not None and (not isinstance(profile, str) or not profile):
-            raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
-        self._profile = profile
-        self._config = config
+        super().__init__(profile, config=config)
         self._clock = clock
         self._next_refresh = 0.0
-
-    def _aws(self) -> AwsConfig:
-        if self._config is None:
-            self._config = AwsConfig(self._profile, check_profile=False)
-        return self._config
 
     def describe(self) -> str:
         return f"sso_account_id/sso_role_name in profile {self._aws().profile_name!r}"

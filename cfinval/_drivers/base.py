@@ -1,12 +1,14 @@
-"""The two drivers: :class:`Client` (httpx.Client) and :class:`AsyncClient` (httpx.AsyncClient).
+"""What both drivers share: configuration to session, httpx errors to ``TransportFailure``,
+response bodies, the paginator types, and the flows behind every public method.
 
-They only perform effects; every decision is in the flows (``_flow``).
+The drivers (``sync.py``, ``aio.py``) only perform effects; every decision is in ``_core``.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
@@ -14,29 +16,23 @@ import httpx
 from .._config import ClientConfig, resolve_client_config
 from .._core.body import BodyReader
 from .._core.call import Session
-from .._core.effects import (
-    Flow,
-    TransportFailure,
-)
+from .._core.effects import Flow, TransportFailure
 from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
 from .._core.retry import make_retry
+from .._core.timeouts import Phases, attempt_limits, check_attempt_timeout
 from .._credentials import CredentialResolver, as_provider
 from .._errors import ConfigError, ParamValidationError
-from .._models import TenantResult
+from .._models import InvalidationSummary
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
-    from .._core.fanout import Pacer
-
-# asyncio and concurrent.futures (~15 ms of import, ~1 MiB) are imported where they are used:
-# a synchronous listing needs neither.
+    from .._core.fanout import Scheduler
 
 __all__ = ["AsyncPaginator", "Paginator"]
 
 T = TypeVar("T")
+H = TypeVar("H")
 _UNSET: Any = object()
-#: Without ``attempt_timeout=``, one attempt may take this many read timeouts in all.
-_ATTEMPT_TIMEOUT_READS = 3
 
 # Failures no retry can cure: the request itself cannot be sent as built.
 _LOCAL_ERRORS = (
@@ -45,16 +41,12 @@ _LOCAL_ERRORS = (
     httpx.LocalProtocolError,
     httpx.StreamError,
 )
-#: How often a fan-out with room for more tenants checks whether one may start (seconds).
-_RECHECK = 0.1
-#: wait_until_completed: botocore's InvalidationForDistributionTenantCompleted waiter cadence
-#: (a poll every 20 s, 30 polls).
-DEFAULT_POLL = 20.0
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_CONCURRENCY = 8
+# Exceptions httpx may raise while sending: all become TransportError through the flow.
+HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
-def _failure(exc: Exception) -> TransportFailure:
+def failure(exc: Exception) -> TransportFailure:
+    """The ``TransportFailure`` for an exception httpx raised."""
     if isinstance(exc, httpx.TimeoutException):
         kind = "timeout"
     elif isinstance(exc, httpx.ConnectError):
@@ -70,14 +62,10 @@ class AttemptTimeout(TimeoutError):
     """One attempt took longer than ``attempt_timeout`` (a stalled or slow-drip response)."""
 
 
-def _deadline_failure(seconds: float) -> TransportFailure:
+def deadline_failure(seconds: float) -> TransportFailure:
     return TransportFailure(
         AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"), "timeout"
     )
-
-
-# Exceptions httpx may raise while sending: all become TransportError through the flow.
-_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
 def _timeout(value: object) -> httpx.Timeout:
@@ -92,48 +80,68 @@ def _timeout(value: object) -> httpx.Timeout:
     )
 
 
-def _attempt_timeout(value: object) -> float | None:
-    if value is _UNSET or value is None:
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    raise ParamValidationError(
-        f"attempt_timeout must be a positive number of seconds or None, got {value!r}"
+def _phases(timeout: httpx.Timeout) -> Phases:
+    return (timeout.connect, timeout.read, timeout.write, timeout.pool)
+
+
+def preloaded(resp: httpx.Response) -> BodyReader | None:
+    """The body when httpx read (and decoded) it before us, as ``httpx.MockTransport`` does."""
+    if not resp.is_stream_consumed:
+        return None
+    reader = BodyReader(None, MAX_BODY_BYTES)
+    reader.feed(resp.content)
+    return reader
+
+
+def body_reader(resp: httpx.Response) -> BodyReader:
+    return BodyReader(resp.headers.get("content-encoding"), MAX_BODY_BYTES)
+
+
+def response(resp: httpx.Response, reader: BodyReader) -> HttpResponse:
+    return HttpResponse(
+        resp.status_code,
+        {k: v for k, v in resp.headers.items()},
+        reader.body(),
+        reader.truncated,
+        reader.error,
     )
 
 
-def _capped(base: httpx.Timeout, limit: float | None) -> httpx.Timeout:
-    if limit is None:
-        return base
+class Base(Generic[H]):
+    """Configuration shared by both clients, and the HTTP client they own or were given.
 
-    def cap(value: float | None) -> float:
-        return limit if value is None else min(value, limit)
+    ``H`` is ``httpx.Client`` or ``httpx.AsyncClient``. A client this object created belongs
+    to the process (and, for ``AsyncClient``, the event loop) that created it: after a fork,
+    or in another event loop, a new one is made and the old one abandoned, never shared.
+    """
 
-    return httpx.Timeout(
-        connect=cap(base.connect), read=cap(base.read), write=cap(base.write), pool=cap(base.pool)
-    )
-
-
-class _Base:
-    """Configuration shared by both clients."""
+    _http_type: type[H]
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: Any,
         *,
-        profile: str | None = None,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        max_attempts: int | None = None,
-        retry_mode: str | None = None,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        attempt_timeout: float | None = _UNSET,
-        clock: Callable[[], float] | None = None,
+        profile: str | None,
+        region: str | None,
+        endpoint_url: str | None,
+        max_attempts: int | None,
+        retry_mode: str | None,
+        timeout: Any,
+        attempt_timeout: Any,
+        http_client: H | None,
+        clock: Callable[[], float] | None,
     ) -> None:
         self._timeout_given = timeout is not _UNSET
         self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
-        self._attempt_timeout = _attempt_timeout(attempt_timeout)
+        self._deadline_given = attempt_timeout is not _UNSET
+        self._attempt_timeout = (
+            check_attempt_timeout(attempt_timeout) if self._deadline_given else None
+        )
         self._limits: tuple[httpx.Timeout, httpx.Timeout, float | None] | None = None
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise ParamValidationError(
+                f"http_client must be an httpx.{self._http_type.__qualname__}"
+            )
         config = resolve_client_config(
             profile=profile,
             region=region,
@@ -143,12 +151,19 @@ class _Base:
         )
         self._config: ClientConfig = config
         wall_clock = clock or time.time
+        self._credentials = CredentialResolver(
+            as_provider(credentials, config.aws), clock=wall_clock
+        )
         self._session = Session(
             endpoint=config.endpoint,
-            credentials=CredentialResolver(as_provider(credentials, config.aws), clock=wall_clock),
+            credentials=self._credentials,
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
         )
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._pid = os.getpid()
+        self._closed = False
 
     @property
     def endpoint_url(self) -> str:
@@ -165,39 +180,54 @@ class _Base:
         """Attempts per call, the first one included."""
         return self._session.retry.max_attempts
 
-    def _attempt_limits(
-        self, http_timeout: httpx.Timeout, owned: bool
-    ) -> tuple[httpx.Timeout, float | None]:
-        """The httpx timeouts for one attempt and its total deadline in seconds (or None).
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this cfinval.{type(self).__name__} is closed")
 
-        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
-        otherwise the brought client's own. Each phase is capped by the attempt deadline,
-        which defaults to three read timeouts.
-        """
-        limits = self._limits
-        if limits is not None and limits[0] is http_timeout:
-            return limits[1], limits[2]
-        base = self._timeout if (owned or self._timeout_given) else http_timeout
-        deadline = self._attempt_timeout
-        if deadline is _UNSET:
-            deadline = None if base.read is None else _ATTEMPT_TIMEOUT_READS * base.read
-        effective = _capped(base, deadline)
-        self._limits = (http_timeout, effective, deadline)
-        return effective, deadline
+    def _forked(self) -> bool:
+        """Whether this process is a fork of the one that made the HTTP client (then the
+        inherited connections are the parent's: they are left alone, unclosed, and a new
+        client is made; closing them here would shut the parent's sockets too)."""
+        pid = os.getpid()
+        if pid == self._pid:
+            return False
+        self._pid = pid
+        if self._owns_http and self._http is not None:
+            _ABANDONED.append(self._http)
+            self._http = None
+        self._credentials.after_fork()
+        return True
 
     def _limits_for(
-        self, request: HttpRequest, http_timeout: httpx.Timeout, owned: bool
+        self, request: HttpRequest, http_timeout: httpx.Timeout
     ) -> tuple[httpx.Timeout, float | None]:
-        if request.timeout is not None:
-            return httpx.Timeout(request.timeout), _ATTEMPT_TIMEOUT_READS * request.timeout
-        return self._attempt_limits(http_timeout, owned)
+        """The httpx timeouts for one attempt and its deadline (see ``_core.timeouts``).
+
+        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
+        otherwise the brought client's own.
+        """
+        if request.timeout is None:
+            cached = self._limits
+            if cached is not None and cached[0] is http_timeout:
+                return cached[1], cached[2]
+        own = self._owns_http or self._timeout_given
+        phases, deadline = attempt_limits(
+            _phases(self._timeout if own else http_timeout),
+            self._attempt_timeout,
+            self._deadline_given,
+            request.timeout,
+        )
+        connect, read, write, pool = phases
+        limits = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
+        if request.timeout is None:
+            self._limits = (http_timeout, limits, deadline)
+        return limits, deadline
 
     def _http_options(self) -> dict[str, Any]:
         """Options for an HTTP client this client creates: ``AWS_CA_BUNDLE`` / ``ca_bundle``."""
         options: dict[str, Any] = {"timeout": self._timeout}
         bundle = self._config.ca_bundle
         if bundle is not None:
-            import os
             import ssl
 
             try:
@@ -210,6 +240,8 @@ class _Base:
                 raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
         return options
 
+    # -- the flows behind the public methods (arguments validated here, before any I/O) ------
+
     def _listing(
         self,
         items: bool,
@@ -219,48 +251,38 @@ class _Base:
         starting_token: object,
         since: object,
     ) -> tuple[Flow[None], PaginationState]:
-        """Validate (eagerly, before any I/O) and build a pages or items flow."""
         plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
         flow = (items_flow if items else pages_flow)(self._session, plan, state)
         return flow, state
 
+    def _wait(
+        self, tenant_id: object, invalidation_ids: object, poll: object, timeout: object
+    ) -> Flow[tuple[InvalidationSummary, ...]]:
+        from .._core.watch import WaitPlan, wait_flow
+
+        return wait_flow(self._session, WaitPlan.create(tenant_id, invalidation_ids, poll, timeout))
+
+    def _scheduler(
+        self,
+        tenant_ids: Iterable[str],
+        concurrency: object,
+        max_items_per_tenant: object,
+        page_size: object,
+    ) -> Scheduler:
+        from .._core.fanout import FanOutPlan, Pacer, Scheduler
+
+        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return Scheduler(self._session, fan, pacer)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
 
 
-def _perform_or_close(flow: Flow[Any], perform: Callable[[Any], Any], effect: Any) -> Any:
-    try:
-        return perform(effect)
-    except BaseException:
-        flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
-        raise
-
-
-def _preloaded(resp: httpx.Response) -> BodyReader | None:
-    """The body when httpx read (and decoded) it before us, as ``httpx.MockTransport`` does."""
-    if not resp.is_stream_consumed:
-        return None
-    reader = BodyReader(None, MAX_BODY_BYTES)
-    reader.feed(resp.content)
-    return reader
-
-
-def _response(resp: httpx.Response, reader: BodyReader) -> HttpResponse:
-    body = reader.body()
-    return HttpResponse(
-        resp.status_code,
-        {k: v for k, v in resp.headers.items()},
-        body,
-        reader.truncated,
-        reader.error,
-    )
-
-
-def _tenant_flow(session: Session, plan: Any, pacer: Pacer) -> Flow[TenantResult]:
-    from .._core.fanout import tenant_flow
-
-    return tenant_flow(session, plan, pacer)
+#: HTTP clients left behind by a fork: kept referenced, so that the garbage collector never
+#: closes (or warns about) sockets that belong to the parent process.
+_ABANDONED: list[Any] = []
 
 
 class Paginator(Generic[T]):
@@ -280,6 +302,12 @@ class Paginator(Generic[T]):
     def __next__(self) -> T:
         return next(self._iterator)
 
+    def close(self) -> None:
+        """Stop the listing early (also done when the paginator is garbage collected)."""
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            close()
+
 
 class AsyncPaginator(Generic[T]):
     """An async iterator of pages (or items) with ``resume_token`` after a ``max_items`` cut."""
@@ -297,3 +325,9 @@ class AsyncPaginator(Generic[T]):
 
     async def __anext__(self) -> T:
         return await self._iterator.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the listing early and release what it holds."""
+        aclose = getattr(self._iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()

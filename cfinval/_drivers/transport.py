@@ -77,7 +77,9 @@ def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
     """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``."""
     if _plain(scheme, options):
         options = {**options, "transport": _PlainHTTPTransport()}
-    return httpx.Client(**options)
+    from .deadline_backend import install_deadlines
+
+    return install_deadlines(httpx.Client(**options))
 
 
 def _note_missing_sniffio() -> None:
