@@ -19,7 +19,7 @@ import pytest
 import cfinval
 from cfinval import Credentials
 from cfinval._config import AwsConfig
-from cfinval._core.effects import Send, Sleep
+from cfinval._core.effects import Send, Sleep, run
 from cfinval._core.http import HttpResponse
 from cfinval._credentials import SSOProvider, jsonapi
 
@@ -438,16 +438,15 @@ def _role_answer() -> HttpResponse:
 
 
 def drive(flow: Any, answer: Callable[[Any], Any]) -> tuple[Any, list[Any]]:
-    """Run a flow, answering each effect with ``answer(effect)``; the result and the effects."""
+    """Run a flow with the core's drive loop, answering each effect with ``answer(effect)``;
+    the flow's value and the effects it yielded."""
     effects: list[Any] = []
-    outcome: Any = None
-    while True:
-        try:
-            effect = flow.send(outcome)
-        except StopIteration as stop:
-            return stop.value, effects
+
+    def perform(effect: Any) -> Any:
         effects.append(effect)
-        outcome = answer(effect)
+        return answer(effect)
+
+    return run(flow, perform), effects
 
 
 def test_a_refused_refresh_is_tried_again_only_after_a_minute(home: Home) -> None:
@@ -572,13 +571,12 @@ def test_concurrent_calls_share_one_token_refresh_and_one_portal_call(
 def test_request_reprs_hide_the_bearer_token(home: Home) -> None:
     home.config(SESSION_PROFILE)
     write_sso_token(home.path, "corp", "access-SECRET-1", 3600)
-    flow = SSOProvider("dev").load()
-    effect = next(flow)
+    _, effects = drive(SSOProvider("dev").load(), lambda e: _role_answer())
+    (effect,) = effects
     assert isinstance(effect, Send)
     assert effect.request.header("x-amz-sso_bearer_token") == "access-SECRET-1"
     assert "access-SECRET-1" not in repr(effect)
     assert "***" in repr(effect)
-    flow.close()
 
 
 def test_the_command_says_what_to_run_in_one_line(
