@@ -354,3 +354,15 @@ def test_no_key_token_or_secret_reaches_the_logs(
     text = caplog.text + str(info.value) + repr(info.value)
     for secret in (pem_body, "login-refresh-1", "SECRET-login", "TOKEN-login"):
         assert secret not in text
+
+
+def test_the_cache_directory_variable_is_honoured(home: Home, fake: FakeIdentity) -> None:
+    home.config(PROFILE)
+    path = write_login_token(home, 4 * 60)
+    elsewhere = home.path / "elsewhere"
+    path.parent.rename(elsewhere)
+    home.env(AWS_LOGIN_CACHE_DIRECTORY="$HOME/elsewhere")  # expanded, as botocore expands it
+    with cloudfront(FRESH) as (cf, url):
+        assert cfinval_key_id("console", url, cf) == FRESH.access_key_id
+    assert json.loads((elsewhere / path.name).read_text())["refreshToken"] == "next-login-refresh-1"
+    assert not path.parent.exists()
