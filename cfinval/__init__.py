@@ -28,7 +28,7 @@ from ._credentials import (
     default_chain,
 )
 from ._drivers.aio import AsyncClient
-from ._drivers.base import AsyncPaginator, Paginator
+from ._drivers.paginators import AsyncPaginator, Paginator
 from ._drivers.sync import Client
 from ._errors import (
     AccessDenied,

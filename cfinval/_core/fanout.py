@@ -37,7 +37,7 @@ from .pagination import PaginationPlan, PaginationState, pages_flow
 from .protocol import error_from_response
 from .retry import is_throttling
 
-__all__ = ["RECHECK", "FanOutPlan", "Pacer", "Scheduler", "tenant_flow"]
+__all__ = ["RECHECK", "FanOutPlan", "Pacer", "Scheduler", "TenantPlan", "tenant_flow"]
 
 log = logging.getLogger("cfinval")
 
@@ -49,7 +49,8 @@ MAX_THROTTLE_RESUMES = 8
 class Pacer:
     """Concurrency and cool-down shared by the tenants of one ``list_many`` call (thread-safe).
 
-    ``clock`` readings are passed in by the flows (the session clock), so tests control time.
+    ``now`` readings are passed in by the flows (the session's monotonic clock, so that a step
+    of the wall clock changes no cool-down), and tests control time.
     """
 
     max_concurrency: int
@@ -114,9 +115,22 @@ class Pacer:
         return self._delay(resumes)
 
 
+class TenantPlan(PaginationPlan):
+    """One tenant of a fan-out: its listing, and whether to keep the items or only count them
+    (``keep_items=False``: memory stays flat whatever the listing's size)."""
+
+    __slots__ = ("keep_items",)
+
+    def __init__(self, plan: PaginationPlan, keep_items: bool = True) -> None:
+        super().__init__(
+            plan.tenant_id, plan.page_size, plan.max_items, plan.marker, plan.skip, plan.since
+        )
+        self.keep_items = keep_items
+
+
 @frozen
 class FanOutPlan:
-    """Validated ``list_many`` arguments: one pagination plan per distinct tenant."""
+    """Validated ``list_many`` arguments: one plan per distinct tenant."""
 
     plans: tuple[PaginationPlan, ...]
     concurrency: int
@@ -128,6 +142,7 @@ class FanOutPlan:
         concurrency: object,
         max_items_per_tenant: object,
         page_size: object,
+        keep_items: object = True,
     ) -> FanOutPlan:
         if isinstance(tenant_ids, (str, bytes)) or not isinstance(tenant_ids, Iterable):
             raise ParamValidationError(
@@ -136,11 +151,13 @@ class FanOutPlan:
             )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ParamValidationError(f"concurrency must be a positive int, got {concurrency!r}")
+        if not isinstance(keep_items, bool):
+            raise ParamValidationError(f"keep_items must be True or False, got {keep_items!r}")
         plans: dict[str, PaginationPlan] = {}
         for tenant_id in tenant_ids:
             # validate before using the Id as a key: an unhashable one must not raise TypeError
             plan = PaginationPlan.create(tenant_id, page_size, max_items_per_tenant, None)
-            plans.setdefault(plan.tenant_id, plan)
+            plans.setdefault(plan.tenant_id, TenantPlan(plan, keep_items))
         return cls(tuple(plans.values()), concurrency)
 
 
@@ -166,19 +183,26 @@ def _paced_pages(
     def paced(effect: Any) -> Generator[Any, Any, Any]:
         if not isinstance(effect, Send):
             return (yield effect)
-        wait = pacer.wait_time(session.clock())
+        wait = pacer.wait_time(session.monotonic())
         if wait > 0:
             yield Sleep(wait)
         outcome = yield effect
-        _observe(pacer, outcome, session.clock())
+        _observe(pacer, outcome, session.monotonic())
         return outcome
 
     yield from forward(pages_flow(session, plan, state), on_page, paced)
 
 
 def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[TenantResult]:
-    """List one tenant for ``list_many``; never raises for that tenant's own failures."""
+    """List one tenant for ``list_many``; never raises for that tenant's own failures.
+
+    A :class:`TenantPlan` with ``keep_items=False`` counts the invalidations per status as
+    pages arrive and keeps none of them.
+    """
+    keep = plan.keep_items if isinstance(plan, TenantPlan) else True
     items: list[InvalidationSummary] = []
+    counts: dict[str, int] = {}
+    received = 0
     state = PaginationState()
     current = plan
     next_marker: str | None = None
@@ -186,8 +210,13 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
     resumes = 0
 
     def on_page(page: InvalidationList) -> None:
-        nonlocal next_marker, pages
-        items.extend(page.items)
+        nonlocal next_marker, pages, received
+        if keep:
+            items.extend(page.items)
+        else:
+            for item in page.items:
+                counts[item.status] = counts.get(item.status, 0) + 1
+        received += len(page.items)
         next_marker = page.next_marker
         pages += 1
 
@@ -202,7 +231,7 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
             resumes += 1
             # Resume from the page that failed: after the last page received, if any.
             if pages:
-                remaining = None if plan.max_items is None else plan.max_items - len(items)
+                remaining = None if plan.max_items is None else plan.max_items - received
                 current = PaginationPlan(
                     plan.tenant_id, plan.page_size, remaining, next_marker, 0, plan.since
                 )
@@ -222,6 +251,12 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
             continue
         except Error as exc:
             return TenantResult(plan.tenant_id, error=exc)
+        if not keep:
+            return TenantResult(
+                plan.tenant_id,
+                resume_token=state.resume_token,
+                status_counts=tuple(sorted(counts.items())),
+            )
         return TenantResult(plan.tenant_id, tuple(items), resume_token=state.resume_token)
 
 

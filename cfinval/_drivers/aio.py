@@ -6,32 +6,22 @@ It runs on anyio, httpx's own async layer, so it serves asyncio (uvloop too) and
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import math
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
 from .._core.http import HttpRequest, HttpResponse
-from .._core.protocol import ListParams
+from .._core.pagination import PaginationState
 from .._models import InvalidationList, InvalidationSummary, TenantResult
-from .base import (
-    _UNSET,
-    HTTPX_ERRORS,
-    AsyncPaginator,
-    Base,
-    body_reader,
-    deadline_failure,
-    failure,
-    preloaded,
-    response,
-)
+from .base import Base
+from .paginators import AsyncPaginator
 from .perform import perform_blocking
+from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
 from .transport import new_async_client
 
 if TYPE_CHECKING:
@@ -43,7 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(Base[httpx.AsyncClient]):
+class AsyncClient(
+    Base[
+        httpx.AsyncClient,
+        Callable[[float], Awaitable[None]],
+        AsyncPaginator[InvalidationList],
+        AsyncPaginator[InvalidationSummary],
+        AsyncIterator[TenantResult],
+    ]
+):
     """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited.
 
     One client serves any number of event loops in turn (a module-level client used from
@@ -53,37 +51,8 @@ class AsyncClient(Base[httpx.AsyncClient]):
     """
 
     _http_type = httpx.AsyncClient
-
-    def __init__(
-        self,
-        credentials: Any = None,
-        *,
-        profile: str | None = None,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        max_attempts: int | None = None,
-        retry_mode: str | None = None,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        attempt_timeout: float | None = _UNSET,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        super().__init__(
-            credentials,
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            max_attempts=max_attempts,
-            retry_mode=retry_mode,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            http_client=http_client,
-            clock=clock,
-        )
-        self._sleep = sleep
-        self._loop: object = None  # the event loop the HTTP client's connections belong to
-        self._keeper: AsyncGenerator[None, None] | None = None
+    _loop: object = None  # the event loop the HTTP client's connections belong to
+    _keeper: AsyncGenerator[None, None] | None = None  # closes it when that loop ends
 
     # -- effects ---------------------------------------------------------------------------
 
@@ -148,45 +117,16 @@ class AsyncClient(Base[httpx.AsyncClient]):
     async def _run(self, flow: Flow[T]) -> T:
         return await arun(flow, self._perform)
 
-    def _iterate(self, flow: Flow[Any]) -> AsyncIterator[Any]:
-        return adrive(flow, self._perform)
+    def _paginator(self, flow: Flow[None], state: PaginationState) -> AsyncPaginator[Any]:
+        return AsyncPaginator(adrive(flow, self._perform), state)
 
-    # -- API -------------------------------------------------------------------------------
+    # -- the calls -------------------------------------------------------------------------------
 
     async def list_invalidations_for_distribution_tenant(
         self, Id: str, Marker: str | None = None, MaxItems: int | None = None
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
-        from .._core.call import list_flow
-
-        params = ListParams.validate(Id, Marker, MaxItems)
-        return await self._run(list_flow(self._session, params))
-
-    def paginate(
-        self,
-        tenant_id: str,
-        *,
-        page_size: int | None = None,
-        max_items: int | None = None,
-        starting_token: str | None = None,
-        since: str | _dt.datetime | None = None,
-    ) -> AsyncPaginator[InvalidationList]:
-        """``async for page in client.paginate(...)``; ``.resume_token`` after a cut."""
-        flow, state = self._listing(False, tenant_id, page_size, max_items, starting_token, since)
-        return AsyncPaginator(self._iterate(flow), state)
-
-    def iter_invalidations(
-        self,
-        tenant_id: str,
-        *,
-        page_size: int | None = None,
-        max_items: int | None = None,
-        starting_token: str | None = None,
-        since: str | _dt.datetime | None = None,
-    ) -> AsyncPaginator[InvalidationSummary]:
-        """``async for item in client.iter_invalidations(...)``; ``since`` as in ``Client``."""
-        flow, state = self._listing(True, tenant_id, page_size, max_items, starting_token, since)
-        return AsyncPaginator(self._iterate(flow), state)
+        return await self._run(self._call(Id, Marker, MaxItems))
 
     async def wait_until_completed(
         self,
@@ -198,24 +138,6 @@ class AsyncClient(Base[httpx.AsyncClient]):
     ) -> tuple[InvalidationSummary, ...]:
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
         return await self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
-
-    def list_many(
-        self,
-        tenant_ids: Iterable[str],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        max_items_per_tenant: int | None = None,
-        page_size: int | None = None,
-    ) -> AsyncIterator[TenantResult]:
-        """``async for result in client.list_many(ids)``: each tenant's result as it completes.
-
-        At most ``concurrency`` tenants in flight (fewer while throttled); a tenant's own
-        failure is reported in its :class:`cfinval.TenantResult`. Arguments are checked here,
-        before any request. ``aclose()`` the iterator (or leave the loop) to stop early.
-        """
-        return self._fan_out(
-            self._scheduler(tenant_ids, concurrency, max_items_per_tenant, page_size)
-        )
 
     async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
         import anyio
@@ -278,12 +200,7 @@ class AsyncClient(Base[httpx.AsyncClient]):
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
 

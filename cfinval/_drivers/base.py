@@ -6,133 +6,76 @@ The drivers (``sync.py``, ``aio.py``) only perform effects; every decision is in
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
 from .._config import ClientConfig, resolve_client_config
-from .._core.body import BodyReader
 from .._core.call import Session
-from .._core.effects import Flow, TransportFailure
-from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from .._core.defaults import DEFAULT_CONCURRENCY
+from .._core.effects import Flow
+from .._core.http import HttpRequest
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
+from .._core.protocol import ListParams
 from .._core.retry import make_retry
-from .._core.timeouts import Phases, attempt_limits, check_attempt_timeout
+from .._core.timeouts import attempt_limits, check_attempt_timeout
 from .._credentials import CredentialResolver, as_provider
 from .._errors import ConfigError, ParamValidationError
-from .._models import InvalidationSummary
+from .._models import InvalidationList, InvalidationSummary
+from .responses import phases, timeout_from
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
     from .._core.fanout import Scheduler
 
-__all__ = ["AsyncPaginator", "Paginator"]
+__all__ = ["Base"]
 
-T = TypeVar("T")
 H = TypeVar("H")
+S = TypeVar("S")
+Pages = TypeVar("Pages")
+Items = TypeVar("Items")
+Many = TypeVar("Many")
 _UNSET: Any = object()
 
-# Failures no retry can cure: the request itself cannot be sent as built.
-_LOCAL_ERRORS = (
-    httpx.UnsupportedProtocol,
-    httpx.InvalidURL,
-    httpx.LocalProtocolError,
-    httpx.StreamError,
-)
-# Exceptions httpx may raise while sending: all become TransportError through the flow.
-HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
+class Base(Generic[H, S, Pages, Items, Many]):
+    """What both clients share: the arguments, the HTTP client they own or were given, and
+    every public method that is not awaited.
 
-def failure(exc: Exception) -> TransportFailure:
-    """The ``TransportFailure`` for an exception httpx raised."""
-    if isinstance(exc, httpx.TimeoutException):
-        kind = "timeout"
-    elif isinstance(exc, httpx.ConnectError):
-        kind = "connect"
-    elif isinstance(exc, _LOCAL_ERRORS):
-        kind = "local"
-    else:
-        kind = "other"
-    return TransportFailure(exc, kind)
-
-
-class AttemptTimeout(TimeoutError):
-    """One attempt took longer than ``attempt_timeout`` (a stalled or slow-drip response)."""
-
-
-def deadline_failure(seconds: float) -> TransportFailure:
-    return TransportFailure(
-        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"), "timeout"
-    )
-
-
-def _timeout(value: object) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    if value is None or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    ):
-        return httpx.Timeout(value)
-    raise ParamValidationError(
-        f"timeout must be a positive number, httpx.Timeout or None, got {value!r}"
-    )
-
-
-def _phases(timeout: httpx.Timeout) -> Phases:
-    return (timeout.connect, timeout.read, timeout.write, timeout.pool)
-
-
-def preloaded(resp: httpx.Response) -> BodyReader | None:
-    """The body when httpx read (and decoded) it before us, as ``httpx.MockTransport`` does."""
-    if not resp.is_stream_consumed:
-        return None
-    reader = BodyReader(None, MAX_BODY_BYTES)
-    reader.feed(resp.content)
-    return reader
-
-
-def body_reader(resp: httpx.Response) -> BodyReader:
-    return BodyReader(resp.headers.get("content-encoding"), MAX_BODY_BYTES)
-
-
-def response(resp: httpx.Response, reader: BodyReader) -> HttpResponse:
-    return HttpResponse(
-        resp.status_code,
-        {k: v for k, v in resp.headers.items()},
-        reader.body(),
-        reader.truncated,
-        reader.error,
-    )
-
-
-class Base(Generic[H]):
-    """Configuration shared by both clients, and the HTTP client they own or were given.
-
-    ``H`` is ``httpx.Client`` or ``httpx.AsyncClient``. A client this object created belongs
-    to the process (and, for ``AsyncClient``, the event loop) that created it: after a fork,
-    or in another event loop, a new one is made and the old one abandoned, never shared.
+    The type parameters are the driver's types: ``H`` its httpx client, ``S`` its ``sleep=``
+    hook, and what ``paginate``, ``iter_invalidations`` and ``list_many`` return. An HTTP
+    client this object created belongs to the process (and, for ``AsyncClient``, the event
+    loop) that created it: after a fork, or in another event loop, a new one is made and the
+    old one abandoned, never shared.
     """
 
     _http_type: type[H]
 
     def __init__(
         self,
-        credentials: Any,
+        credentials: Any = None,
         *,
-        profile: str | None,
-        region: str | None,
-        endpoint_url: str | None,
-        max_attempts: int | None,
-        retry_mode: str | None,
-        timeout: Any,
-        attempt_timeout: Any,
-        http_client: H | None,
-        clock: Callable[[], float] | None,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        max_attempts: int | None = None,
+        retry_mode: str | None = None,
+        timeout: float | httpx.Timeout | None = _UNSET,
+        attempt_timeout: float | None = _UNSET,
+        http_client: H | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: S | None = None,
     ) -> None:
+        """See the class docstring of :class:`cfinval.Client`: the arguments of both clients.
+
+        ``clock=`` (seconds since the epoch) and ``sleep=`` are for tests: together they run
+        retries, backoff and polling without waiting.
+        """
         self._timeout_given = timeout is not _UNSET
-        self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
+        self._timeout = timeout_from(10.0 if timeout is _UNSET else timeout)
         self._deadline_given = attempt_timeout is not _UNSET
         self._attempt_timeout = (
             check_attempt_timeout(attempt_timeout) if self._deadline_given else None
@@ -159,11 +102,13 @@ class Base(Generic[H]):
             credentials=self._credentials,
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
+            monotonic=clock or time.monotonic,  # durations; ``clock=`` (tests) drives both
         )
         self._http = http_client
         self._owns_http = http_client is None
         self._pid = os.getpid()
         self._closed = False
+        self._sleep = sleep
 
     @property
     def endpoint_url(self) -> str:
@@ -211,13 +156,13 @@ class Base(Generic[H]):
             if cached is not None and cached[0] is http_timeout:
                 return cached[1], cached[2]
         own = self._owns_http or self._timeout_given
-        phases, deadline = attempt_limits(
-            _phases(self._timeout if own else http_timeout),
+        capped, deadline = attempt_limits(
+            phases(self._timeout if own else http_timeout),
             self._attempt_timeout,
             self._deadline_given,
             request.timeout,
         )
-        connect, read, write, pool = phases
+        connect, read, write, pool = capped
         limits = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
         if request.timeout is None:
             self._limits = (http_timeout, limits, deadline)
@@ -240,21 +185,87 @@ class Base(Generic[H]):
                 raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
         return options
 
-    # -- the flows behind the public methods (arguments validated here, before any I/O) ------
+    # -- what the drivers provide -----------------------------------------------------------
 
-    def _listing(
+    def _paginator(self, flow: Flow[None], state: PaginationState) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def _fan_out(self, scheduler: Scheduler) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    # -- the public methods that are not awaited (arguments are checked here, before I/O) ---
+
+    def paginate(
         self,
-        items: bool,
-        tenant_id: object,
-        page_size: object,
-        max_items: object,
-        starting_token: object,
-        since: object,
-    ) -> tuple[Flow[None], PaginationState]:
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
+    ) -> Pages:
+        """Iterate over pages (``async for`` with ``AsyncClient``). After a ``max_items`` cut,
+        ``.resume_token`` continues.
+
+        ``since`` (an invalidation Id or an aware datetime) stops at the first invalidation
+        already seen: the last page is cut just before it and no further page is requested.
+        """
         plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
-        flow = (items_flow if items else pages_flow)(self._session, plan, state)
-        return flow, state
+        return cast(Pages, self._paginator(pages_flow(self._session, plan, state), state))
+
+    def iter_invalidations(
+        self,
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
+    ) -> Items:
+        """Iterate over every invalidation of the tenant, newest first.
+
+        ``since``: only what is newer than that invalidation Id (or created after that aware
+        datetime); the listing stops there, so a poller reads only what is new.
+        """
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
+        state = PaginationState()
+        return cast(Items, self._paginator(items_flow(self._session, plan, state), state))
+
+    def list_many(
+        self,
+        tenant_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_items_per_tenant: int | None = None,
+        page_size: int | None = None,
+        keep_items: bool = True,
+    ) -> Many:
+        """List many tenants, at most ``concurrency`` at once; yield each one's result as it
+        completes (each distinct Id once; ``async for`` with ``AsyncClient``).
+
+        A tenant's own failure (``EntityNotFound``, ``AccessDenied``, a network error) is
+        reported in its :class:`cfinval.TenantResult`; throttling lowers the concurrency and
+        pauses requests. ``Client`` runs each tenant on a worker thread sharing its
+        ``httpx.Client``, ``AsyncClient`` on a task. Leave the loop (or close the iterator) to
+        stop early: it returns at once, and requests still in flight end by themselves.
+
+        ``keep_items=False`` counts each tenant's invalidations per status instead of keeping
+        them (``result.counts()``; ``result.items`` is ``None``): memory stays flat however
+        long the listings are.
+        """
+        from .._core.fanout import FanOutPlan, Pacer, Scheduler
+
+        fan = FanOutPlan.create(
+            tenant_ids, concurrency, max_items_per_tenant, page_size, keep_items
+        )
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return cast(Many, self._fan_out(Scheduler(self._session, fan, pacer)))
+
+    def _call(self, Id: object, Marker: object, MaxItems: object) -> Flow[InvalidationList]:
+        from .._core.call import list_flow
+
+        return list_flow(self._session, ListParams.validate(Id, Marker, MaxItems))
 
     def _wait(
         self, tenant_id: object, invalidation_ids: object, poll: object, timeout: object
@@ -263,19 +274,6 @@ class Base(Generic[H]):
 
         return wait_flow(self._session, WaitPlan.create(tenant_id, invalidation_ids, poll, timeout))
 
-    def _scheduler(
-        self,
-        tenant_ids: Iterable[str],
-        concurrency: object,
-        max_items_per_tenant: object,
-        page_size: object,
-    ) -> Scheduler:
-        from .._core.fanout import FanOutPlan, Pacer, Scheduler
-
-        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
-        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
-        return Scheduler(self._session, fan, pacer)
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
 
@@ -283,51 +281,3 @@ class Base(Generic[H]):
 #: HTTP clients left behind by a fork: kept referenced, so that the garbage collector never
 #: closes (or warns about) sockets that belong to the parent process.
 _ABANDONED: list[Any] = []
-
-
-class Paginator(Generic[T]):
-    """An iterator of pages (or items) with ``resume_token`` set after a ``max_items`` cut."""
-
-    def __init__(self, iterator: Iterator[T], state: PaginationState) -> None:
-        self._iterator = iterator
-        self._state = state
-
-    @property
-    def resume_token(self) -> str | None:
-        return self._state.resume_token
-
-    def __iter__(self) -> Iterator[T]:
-        return self
-
-    def __next__(self) -> T:
-        return next(self._iterator)
-
-    def close(self) -> None:
-        """Stop the listing early (also done when the paginator is garbage collected)."""
-        close = getattr(self._iterator, "close", None)
-        if close is not None:
-            close()
-
-
-class AsyncPaginator(Generic[T]):
-    """An async iterator of pages (or items) with ``resume_token`` after a ``max_items`` cut."""
-
-    def __init__(self, iterator: AsyncIterator[T], state: PaginationState) -> None:
-        self._iterator = iterator
-        self._state = state
-
-    @property
-    def resume_token(self) -> str | None:
-        return self._state.resume_token
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        return await self._iterator.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop the listing early and release what it holds."""
-        aclose = getattr(self._iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()

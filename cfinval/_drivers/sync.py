@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import HttpRequest, HttpResponse
-from .._core.protocol import ListParams
+from .._core.pagination import PaginationState
 from .._models import InvalidationList, InvalidationSummary, TenantResult
-from .base import (
-    _UNSET,
-    HTTPX_ERRORS,
-    Base,
-    Paginator,
-    body_reader,
-    deadline_failure,
-    failure,
-    preloaded,
-    response,
-)
+from .base import Base
 from .deadline import attempt_deadline
+from .paginators import Paginator
 from .perform import perform_blocking
+from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
 from .transport import new_sync_client
 
 if TYPE_CHECKING:
@@ -39,45 +29,28 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 
-class Client(Base[httpx.Client]):
+class Client(
+    Base[
+        httpx.Client,
+        Callable[[float], None],
+        Paginator[InvalidationList],
+        Paginator[InvalidationSummary],
+        Iterator[TenantResult],
+    ]
+):
     """Synchronous client over ``httpx.Client``.
 
-    ``http_client`` lets you bring your own ``httpx.Client``; the client closes only what it
-    created. Use it as a context manager or call :meth:`close`.
+    Arguments (all optional, keyword-only but ``credentials``): ``credentials`` (a
+    :class:`cfinval.Credentials`, a provider with ``load()``, or a callable returning
+    ``Credentials``; default: the AWS SDKs' chain), ``profile``, ``region``, ``endpoint_url``,
+    ``max_attempts``, ``retry_mode``, ``timeout`` (seconds or an ``httpx.Timeout``, default
+    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client``: the client closes
+    only what it created), and ``clock``/``sleep`` for tests. Use it as a context manager or
+    call :meth:`close`.
     """
 
     _http_type = httpx.Client
-
-    def __init__(
-        self,
-        credentials: Any = None,
-        *,
-        profile: str | None = None,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        max_attempts: int | None = None,
-        retry_mode: str | None = None,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        attempt_timeout: float | None = _UNSET,
-        http_client: httpx.Client | None = None,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(
-            credentials,
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            max_attempts=max_attempts,
-            retry_mode=retry_mode,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            http_client=http_client,
-            clock=clock,
-        )
-        self._lock = threading.Lock()
-        #: ``Sleep`` effects; ``clock=`` and ``sleep=`` together let tests run without waiting.
-        self._sleep = sleep or time.sleep
+    _lock = threading.Lock()  # guards creating an owned HTTP client (rare: one for all)
 
     # -- effects ---------------------------------------------------------------------------
 
@@ -127,7 +100,7 @@ class Client(Base[httpx.Client]):
         if isinstance(effect, Send):
             return self._send(effect.request)
         if isinstance(effect, Sleep):
-            self._sleep(effect.seconds)
+            (self._sleep or time.sleep)(effect.seconds)
             return None
         if isinstance(effect, Wait):
             effect.signal.wait()
@@ -139,52 +112,16 @@ class Client(Base[httpx.Client]):
     def _run(self, flow: Flow[T]) -> T:
         return run(flow, self._perform)
 
-    def _iterate(self, flow: Flow[Any]) -> Iterator[Any]:
-        return drive(flow, self._perform)
+    def _paginator(self, flow: Flow[None], state: PaginationState) -> Paginator[Any]:
+        return Paginator(drive(flow, self._perform), state)
 
-    # -- API -------------------------------------------------------------------------------
+    # -- the calls -------------------------------------------------------------------------
 
     def list_invalidations_for_distribution_tenant(
         self, Id: str, Marker: str | None = None, MaxItems: int | None = None
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
-        from .._core.call import list_flow
-
-        return self._run(list_flow(self._session, ListParams.validate(Id, Marker, MaxItems)))
-
-    def paginate(
-        self,
-        tenant_id: str,
-        *,
-        page_size: int | None = None,
-        max_items: int | None = None,
-        starting_token: str | None = None,
-        since: str | _dt.datetime | None = None,
-    ) -> Paginator[InvalidationList]:
-        """Iterate over pages. After a ``max_items`` cut, ``.resume_token`` continues.
-
-        ``since`` (an invalidation Id or an aware datetime) stops at the first invalidation
-        already seen: the last page is cut just before it and no further page is requested.
-        """
-        flow, state = self._listing(False, tenant_id, page_size, max_items, starting_token, since)
-        return Paginator(self._iterate(flow), state)
-
-    def iter_invalidations(
-        self,
-        tenant_id: str,
-        *,
-        page_size: int | None = None,
-        max_items: int | None = None,
-        starting_token: str | None = None,
-        since: str | _dt.datetime | None = None,
-    ) -> Paginator[InvalidationSummary]:
-        """Iterate over every invalidation of the tenant, newest first.
-
-        ``since``: only what is newer than that invalidation Id (or created after that aware
-        datetime); the listing stops there, so a poller reads only what is new.
-        """
-        flow, state = self._listing(True, tenant_id, page_size, max_items, starting_token, since)
-        return Paginator(self._iterate(flow), state)
+        return self._run(self._call(Id, Marker, MaxItems))
 
     def wait_until_completed(
         self,
@@ -202,37 +139,18 @@ class Client(Base[httpx.Client]):
         """
         return self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    def list_many(
-        self,
-        tenant_ids: Iterable[str],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        max_items_per_tenant: int | None = None,
-        page_size: int | None = None,
-    ) -> Iterator[TenantResult]:
-        """List many tenants, at most ``concurrency`` at once; yield each one's result as it
-        completes (each distinct Id once).
-
-        A tenant's own failure (``EntityNotFound``, ``AccessDenied``, a network error) is
-        reported in its :class:`cfinval.TenantResult`. Throttling lowers the concurrency and
-        pauses requests. Each tenant runs on a worker thread sharing this client's
-        ``httpx.Client`` (so a transport you passed in is used); arguments are checked before
-        any request. Close the iterator (or leave the ``for`` loop) to stop early: it returns
-        at once, and workers still waiting on the network end by themselves.
-        """
-        return self._fan_out(
-            self._scheduler(tenant_ids, concurrency, max_items_per_tenant, page_size)
-        )
-
     def _fan_out(self, scheduler: Scheduler) -> Iterator[TenantResult]:
+        """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
+        at once): a worker stuck on the network never holds up the caller's exit."""
         done: queue.SimpleQueue[tuple[int, TenantResult | None, BaseException | None]]
         done = queue.SimpleQueue()
         stop = threading.Event()
+        sleep = self._sleep
 
         def perform(effect: Any) -> Any:
             if stop.is_set():
                 raise _Stopped
-            if isinstance(effect, Sleep) and self._sleep is time.sleep:
+            if isinstance(effect, Sleep) and sleep is None:
                 stop.wait(effect.seconds)  # a real sleep that ends early when stopped
                 return None
             return self._perform(effect)
@@ -248,10 +166,8 @@ class Client(Base[httpx.Client]):
         try:
             while True:
                 for key, flow in scheduler.start():
-                    # Daemon threads: a worker stuck on the network never holds up the exit.
-                    threading.Thread(
-                        target=work, args=(key, flow), name=f"cfinval-{key}", daemon=True
-                    ).start()
+                    name = f"cfinval-{key}"
+                    threading.Thread(target=work, args=(key, flow), name=name, daemon=True).start()
                 if scheduler.finished:
                     return
                 try:
@@ -278,12 +194,7 @@ class Client(Base[httpx.Client]):
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 

@@ -58,6 +58,24 @@ class RecordedRequest:
     fault: str | None = None
 
 
+#: How many requests :attr:`FakeCloudFront.requests` keeps by default (the most recent; about
+#: 1.6 KiB each, so some 16 MiB at most however long a ``fake-server`` runs).
+MAX_RECORDED = 10_000
+
+
+class _RequestLog(list[RecordedRequest]):
+    """A list of the requests received, oldest first, that keeps only the last ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def append(self, request: RecordedRequest) -> None:
+        super().append(request)
+        if len(self) > self.limit:
+            del self[0]
+
+
 @frozen
 class FakeReply:
     """What the fake answers: status, headers, body, and the connection-level fault (``reset``,
@@ -183,7 +201,8 @@ class FakeCloudFront:
 
     ``faults`` (see :meth:`add_fault`) make chosen requests fail: throttling, 5xx, HTML from a
     proxy, garbage, resets, stalls, a skewed clock... Requests are numbered from 1 in the
-    order they arrive.
+    order they arrive. ``requests`` records the last ``max_recorded`` of them (default
+    10,000), so a long-running fake stays bounded; ``served`` counts them all.
     """
 
     credentials: tuple[Credentials, ...] = field(default=(FAKE_CREDENTIALS,), converter=tuple)
@@ -194,7 +213,9 @@ class FakeCloudFront:
     clock: Callable[[], float] = field(default=time.time, repr=False)
     verifier: SignatureVerifier = field(default=verify_sigv4, repr=False)
     seed: int = 0
-    requests: list[RecordedRequest] = field(factory=list, repr=False)
+    #: How many of the most recent requests ``requests`` keeps (``served`` counts them all).
+    max_recorded: int = field(default=MAX_RECORDED, repr=False)
+    requests: list[RecordedRequest] = field(init=False, repr=False)
     faults: list[FaultRule] = field(factory=list)
     _tenants: dict[str, _Tenant] = field(factory=dict, repr=False)
     _lock: threading.RLock = field(factory=threading.RLock, repr=False)
@@ -204,6 +225,11 @@ class FakeCloudFront:
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)  # noqa: S311 (ids for a fake, not secrets)
+        if isinstance(self.max_recorded, bool) or not isinstance(self.max_recorded, int):
+            raise TypeError(f"max_recorded must be an int, got {self.max_recorded!r}")
+        if self.max_recorded < 0:
+            raise ValueError(f"max_recorded must be zero or more, got {self.max_recorded}")
+        self.requests = _RequestLog(self.max_recorded)
 
     # -- seeding ---------------------------------------------------------------------------
 

@@ -2,11 +2,13 @@
 
 Connection-level faults are acted out here: ``reset`` closes the socket with an RST, ``cut``
 sends half the body then closes, ``stall`` waits before answering, ``drip`` sends the body a
-byte at a time. Waits end early when the server stops, so stopping never hangs.
+byte at a time. Waits end early when the server stops, so stopping never hangs, and stopping
+closes every connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import sys
@@ -90,7 +92,30 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], fake: FakeCloudFront) -> None:
         self.fake = fake
         self.stopping = threading.Event()
+        # Open connections (keep-alive ones included), so that stopping can close them all.
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every open connection: a handler waiting for the next request on a keep-alive
+        connection reads end-of-file and returns; the client sees the connection closed."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            # (one already closed by its handler or by the client raises OSError)
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (after a timeout, a reset we caused) are routine here."""
@@ -135,10 +160,13 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close every connection, keep-alive ones included: a client that
+        called before gets connection errors, not answers from a stopped fake."""
         if self._server is not None:
             self._server.stopping.set()
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.shutdown()  # no new connection is accepted after this
+            self._server.close_connections()
+            self._server.server_close()  # waits for the handlers, which now end promptly
             if self._thread is not None:
                 self._thread.join()
             self._server = None
