@@ -789,12 +789,6 @@ def test_assume_role_source_token_expired_is_refreshed_once(home: Home) -> None:
     assert key_id_of(fake) == ROLE.access_key_id
 
 
-def test_sso_profile_is_reported_not_silently_skipped(home: Home) -> None:
-    home.config("[profile corp]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n")
-    with pytest.raises(cfinval.CredentialRetrievalError, match="IAM Identity Center"):
-        list_once("sync", profile="corp", endpoint_url="http://127.0.0.1:9")
-
-
 # --- container credentials -----------------------------------------------------------------------
 
 

@@ -534,6 +534,8 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         return _fail(err, str(exc), exc.code)
     except cfinval.ParamValidationError as exc:
         return _fail(err, f"Parameter validation failed: {exc}", USAGE_RC)
+    except cfinval.LoginRequiredError as exc:  # its message ends with the command to run
+        return _fail(err, str(exc), CONFIG_RC)
     except cfinval.NoCredentialsError as exc:
         return _fail(err, f"{exc}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.", CONFIG_RC)
     except cfinval.CloudFrontError as exc:

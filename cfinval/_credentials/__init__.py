@@ -15,9 +15,10 @@ The default chain, in botocore's order:
 2. ``AssumeRole`` from the profile (``role_arn`` + ``source_profile`` / ``credential_source``)
 3. ``AssumeRoleWithWebIdentity`` (``AWS_WEB_IDENTITY_TOKEN_FILE``/``AWS_ROLE_ARN`` or the
    profile's ``web_identity_token_file``/``role_arn``)
-4. the shared credentials file, 5. ``credential_process``, 6. the config file
-7. the legacy ``AWS_CREDENTIAL_FILE`` and boto2 config files
-8. container credentials (ECS, EKS Pod Identity), 9. the EC2 instance metadata service (IMDSv2)
+4. IAM Identity Center (``aws sso login``), 5. the shared credentials file,
+6. ``aws login`` (``login_session``), 7. ``credential_process``, 8. the config file
+9. the legacy ``AWS_CREDENTIAL_FILE`` and boto2 config files
+10. container credentials (ECS, EKS Pod Identity), 11. the EC2 instance metadata service (IMDSv2)
 
 :class:`CredentialResolver` caches what the chain found for one client and refreshes temporary
 credentials as botocore does: from 15 minutes before expiry one caller refreshes while the
@@ -29,7 +30,9 @@ The modules: ``base`` (the provider protocol, helpers, explicit/callable/environ
 providers, :class:`ChainProvider`), ``files`` (shared files, legacy files), ``process``
 (``credential_process``), ``metadata`` (container, EC2), ``roles`` (web identity, assume role),
 ``sts`` (the STS calls, imported on first use), ``chain`` (the default chain, what
-``credentials=`` becomes), ``resolver`` (caching and refresh). This module only re-exports.
+``credentials=`` becomes), ``resolver`` (caching and refresh), ``sso`` and ``login`` (IAM
+Identity Center, ``aws login``; with ``jsonapi`` for their JSON calls and ``tokencache`` for
+the cache files they share with boto3). This module only re-exports.
 """
 
 from .base import (
@@ -44,10 +47,12 @@ from .base import (
 )
 from .chain import as_provider, default_chain
 from .files import ConfigFileProvider, SharedCredentialsProvider
+from .login import LoginProvider
 from .metadata import ContainerProvider, InstanceMetadataProvider
 from .process import ProcessProvider
 from .resolver import ADVISORY_REFRESH_SECONDS, MANDATORY_REFRESH_SECONDS, CredentialResolver
 from .roles import AssumeRoleProvider, WebIdentityProvider, profile_providers
+from .sso import SSOProvider
 
 __all__ = [
     "ADVISORY_REFRESH_SECONDS",
@@ -63,7 +68,9 @@ __all__ = [
     "CredentialSource",
     "EnvProvider",
     "InstanceMetadataProvider",
+    "LoginProvider",
     "ProcessProvider",
+    "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
     "WebIdentityProvider",

@@ -20,7 +20,6 @@ __all__ = [
     "ConfigFileProvider",
     "Ec2CredentialsFileProvider",
     "SharedCredentialsProvider",
-    "SsoGuard",
     "has_static_keys",
     "static_from_section",
 ]
@@ -115,28 +114,6 @@ class ConfigFileProvider(_SharedFileProvider):
     canonical_name = "SharedConfig"
     _config_file = True
     _kind = "config file"
-
-
-class SsoGuard(ProfileProvider):
-    """botocore would use IAM Identity Center (SSO) for such a profile; cfinval does not
-    implement it, so say so rather than silently use something else."""
-
-    method = "sso"
-    _KEYS = ("sso_start_url", "sso_session", "sso_account_id", "sso_role_name")
-
-    def load(self) -> None:
-        aws = self._aws()
-        if any(key in aws.scoped for key in self._KEYS):
-            raise CredentialRetrievalError(
-                self.method,
-                f"profile {aws.profile_name!r} uses IAM Identity Center (SSO), which cfinval "
-                "does not implement; use a credential_process such as "
-                "`aws configure export-credentials --profile NAME --format process`",
-            )
-        return None
-
-    def describe(self) -> str:
-        return ""  # it raises when it applies
 
 
 # --- legacy files botocore still reads ----------------------------------------------------------

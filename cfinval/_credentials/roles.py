@@ -28,10 +28,12 @@ from .base import (
     log,
     method_of,
 )
-from .files import ConfigFileProvider, SharedCredentialsProvider, SsoGuard, has_static_keys
+from .files import ConfigFileProvider, SharedCredentialsProvider, has_static_keys
+from .login import LoginProvider
 from .metadata import ContainerProvider, InstanceMetadataProvider
 from .process import ProcessProvider
 from .resolver import CredentialResolver
+from .sso import SSOProvider
 
 __all__ = ["AssumeRoleProvider", "WebIdentityProvider", "profile_providers"]
 
@@ -137,8 +139,9 @@ def profile_providers(aws: AwsConfig, *, use_env: bool) -> list[Any]:
     """The providers that read a profile, in botocore's order."""
     return [
         WebIdentityProvider(config=aws, use_env=use_env),
-        SsoGuard(config=aws),
+        SSOProvider(config=aws),
         SharedCredentialsProvider(config=aws),
+        LoginProvider(config=aws),
         ProcessProvider(config=aws),
         ConfigFileProvider(config=aws),
     ]
