@@ -25,6 +25,8 @@ ALLOWED = {
     ("AssumeRoleProvider.__init__", "config"),
     ("ConfigFileProvider.__init__", "config"),
     ("InstanceMetadataProvider.__init__", "config"),
+    ("LoginProvider.__init__", "config"),
+    ("SSOProvider.__init__", "config"),
     ("ProcessProvider.__init__", "config"),
     ("SharedCredentialsProvider.__init__", "config"),
     ("WebIdentityProvider.__init__", "config"),

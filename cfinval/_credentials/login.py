@@ -34,7 +34,7 @@ from .._errors import (
     MissingDependencyError,
 )
 from .._models import Credentials
-from .base import ProfileProvider
+from .base import CredentialFlow, ProfileProvider
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
     TokenFileError,
@@ -146,7 +146,7 @@ class LoginProvider(ProfileProvider):
     def describe(self) -> str:
         return f"login_session in profile {self._aws().profile_name!r}"
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         aws = self._aws()
         session = aws.scoped.get("login_session")
         if session is None:

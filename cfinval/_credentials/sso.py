@@ -32,7 +32,7 @@ from .._errors import (
     ParamValidationError,
 )
 from .._models import Credentials
-from .base import ProfileProvider
+from .base import CredentialFlow, ProfileProvider
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
     TokenFileError,
@@ -150,7 +150,7 @@ class SSOProvider(ProfileProvider):
     def describe(self) -> str:
         return f"sso_account_id/sso_role_name in profile {self._aws().profile_name!r}"
 
-    def load(self) -> Flow[Credentials | None]:
+    def load(self) -> CredentialFlow:
         aws = self._aws()
         settings = sso_settings(aws)
         if settings is None:
