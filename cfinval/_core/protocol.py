@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import http.client
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from .._errors import (
     error_class_for_code,
 )
 from .._models import Credentials, InvalidationList, InvalidationSummary
+from .._version import __version__
 from . import sigv4 as _sigv4
 from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .record import Record
@@ -41,7 +43,7 @@ __all__ = [
 SERVICE = "cloudfront"
 API_VERSION = "2020-05-31"
 NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
-USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
+USER_AGENT = f"cfinval/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -102,11 +104,11 @@ class ListParams(Record):
             raise ParamValidationError(f"Id must be a str, not {type(Id).__name__}")
         if Id in ("", ".", ".."):
             raise ParamValidationError(f"Id must be a distribution tenant Id, got {Id!r}")
-        _require_utf8("Id", Id)
+        _check_text("Id", Id, MAX_ID_LENGTH)
         if Marker is not None:
             if not isinstance(Marker, str):
                 raise ParamValidationError(f"Marker must be a str, not {type(Marker).__name__}")
-            _require_utf8("Marker", Marker)
+            _check_text("Marker", Marker, MAX_MARKER_LENGTH)
         if MaxItems is not None and (
             isinstance(MaxItems, bool) or not isinstance(MaxItems, int) or MaxItems < 1
         ):
@@ -120,6 +122,29 @@ class ListParams(Record):
         if self.max_items is not None:
             pairs.append(("MaxItems", str(self.max_items)))
         return pairs
+
+
+#: The longest ``Id`` and ``Marker`` sent. No real value comes close (tenant Ids are 1-64
+#: characters in the API reference; a marker is an invalidation Id, about 14-25 characters);
+#: a longer one is a mistake or an attack, and would only make an over-long URL.
+MAX_ID_LENGTH = 1024
+MAX_MARKER_LENGTH = 1024
+# C0 controls (NUL, tab, CR, LF, ESC, ...), DEL and C1 controls: no Id or marker holds one.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_text(name: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ParamValidationError(
+            f"{name} is {len(value):,} characters long; at most {limit:,} are accepted"
+        )
+    control = _CONTROL.search(value)
+    if control is not None:
+        raise ParamValidationError(
+            f"{name} must not contain control characters: {control.group()!r} at position "
+            f"{control.start()}"
+        )
+    _require_utf8(name, value)
 
 
 def _require_utf8(name: str, value: str) -> None:
