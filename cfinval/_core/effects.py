@@ -218,20 +218,34 @@ def immediate(value: T) -> Flow[T]:
 # own cleanup (a credential refresh in flight letting its waiters go) always runs.
 
 
+class _Finished(Exception):
+    """:func:`_step`: the flow returned ``value``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _step(flow: Flow[Any], outcome: Any) -> Any:
+    """Send ``outcome`` into ``flow``: its next effect, or :class:`_Finished` with its value."""
+    try:
+        return flow.send(outcome)
+    except StopIteration as stop:
+        raise _Finished(stop.value) from None
+
+
 def drive(flow: Flow[T], perform: Callable[[Any], Any]) -> Generator[Any, None, T]:
     """Perform ``flow``'s effects with ``perform``; yield what it emits; return its value."""
+    outcome: Any = None
     try:
-        outcome: Any = None
         while True:
-            try:
-                effect = flow.send(outcome)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+            effect = _step(flow, outcome)
             if isinstance(effect, Emit):
                 outcome = None
                 yield effect.value
             else:
                 outcome = perform(effect)
+    except _Finished as finished:
+        return finished.value  # type: ignore[no-any-return]
     finally:
         flow.close()
 
@@ -250,20 +264,18 @@ async def adrive(
     flow: Flow[T], perform: Callable[[Any], Awaitable[Any]], result: list[T] | None = None
 ) -> AsyncGenerator[Any, None]:
     """:func:`drive` for ``async`` performers; the flow's value is appended to ``result``."""
+    outcome: Any = None
     try:
-        outcome: Any = None
         while True:
-            try:
-                effect = flow.send(outcome)
-            except StopIteration as stop:
-                if result is not None:
-                    result.append(stop.value)
-                return
+            effect = _step(flow, outcome)
             if isinstance(effect, Emit):
                 outcome = None
                 yield effect.value
             else:
                 outcome = await perform(effect)
+    except _Finished as finished:
+        if result is not None:
+            result.append(finished.value)
     finally:
         flow.close()
 
@@ -297,13 +309,10 @@ def forward(
     to end the sub-flow early (the result is then ``None``). The sub-flow is closed on every
     exit.
     """
+    outcome: Any = None
     try:
-        outcome: Any = None
         while True:
-            try:
-                effect = flow.send(outcome)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+            effect = _step(flow, outcome)
             outcome = None
             if isinstance(effect, Emit):
                 try:
@@ -316,5 +325,7 @@ def forward(
                 outcome = yield effect
             else:
                 outcome = yield from intercept(effect)
+    except _Finished as finished:
+        return finished.value  # type: ignore[no-any-return]
     finally:
         flow.close()

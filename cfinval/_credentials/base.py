@@ -10,6 +10,7 @@ import datetime as _dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
@@ -209,6 +210,21 @@ class ProfileProvider:
             if self._config is None:
                 self._config = AwsConfig(self._profile, check_profile=False)
             return self._config
+
+
+class ClockedProfileProvider(ProfileProvider):
+    """A :class:`ProfileProvider` that reads a cache with expiry times: ``clock`` (seconds
+    since the epoch) is injectable for tests."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        *,
+        config: AwsConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(profile, config=config)
+        self._clock = clock
 
 
 class ChainProvider:

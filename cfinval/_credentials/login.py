@@ -19,8 +19,6 @@ import base64
 import datetime as _dt
 import json
 import logging
-import time
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,7 +32,7 @@ from .._errors import (
     MissingDependencyError,
 )
 from .._models import Credentials
-from .base import CredentialFlow, ProfileProvider
+from .base import ClockedProfileProvider, CredentialFlow
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
     TokenFileError,
@@ -121,7 +119,7 @@ def dpop_proof(key: Any, url: str, *, iat: int, jti: str) -> str:
     return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
-class LoginProvider(ProfileProvider):
+class LoginProvider(ClockedProfileProvider):
     """Credentials of an ``aws login`` profile (``login_session``), refreshed at the sign-in
     service when fewer than five minutes remain. ``profile`` defaults as everywhere;
     ``config=`` shares an :class:`AwsConfig` with a chain.
@@ -132,16 +130,6 @@ class LoginProvider(ProfileProvider):
     """
 
     method = "login"
-
-    def __init__(
-        self,
-        profile: str | None = None,
-        *,
-        config: AwsConfig | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(profile, config=config)
-        self._clock = clock
 
     def describe(self) -> str:
         return f"login_session in profile {self._aws().profile_name!r}"

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 from .._config import AwsConfig, Section
@@ -32,7 +30,7 @@ from .._errors import (
     ParamValidationError,
 )
 from .._models import Credentials
-from .base import CredentialFlow, ProfileProvider
+from .base import ClockedProfileProvider, CredentialFlow
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
     TokenFileError,
@@ -124,7 +122,7 @@ def _header_safe(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and value.isascii() and value.isprintable()
 
 
-class SSOProvider(ProfileProvider):
+class SSOProvider(ClockedProfileProvider):
     """Credentials of an IAM Identity Center (SSO) profile: the role ``sso_role_name`` in the
     account ``sso_account_id``, with the token ``aws sso login`` cached. ``profile`` defaults as
     everywhere (``AWS_PROFILE``, ...); ``config=`` shares an :class:`AwsConfig` with a chain.
@@ -136,16 +134,7 @@ class SSOProvider(ProfileProvider):
 
     method = "sso"
 
-    def __init__(
-        self,
-        profile: str | None = None,
-        *,
-        config: AwsConfig | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(profile, config=config)
-        self._clock = clock
-        self._next_refresh = 0.0
+    _next_refresh = 0.0
 
     def describe(self) -> str:
         return f"sso_account_id/sso_role_name in profile {self._aws().profile_name!r}"
