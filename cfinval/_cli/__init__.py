@@ -41,6 +41,7 @@ from .errors import (
     UsageError,
     one_line,
 )
+from .helpcmd import add_command, add_help_command
 from .streams import OutputFailed, StandardOutput, silence_stdout
 
 __all__ = ["main"]
@@ -53,31 +54,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(USAGE_RC, f"{self.prog}: error: {message}\n")
-
-
-class _HelpWord(argparse.Action):
-    """``cfinval <command> help``, the AWS CLI way: a trailing positional ``help`` prints the
-    command's help and exits 0 (as ``--help`` does). Any other stray word is refused."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        if values is None:  # argparse calls an optional positional with nothing too
-            return
-        if values != "help":
-            parser.error(f"unrecognized arguments: {values}")
-        parser.print_help()
-        parser.exit(0)
-
-
-def _command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser(name, **kwargs)
-    parser.add_argument("help_word", nargs="?", action=_HelpWord, help=argparse.SUPPRESS)
-    return parser
 
 
 def _positive_int(text: str) -> int:
@@ -178,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
-    lister = _command(
+    lister = add_command(
         commands,
         "list-invalidations-for-distribution-tenant",
         parents=[common],
@@ -202,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("--marker", help=argparse.SUPPRESS)  # the raw Marker: one call
     lister.set_defaults(run=_cmd_list)
 
-    audit = _command(
+    audit = add_command(
         commands,
         "audit",
         parents=[common],
@@ -226,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
     audit.set_defaults(run=_cmd_audit)
 
-    wait = _command(
+    wait = add_command(
         commands,
         "wait",
         parents=[common],
@@ -255,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wait.set_defaults(run=_cmd_wait)
 
-    fake = _command(
+    fake = add_command(
         commands,
         "fake-server",
         help="run the embedded fake CloudFront on 127.0.0.1",
@@ -301,14 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reset, cut, stall, drip)",
     )
     fake.set_defaults(run=_cmd_fake_server)
-
-    helper = commands.add_parser(
-        "help",
-        help="show this help, or a command's (as `cfinval <command> help` does)",
-        description="Shows the help of cfinval or of one of its commands.",
-    )
-    helper.add_argument("topic", nargs="?", choices=sorted(commands.choices), metavar="<command>")
-    helper.set_defaults(run=lambda args, out: _cmd_help(parser, commands, args, out))
+    add_help_command(parser, commands)
     return parser
 
 
@@ -527,17 +496,6 @@ def _cmd_wait(args: argparse.Namespace, out: TextIO) -> int:
             poll=args.poll,
             timeout=args.timeout,
         )
-    return 0
-
-
-# --- help ---------------------------------------------------------------------------------------
-
-
-def _cmd_help(
-    parser: argparse.ArgumentParser, commands: Any, args: argparse.Namespace, out: TextIO
-) -> int:
-    chosen = parser if args.topic is None else commands.choices[args.topic]
-    chosen.print_help(out)
     return 0
 
 
