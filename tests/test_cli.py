@@ -319,6 +319,21 @@ def test_a_stray_word_after_a_command_is_still_a_usage_error(
     assert "unrecognized arguments: helpme" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args", [["help"], ["wait", "help"]])
+def test_help_words_to_a_full_stdout_print_no_traceback(args: list[str]) -> None:
+    # Python 3.10's argparse lets the write error escape from print_help().
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "cfinval", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+    assert "Traceback" not in done.stderr
+
+
 def test_wait_help_shows_the_poll_and_timeout_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     out = " ".join(_help_of(capsys, "wait", "help").split())  # argparse wraps lines
     assert "--poll SECONDS seconds between two reads of the listing (default: 20)" in out

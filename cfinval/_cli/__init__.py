@@ -55,6 +55,12 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(USAGE_RC, f"{self.prog}: error: {message}\n")
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # Help or usage that cannot be written is dropped, as Python 3.11's argparse does;
+        # 3.10's lets the OSError of a full or closed stream end in a traceback.
+        with contextlib.suppress(AttributeError, OSError):
+            super()._print_message(message, file)
+
 
 def _positive_int(text: str) -> int:
     try:
