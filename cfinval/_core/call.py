@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import sys
 import time
 from collections.abc import Callable
 
@@ -19,11 +20,12 @@ from .._errors import (
 from .._models import InvalidationList
 from .effects import Flow, Send, Sleep, TransportFailure
 from .http import HttpResponse
+from .metadata import CallMeta, ClientMeta
 from .protocol import Endpoint, ListParams, parse_response, sign
 from .record import Record
 from .retry import EXPIRED_TOKEN_CODES, RetryStrategy, StandardRetry, is_throttling, skew_correction
 
-__all__ = ["Session", "list_flow"]
+__all__ = ["Session", "call_flow", "list_flow"]
 
 log = logging.getLogger("cfinval")
 
@@ -32,10 +34,12 @@ class Session(Record):
     """What the flows of one client share: endpoint, credentials, retry state, clock.
 
     ``clock_offset`` is the seconds to add to ``clock()`` so that our signatures use the
-    service's idea of now.
+    service's idea of now. ``meta`` is what requests carry besides the signature (User-Agent,
+    read timeout for ``amz-sdk-request``'s ``ttl``). ``tracing``: each call is an
+    OpenTelemetry span when the application uses OpenTelemetry (see ``trace``).
     """
 
-    __slots__ = ("clock", "clock_offset", "credentials", "endpoint", "retry")
+    __slots__ = ("clock", "clock_offset", "credentials", "endpoint", "meta", "retry", "tracing")
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __init__(
@@ -45,18 +49,37 @@ class Session(Record):
         retry: RetryStrategy | None = None,
         clock: Callable[[], float] = time.time,
         clock_offset: float = 0.0,
+        meta: ClientMeta | None = None,
+        tracing: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
         self.retry: RetryStrategy = StandardRetry() if retry is None else retry
         self.clock = clock
         self.clock_offset = clock_offset
+        self.meta = ClientMeta() if meta is None else meta
+        self.tracing = tracing
 
     def now(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.clock() + self.clock_offset, _dt.timezone.utc)
 
 
 def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
+    """One ``ListInvalidationsForDistributionTenant`` call: :func:`call_flow`, traced.
+
+    The call is one OpenTelemetry span (retries included) when the session traces and the
+    application has imported the OpenTelemetry API: only code that did can have configured a
+    tracer provider, so without it nothing of OpenTelemetry is imported, here or anywhere.
+    """
+    flow = call_flow(session, params)
+    if session.tracing and sys.modules.get("opentelemetry.trace") is not None:
+        from .trace import traced_call
+
+        return traced_call(flow, session.endpoint, session.meta.region)
+    return flow
+
+
+def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
     """One ``ListInvalidationsForDistributionTenant`` call, with retries and skew correction.
 
     Every attempt is signed afresh (with the corrected clock). Backoff and rate-limiter waits
@@ -66,6 +89,7 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
     retry = session.retry
     limiter = retry.limiter
     max_attempts = retry.max_attempts
+    call = CallMeta(session.meta, retry.mode, max_attempts)
     attempt = 0
     last_cost = 0
     refreshed = False
@@ -76,8 +100,9 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
             if wait > 0:
                 log.debug("attempt %d: client-side rate limit, waiting %.3f s", attempt, wait)
                 yield Sleep(wait)
-        request = sign(session.endpoint, params, credentials, session.now())
+        request = sign(session.endpoint, params, credentials, session.now(), call, attempt)
         outcome = yield Send(request)
+        call.received(outcome)
         if isinstance(outcome, TransportFailure):
             if limiter is not None:
                 limiter.observe(False)

@@ -69,7 +69,10 @@ async def _await_signal(signal: Signal) -> None:
 
 
 class AsyncClient(_Base):
-    """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited."""
+    """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited.
+
+    ``tracing=False``: no OpenTelemetry spans from this client.
+    """
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class AsyncClient(_Base):
         attempt_timeout: float | None = _UNSET,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
+        tracing: bool = True,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
@@ -96,6 +100,7 @@ class AsyncClient(_Base):
             timeout=timeout,
             attempt_timeout=attempt_timeout,
             clock=clock,
+            tracing=tracing,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ParamValidationError("http_client must be an httpx.AsyncClient")

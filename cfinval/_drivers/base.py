@@ -129,7 +129,10 @@ class _Base:
         timeout: float | httpx.Timeout | None = _UNSET,
         attempt_timeout: float | None = _UNSET,
         clock: Callable[[], float] | None = None,
+        tracing: bool = True,
     ) -> None:
+        if not isinstance(tracing, bool):
+            raise ParamValidationError(f"tracing must be True or False, got {tracing!r}")
         self._timeout_given = timeout is not _UNSET
         self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
         self._attempt_timeout = _attempt_timeout(attempt_timeout)
@@ -148,6 +151,8 @@ class _Base:
             credentials=CredentialResolver(as_provider(credentials, config.aws), clock=wall_clock),
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
+            meta=config.client_meta(self._timeout.read),
+            tracing=tracing,
         )
 
     @property

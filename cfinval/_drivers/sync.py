@@ -56,7 +56,8 @@ class Client(_Base):
     """Synchronous client over ``httpx.Client``.
 
     ``http_client`` lets you bring your own ``httpx.Client``; the client closes only what it
-    created. Use it as a context manager or call :meth:`close`.
+    created. Use it as a context manager or call :meth:`close`. ``tracing=False``: no
+    OpenTelemetry spans from this client.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class Client(_Base):
         attempt_timeout: float | None = _UNSET,
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
+        tracing: bool = True,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(
@@ -84,6 +86,7 @@ class Client(_Base):
             timeout=timeout,
             attempt_timeout=attempt_timeout,
             clock=clock,
+            tracing=tracing,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ParamValidationError("http_client must be an httpx.Client")
@@ -256,6 +259,7 @@ class Client(_Base):
         return self._fan_out(fan, pacer)
 
     def _fan_out(self, fan: FanOutPlan, pacer: Pacer) -> Iterator[TenantResult]:
+        import contextvars
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
         from concurrent.futures import wait as _wait_futures
 
@@ -270,7 +274,10 @@ class Client(_Base):
                     if plan is None:
                         break
                     flow = _tenant_flow(self._session, plan, pacer)
-                    running.add(pool.submit(self._run_until, flow, stop))
+                    # In the caller's context, so that each tenant's spans nest under the
+                    # caller's current span as in the async driver (tasks copy it themselves).
+                    context = contextvars.copy_context()
+                    running.add(pool.submit(context.run, self._run_until, flow, stop))
                 if not running:
                     return
                 # While there is room, look again now and then: a tenant that parks (waits out
