@@ -455,3 +455,25 @@ def test_installed_but_unused_opentelemetry_is_not_imported() -> None:
 
     assert importlib.util.find_spec("opentelemetry.trace") is not None  # it is installed here
     assert run_python(_CALL) == [[], [], 1]
+
+
+def test_the_readme_tracing_example_runs_as_written(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Tracing: OpenTelemetry spans", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "", "HOME": str(tmp_path), "PYTHONPATH": ":".join(sys.path)},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{SPAN_NAME} SpanKind.CLIENT StatusCode.UNSET"
+    assert "  retry_attempts = 1" in lines
+    assert "  cloud.region = 'aws-global'" in lines
+    assert lines[-1].startswith("['attempt=1; max=3', 'ttl=")
