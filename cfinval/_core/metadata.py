@@ -184,6 +184,7 @@ class CallMeta:
     """
 
     __slots__ = (
+        "_date",
         "_read_timeout",
         "invocation_id",
         "max_at_once",
@@ -207,18 +208,22 @@ class CallMeta:
         self.trace_id = lambda_trace_header(client.environ)
         self.ttl: str | None = None
         self._read_timeout = client.read_timeout
+        self._date: str | None = None
 
     def __repr__(self) -> str:
         return f"CallMeta(invocation_id={self.invocation_id!r}, ttl={self.ttl!r})"
 
     def received(self, outcome: object) -> None:
-        """Note what an attempt got: a response's ``Date`` makes the next attempt's ``ttl``."""
-        if isinstance(outcome, HttpResponse) and self._read_timeout is not None:
-            ttl = _ttl(outcome.headers.get("date"), self._read_timeout)
-            if ttl is not None:
-                self.ttl = ttl
+        """Note what an attempt got: a response's ``Date`` makes the next attempt's ``ttl``
+        (worked out only if there is a next attempt: most calls succeed at once)."""
+        self._date = outcome.headers.get("date") if isinstance(outcome, HttpResponse) else None
 
     def sdk_request(self, attempt: int) -> str:
+        if self._date is not None and self._read_timeout is not None:
+            ttl = _ttl(self._date, self._read_timeout)
+            if ttl is not None:
+                self.ttl = ttl
+        self._date = None
         parts = [f"attempt={attempt}"]
         if self.ttl is not None:
             parts.insert(0, f"ttl={self.ttl}")
