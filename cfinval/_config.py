@@ -21,6 +21,7 @@
   ca_bundle            ``AWS_CA_BUNDLE``                            ``ca_bundle``
   FIPS endpoint        ``AWS_USE_FIPS_ENDPOINT``                    ``use_fips_endpoint``
   dual-stack endpoint  ``AWS_USE_DUALSTACK_ENDPOINT``               ``use_dualstack_endpoint``
+  User-Agent app id    ``AWS_SDK_UA_APP_ID`` (even when empty)      ``sdk_ua_app_id``
   ===================  ===========================================  ==============================
 
 Nothing here does network I/O. The files are read (small, local) only when they exist, and
@@ -29,6 +30,7 @@ Nothing here does network I/O. The files are read (small, local) only when they 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -36,6 +38,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._core.endpoints import EndpointUnavailable, cloudfront_endpoint, identity_endpoint
+from ._core.metadata import ClientMeta, build_user_agent
 from ._core.protocol import Endpoint
 from ._core.retry import RETRY_MODES
 from ._errors import ConfigError, ParamValidationError, ProfileNotFound
@@ -446,6 +449,7 @@ class ClientConfig:
     """Every setting of one client, resolved (argument, else environment, else profile)."""
 
     __slots__ = (
+        "app_id",
         "aws",
         "ca_bundle",
         "ca_bundle_source",
@@ -454,6 +458,7 @@ class ClientConfig:
         "region",
         "retry_mode",
         "retry_mode_source",
+        "sdk_region",
     )
 
     def __init__(
@@ -467,6 +472,8 @@ class ClientConfig:
         retry_mode_source: str,
         ca_bundle: str | None,
         ca_bundle_source: str | None = None,
+        app_id: str | None = None,
+        sdk_region: str | None = None,
     ) -> None:
         self.aws = aws
         self.region = region
@@ -478,6 +485,16 @@ class ClientConfig:
         self.ca_bundle = ca_bundle
         #: Where ``ca_bundle`` came from, for error messages.
         self.ca_bundle_source = ca_bundle_source
+        #: ``app/<id>`` in the User-Agent.
+        self.app_id = app_id
+        #: The region an AWS SDK client reports (botocore's ``meta.region_name``).
+        self.sdk_region = sdk_region
+
+    def client_meta(self, read_timeout: float | None) -> ClientMeta:
+        """What this client's requests carry besides the signature."""
+        environ = self.aws.environ
+        agent = build_user_agent(self.retry_mode, self.app_id, environ.get("AWS_EXECUTION_ENV"))
+        return ClientMeta(agent, self.sdk_region, read_timeout, environ)
 
     def __repr__(self) -> str:
         return (
@@ -495,6 +512,34 @@ def _int_setting(value: Any, name: str, source: str) -> int:
     if number < 1:
         raise ConfigError(f"{name} from {source} must be a positive integer, got {value!r}")
     return number
+
+
+#: botocore warns past this length (``USERAGENT_APPID_MAXLEN``) and sends the id all the same.
+APP_ID_MAX_LENGTH = 50
+
+
+def _app_id(aws: AwsConfig) -> str | None:
+    """``AWS_SDK_UA_APP_ID`` when set (an empty one too, as in botocore), else the profile's
+    ``sdk_ua_app_id``."""
+    if "AWS_SDK_UA_APP_ID" in aws.environ:
+        value: Any = aws.environ["AWS_SDK_UA_APP_ID"]
+    else:
+        value = aws.scoped.get("sdk_ua_app_id")
+    if not isinstance(value, str):
+        return None
+    if len(value) > APP_ID_MAX_LENGTH:
+        logging.getLogger("cfinval").warning(
+            "the configured sdk_ua_app_id is longer than %d characters", APP_ID_MAX_LENGTH
+        )
+    return value
+
+
+def sdk_region(region: str | None, endpoint_url: str | None) -> str | None:
+    """The region botocore's CloudFront client reports: the configured one with an endpoint
+    URL, else the partition's global pseudo-region (``aws-global``, ``aws-cn-global``)."""
+    if endpoint_url is not None:
+        return region
+    return "aws-cn-global" if region is not None and region.startswith("cn-") else "aws-global"
 
 
 def resolve_client_config(
@@ -552,4 +597,6 @@ def resolve_client_config(
         retry_mode_source=mode_source,
         ca_bundle=ca_bundle if isinstance(ca_bundle, str) and ca_bundle else None,
         ca_bundle_source=ca_bundle_source,
+        app_id=_app_id(aws),
+        sdk_region=sdk_region(region, endpoint_url),
     )

@@ -435,9 +435,9 @@ def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
         for worker in [t for t in threading.enumerate() if t.name.startswith("cfinval-")]:
             worker.join(5)
     assert first.tenant_id == "dt_first"
-    # dt_first's page and the first page of the three tenants in flight: no page after the
-    # consumer left, and no tenant started after it (each would need three pages).
-    assert len(fake.requests) == 4
+    # dt_first's page and at most the first page of the three tenants started with it: no page
+    # after the consumer left, and no tenant started after it (each would need three pages).
+    assert len(fake.requests) <= 4
 
 
 def test_a_network_failure_is_reported_for_that_tenant_only() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from .._errors import (
 from .._models import Credentials, InvalidationList
 from .effects import Flow, Send, Sleep, TransportFailure
 from .http import HttpResponse
+from .metadata import CallMeta, ClientMeta
 from .protocol import Endpoint, ListParams, parse_response, sign
 from .record import Record
 from .retry import EXPIRED_TOKEN_CODES, RetryStrategy, StandardRetry, is_throttling, skew_correction
@@ -38,6 +40,7 @@ __all__ = [
     "CredentialSource",
     "Decision",
     "Session",
+    "call_flow",
     "decide",
     "list_flow",
 ]
@@ -69,6 +72,10 @@ class Session(Record):
     ``clock_offset`` is the seconds added to ``clock()`` when signing, so that signatures use
     the service's idea of now. A new correction is tried first; ``confirmed_offset`` is the
     offset of the last request that succeeded, to fall back to when servers disagree.
+
+    ``meta`` is what requests carry besides the signature (User-Agent, read timeout for
+    ``amz-sdk-request``'s ``ttl``). ``tracing``: each call is an OpenTelemetry span when the
+    application uses OpenTelemetry (see ``trace``).
     """
 
     __slots__ = (
@@ -77,9 +84,11 @@ class Session(Record):
         "confirmed_offset",
         "credentials",
         "endpoint",
+        "meta",
         "monotonic",
         "retry",
         "skew_paused_until",
+        "tracing",
     )
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -91,6 +100,8 @@ class Session(Record):
         clock: Callable[[], float] = time.time,
         clock_offset: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
+        meta: ClientMeta | None = None,
+        tracing: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
@@ -100,6 +111,8 @@ class Session(Record):
         self.monotonic = monotonic
         self.confirmed_offset = clock_offset
         self.skew_paused_until = -math.inf
+        self.meta = ClientMeta() if meta is None else meta
+        self.tracing = tracing
 
     def now(self, offset: float | None = None) -> _dt.datetime:
         """The time to sign with: the wall clock plus ``offset`` (default: ``clock_offset``)."""
@@ -361,6 +374,21 @@ def _apply_clock(session: Session, state: CallState, decision: Decision) -> None
 
 
 def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
+    """One ``ListInvalidationsForDistributionTenant`` call: :func:`call_flow`, traced.
+
+    The call is one OpenTelemetry span (retries included) when the session traces and the
+    application has imported the OpenTelemetry API: only code that did can have configured a
+    tracer provider, so without it nothing of OpenTelemetry is imported, here or anywhere.
+    """
+    flow = call_flow(session, params)
+    if session.tracing and sys.modules.get("opentelemetry.trace") is not None:
+        from .trace import traced_call
+
+        return traced_call(flow, session.endpoint, session.meta.region)
+    return flow
+
+
+def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
     """One ``ListInvalidationsForDistributionTenant`` call, with retries and skew correction.
 
     Every attempt is signed afresh (with the session's clock offset). Backoff and rate-limiter
@@ -370,6 +398,7 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
     retry = session.retry
     limiter = retry.limiter
     state = CallState(retry.max_attempts)
+    call = CallMeta(session.meta, retry.mode, retry.max_attempts)
     while True:
         state.attempt += 1
         attempt = state.attempt  # of state.max_attempts
@@ -379,8 +408,10 @@ def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
                 log.debug("attempt %d: client-side rate limit, waiting %.3f s", attempt, wait)
                 yield Sleep(wait)
         state.offset = session.clock_offset
-        request = sign(session.endpoint, params, credentials, session.now(state.offset))
+        now = session.now(state.offset)
+        request = sign(session.endpoint, params, credentials, now, call, attempt)
         outcome: Any = yield Send(request)
+        call.received(outcome)
         state.local_time = session.clock()
         state.confirmed = session.confirmed_offset
         state.skew_paused = session.monotonic() < session.skew_paused_until

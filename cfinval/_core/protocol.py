@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as _dt
 import http.client
 import re
-import sys
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,9 +20,9 @@ from .._errors import (
     error_class_for_code,
 )
 from .._models import Credentials, InvalidationList, InvalidationSummary
-from .._version import __version__
 from . import sigv4 as _sigv4
 from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from .metadata import UNSIGNED_HEADERS, CallMeta, build_user_agent
 from .record import Record
 from .xml import _bool, _int, _required, _text, page_to_dict, parse_timestamp, xml_to_dict
 
@@ -43,7 +42,6 @@ __all__ = [
 SERVICE = "cloudfront"
 API_VERSION = "2020-05-31"
 NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
-USER_AGENT = f"cfinval/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -171,7 +169,8 @@ def _auth_headers(
     """
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     token = credentials.session_token
-    signed = [*also_signed, ("host", endpoint.netloc), ("x-amz-date", amz_date)]
+    signed = [h for h in also_signed if h[0].lower() not in UNSIGNED_HEADERS]
+    signed += [("host", endpoint.netloc), ("x-amz-date", amz_date)]
     out = [("X-Amz-Date", amz_date)]
     if token is not None:
         signed.append(("x-amz-security-token", token))
@@ -201,9 +200,19 @@ def _encoded(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def sign(
-    endpoint: Endpoint, params: ListParams, credentials: Credentials, now: _dt.datetime
+    endpoint: Endpoint,
+    params: ListParams,
+    credentials: Credentials,
+    now: _dt.datetime,
+    call: CallMeta | None = None,
+    attempt: int = 1,
 ) -> HttpRequest:
-    """The signed request for ``params``; ``now`` is an aware UTC datetime."""
+    """The signed request for ``params``; ``now`` is an aware UTC datetime.
+
+    With ``call``, the request carries that call's metadata for attempt ``attempt``
+    (``amz-sdk-*``, its ``User-Agent``, a Lambda ``X-Amzn-Trace-Id``), none of it signed:
+    botocore signs only ``host``, ``x-amz-date`` and the session token for this operation.
+    """
     path = (
         f"{endpoint.base_path}/{API_VERSION}/distribution-tenant/"
         f"{_sigv4.encode_rfc3986(params.id)}/invalidation"
@@ -212,13 +221,13 @@ def sign(
     url = f"{endpoint.scheme}://{endpoint.netloc}{path}"
     if query:
         url += "?" + _encoded(query)
-    headers = (
+    headers = [
         ("Host", endpoint.netloc),
         *_auth_headers("GET", endpoint, SERVICE, path, query, credentials, now),
         ("Accept-Encoding", "identity"),
-        ("User-Agent", USER_AGENT),
-    )
-    return HttpRequest("GET", url, headers)
+    ]
+    headers += call.headers(attempt) if call is not None else [("User-Agent", build_user_agent())]
+    return HttpRequest("GET", url, tuple(headers))
 
 
 def sign_form_post(
@@ -250,7 +259,7 @@ def sign_form_post(
     headers += [
         ("Content-Type", content_type),
         ("Accept-Encoding", "identity"),
-        ("User-Agent", USER_AGENT),
+        ("User-Agent", build_user_agent()),
     ]
     return HttpRequest("POST", f"{endpoint.scheme}://{endpoint.netloc}{path}", tuple(headers), body)
 

@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from .._core.effects import Flow, Send, Sleep, TransportFailure
 from .._core.http import HttpRequest, HttpResponse
-from .._core.protocol import USER_AGENT, Endpoint
+from .._core.metadata import build_user_agent
+from .._core.protocol import Endpoint
 from .._core.record import Record
 from .._core.retry import StandardRetry
 from .._errors import CloudFrontError, CredentialRetrievalError
@@ -66,7 +67,7 @@ def json_request(
     url = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.base_path}{path}"
     if query:
         url += "?" + "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in query)
-    all_headers = [*headers, ("Accept", "application/json"), ("User-Agent", USER_AGENT)]
+    all_headers = [*headers, ("Accept", "application/json"), ("User-Agent", build_user_agent())]
     payload = b""
     if body is not None:
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")

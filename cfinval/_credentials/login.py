@@ -35,11 +35,10 @@ from .._models import Credentials
 from .base import ClockedProfileProvider, CredentialFlow
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
-    TokenFileError,
     format_time,
     login_cache_path,
     parse_time,
-    read_token,
+    read_token_or_login,
     write_token,
 )
 
@@ -154,18 +153,13 @@ class LoginProvider(ClockedProfileProvider):
         return (yield from self._refresh(aws, path, token, login))
 
     def _read(self, path: str, session: str, login: str) -> dict[str, Any]:
-        try:
-            token = read_token(path)
-        except TokenFileError as exc:
-            raise LoginRequiredError(
-                self.method, f"the cached login session is unusable: {exc}", command=login
-            ) from None
-        if token is None:
-            raise LoginRequiredError(
-                self.method,
-                f"Unable to load an existing login session for session {session} ({path})",
-                command=login,
-            )
+        token = read_token_or_login(
+            path,
+            self.method,
+            "the cached login session",
+            f"Unable to load an existing login session for session {session} ({path})",
+            login,
+        )
         missing = [key for key in _REQUIRED if key not in token]
         if missing:
             raise LoginRequiredError(

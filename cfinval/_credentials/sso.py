@@ -33,10 +33,9 @@ from .._models import Credentials
 from .base import ClockedProfileProvider, CredentialFlow
 from .jsonapi import JsonError, json_call, json_request
 from .tokencache import (
-    TokenFileError,
     format_time,
     parse_time,
-    read_token,
+    read_token_or_login,
     sso_cache_path,
     write_token,
 )
@@ -157,16 +156,13 @@ class SSOProvider(ClockedProfileProvider):
 
     def _read(self, path: str, owner: str, login: str) -> tuple[dict[str, Any], float]:
         """The cached token and its expiry (epoch seconds)."""
-        try:
-            data = read_token(path)
-        except TokenFileError as exc:
-            raise LoginRequiredError(
-                self.method, f"the cached SSO token is unusable: {exc}", command=login
-            ) from None
-        if data is None:
-            raise LoginRequiredError(
-                self.method, f"there is no cached SSO token for {owner} ({path})", command=login
-            )
+        data = read_token_or_login(
+            path,
+            self.method,
+            "the cached SSO token",
+            f"there is no cached SSO token for {owner} ({path})",
+            login,
+        )
         if not _header_safe(data.get("accessToken")) or "expiresAt" not in data:
             raise LoginRequiredError(
                 self.method, f"the cached SSO token for {owner} is invalid ({path})", command=login

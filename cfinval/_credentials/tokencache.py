@@ -75,6 +75,23 @@ def read_token(path: str) -> dict[str, Any] | None:
     return data
 
 
+def read_token_or_login(
+    path: str, method: str, what: str, missing: str, login: str
+) -> dict[str, Any]:
+    """:func:`read_token`, where a missing or unusable file means logging in again: a
+    :class:`LoginRequiredError` for ``method`` naming the ``login`` command (``what`` names
+    the file in the message, ``missing`` is the message when there is none)."""
+    from .._errors import LoginRequiredError
+
+    try:
+        data = read_token(path)
+    except TokenFileError as exc:
+        raise LoginRequiredError(method, f"{what} is unusable: {exc}", command=login) from None
+    if data is None:
+        raise LoginRequiredError(method, missing, command=login)
+    return data
+
+
 def write_token(path: str, token: Mapping[str, Any]) -> None:
     """Replace ``path`` with ``token`` atomically (see the module docstring); ``OSError`` when
     that fails (the old file is then left as it was)."""

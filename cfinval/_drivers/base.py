@@ -69,12 +69,16 @@ class Base(Generic[H, S, Pages, Items, Many]):
         http_client: H | None = None,
         clock: Callable[[], float] | None = None,
         sleep: S | None = None,
+        tracing: bool = True,
     ) -> None:
         """See the class docstring of :class:`cfinval.Client`: the arguments of both clients.
 
         ``clock=`` (seconds since the epoch) and ``sleep=`` are for tests: together they run
-        retries, backoff and polling without waiting.
+        retries, backoff and polling without waiting. ``tracing=False``: no OpenTelemetry
+        spans from this client.
         """
+        if not isinstance(tracing, bool):
+            raise ParamValidationError(f"tracing must be True or False, got {tracing!r}")
         self._timeout_given = timeout is not _UNSET
         self._timeout = timeout_from(10.0 if timeout is _UNSET else timeout)
         self._deadline_given = attempt_timeout is not _UNSET
@@ -104,6 +108,8 @@ class Base(Generic[H, S, Pages, Items, Many]):
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
             monotonic=clock or time.monotonic,  # durations; ``clock=`` (tests) drives both
+            meta=config.client_meta(self._timeout.read),
+            tracing=tracing,
         )
         self._http = http_client
         self._owns_http = http_client is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -166,8 +167,15 @@ class Client(
         try:
             while True:
                 for key, flow in scheduler.start():
-                    name = f"cfinval-{key}"
-                    threading.Thread(target=work, args=(key, flow), name=name, daemon=True).start()
+                    # In the caller's context, so that each tenant's spans nest under the
+                    # caller's current span, as tasks do in the async driver.
+                    context = contextvars.copy_context()
+                    threading.Thread(
+                        target=context.run,
+                        args=(work, key, flow),
+                        name=f"cfinval-{key}",
+                        daemon=True,
+                    ).start()
                 if scheduler.finished:
                     return
                 try:
