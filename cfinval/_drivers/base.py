@@ -22,8 +22,9 @@ from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
 from .._core.retry import make_retry
 from .._credentials import CredentialResolver, as_provider
-from .._errors import ConfigError, ParamValidationError
+from .._errors import ParamValidationError
 from .._models import TenantResult
+from .transport import tls_context
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
     from .._core.fanout import Pacer
@@ -197,17 +198,7 @@ class _Base:
         options: dict[str, Any] = {"timeout": self._timeout}
         bundle = self._config.ca_bundle
         if bundle is not None:
-            import os
-            import ssl
-
-            try:
-                options["verify"] = (
-                    ssl.create_default_context(capath=bundle)
-                    if os.path.isdir(bundle)
-                    else ssl.create_default_context(cafile=bundle)
-                )
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA bundle {bundle}: {exc}") from None
+            options["verify"] = tls_context(bundle)
         return options
 
     def _listing(

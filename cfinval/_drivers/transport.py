@@ -1,11 +1,14 @@
 """The httpx clients cfinval creates for itself (when no ``http_client=`` is given).
 
 httpx builds a verified TLS context, loading a CA bundle, whenever it creates a transport: about
-20 ms and 2 MiB of a cold start, even when every request goes to an ``http://`` endpoint (a fake,
-a local emulator, a sidecar) and no TLS context is ever used. For such an endpoint the client gets
-a plain-HTTP transport instead; an ``https://`` endpoint keeps httpx's own transport, so its
-TLS context is built, as before, when the first request creates the client. So does a client
-configured with a CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``).
+15 ms and 2 MiB of a cold start, parsing some 140 roots to use one. Two things avoid that here:
+
+- for an ``http://`` endpoint (a fake, a local emulator, a sidecar) the client gets a plain-HTTP
+  transport that holds no TLS context at all;
+- for ``https://`` the client gets :func:`tls_context`: the same trust anchors httpx (and
+  botocore) would use, handed to OpenSSL as a hashed directory (:mod:`.trust`) so that it reads
+  only the roots a handshake asks for. The context is built when the first request creates the
+  client.
 
 When a proxy variable is set in the environment the default transport is kept whatever the
 scheme: httpx honours ``*_PROXY`` variables only for clients created without a transport.
@@ -18,11 +21,56 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-__all__ = ["new_async_client", "new_sync_client"]
+from .._errors import ConfigError
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["new_async_client", "new_sync_client", "tls_context"]
+
+
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The verified TLS context for ``https://`` requests, trusting what httpx would trust.
+
+    ``ca_bundle`` (``AWS_CA_BUNDLE`` or the profile's ``ca_bundle``: a PEM file or a hashed
+    directory) if given, else ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` as httpx reads them, else
+    certifi's bundle (which botocore uses too when certifi is installed). Hostname checks and
+    certificate verification are on, as ``ssl.create_default_context`` sets them. A bundle file
+    becomes a hashed directory in a private cache (:func:`.trust.hashed_directory`) so that
+    OpenSSL loads roots on demand; when that cannot be done, the file is loaded as before.
+
+    Raises :class:`ConfigError` when the bundle cannot be loaded.
+    """
+    import ssl
+
+    directory: str | None = None
+    if ca_bundle is not None:
+        name, bundle = "the CA bundle", ca_bundle
+        if os.path.isdir(bundle):
+            directory = bundle
+    elif os.environ.get("SSL_CERT_FILE"):
+        name, bundle = "SSL_CERT_FILE", os.environ["SSL_CERT_FILE"]
+    elif os.environ.get("SSL_CERT_DIR"):
+        name, bundle = "SSL_CERT_DIR", os.environ["SSL_CERT_DIR"]
+        directory = bundle
+    else:
+        import certifi
+
+        name, bundle = "certifi's CA bundle", certifi.where()
+    try:
+        if directory is None:
+            from .trust import hashed_directory
+
+            directory = hashed_directory(bundle)
+        if directory is not None:
+            return ssl.create_default_context(capath=directory)
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load {name} {bundle}: {exc}") from None
 
 
 def _env_may_set_proxies() -> bool:
@@ -73,11 +121,18 @@ class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
         return await super().handle_async_request(request)
 
 
-def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
-    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``."""
+def _with_transport(scheme: str, options: dict[str, Any], plain: Any) -> dict[str, Any]:
     if _plain(scheme, options):
-        options = {**options, "transport": _PlainHTTPTransport()}
-    return httpx.Client(**options)
+        return {**options, "transport": plain()}
+    if "verify" not in options:
+        return {**options, "verify": tls_context()}
+    return options
+
+
+def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
+    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``: a plain
+    transport for ``http://``, else :func:`tls_context` unless ``options`` has ``verify``."""
+    return httpx.Client(**_with_transport(scheme, options, _PlainHTTPTransport))
 
 
 def _note_missing_sniffio() -> None:
@@ -100,6 +155,4 @@ def _note_missing_sniffio() -> None:
 def new_async_client(scheme: str, options: dict[str, Any]) -> httpx.AsyncClient:
     """``httpx.AsyncClient(**options)`` for requests to an endpoint with this ``scheme``."""
     _note_missing_sniffio()
-    if _plain(scheme, options):
-        options = {**options, "transport": _AsyncPlainHTTPTransport()}
-    return httpx.AsyncClient(**options)
+    return httpx.AsyncClient(**_with_transport(scheme, options, _AsyncPlainHTTPTransport))
