@@ -73,6 +73,13 @@ def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
         raise ConfigError(f"cannot load {name} {bundle}: {exc}") from None
 
 
+#: httpx keeps 20 idle connections of its 100: with more requests in flight than that, every
+#: request past the twentieth opens (and for https, handshakes) a connection and closes it
+#: afterwards. Everything here goes to one endpoint, so keep as many as may be open; idle ones
+#: still close after httpx's five seconds.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+
 def _env_may_set_proxies() -> bool:
     # A superset of what urllib's getproxies_environment() (which httpx uses) would pick up.
     return any(value and name.lower().endswith("_proxy") for name, value in os.environ.items())
@@ -102,8 +109,8 @@ _NO_TLS_CONTEXT: Any = None
 class _PlainHTTPTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` for ``http://`` requests only, built without a TLS context."""
 
-    def __init__(self) -> None:
-        super().__init__(verify=_NO_TLS_CONTEXT)
+    def __init__(self, limits: httpx.Limits = _LIMITS) -> None:
+        super().__init__(verify=_NO_TLS_CONTEXT, limits=limits)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_tls(request)
@@ -113,8 +120,8 @@ class _PlainHTTPTransport(httpx.HTTPTransport):
 class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
     """The asynchronous twin of :class:`_PlainHTTPTransport`."""
 
-    def __init__(self) -> None:
-        super().__init__(verify=_NO_TLS_CONTEXT)
+    def __init__(self, limits: httpx.Limits = _LIMITS) -> None:
+        super().__init__(verify=_NO_TLS_CONTEXT, limits=limits)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_tls(request)
@@ -122,8 +129,9 @@ class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
 
 
 def _with_transport(scheme: str, options: dict[str, Any], plain: Any) -> dict[str, Any]:
+    options = {"limits": _LIMITS, **options}
     if _plain(scheme, options):
-        return {**options, "transport": plain()}
+        return {**options, "transport": plain(options["limits"])}
     if "verify" not in options:
         return {**options, "verify": tls_context()}
     return options
