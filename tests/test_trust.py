@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import ssl
 import stat
-import tempfile
 from pathlib import Path
 
 import certifi
@@ -151,7 +150,7 @@ def test_a_cache_others_may_write_into_is_not_used(
     shared = Path.home() / ".cache" / "cfinval"
     shared.mkdir(parents=True)
     shared.chmod(0o777)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     directory = hashed_directory(_bundle(tmp_path))
     assert directory is not None
@@ -166,10 +165,20 @@ def test_a_cache_that_is_a_link_is_not_used(
     elsewhere.mkdir(mode=0o700)
     (Path.home() / ".cache").mkdir()
     (Path.home() / ".cache" / "cfinval").symlink_to(elsewhere)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-dir" / "x"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "no-such-dir" / "x"))
     (tmp_path / "no-such-dir").write_text("a file: nothing can be made under it")
     assert hashed_directory(_bundle(tmp_path)) is None
     assert not list(elsewhere.iterdir())
+
+
+def test_without_a_home_the_cache_is_in_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOME")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    directory = hashed_directory(_bundle(tmp_path))
+    assert directory is not None
+    assert Path(directory).parent == tmp_path / f"cfinval-{os.getuid()}"
 
 
 def test_the_cache_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

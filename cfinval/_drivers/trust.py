@@ -210,21 +210,21 @@ def _ours(path: str) -> bool:
 
 def _cache_root() -> str | None:
     """A private directory for the hashed bundles: ``$XDG_CACHE_HOME/cfinval`` (or
-    ``~/.cache/cfinval``), else ``cfinval-<uid>`` in the temporary directory (AWS Lambda, where
-    only ``/tmp`` is writable). The directory must be ours alone; ``None`` if none can be."""
+    ``~/.cache/cfinval``), else ``cfinval-<uid>`` in ``$TMPDIR`` or ``/tmp`` (AWS Lambda, where
+    only ``/tmp`` is writable). It must be ours alone; ``None`` if none can be."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     home = os.environ.get("HOME", "")
     if os.path.isabs(xdg):
-        root: str | None = os.path.join(xdg, "cfinval")
+        root = os.path.join(xdg, "cfinval")
     elif os.path.isabs(home):
         root = os.path.join(home, ".cache", "cfinval")
     else:
-        root = None
-    if root is not None and _private_dir(root):
+        root = ""
+    if root and _private_dir(root):
         return root
-    import tempfile  # ~3 ms of import, only when there is no usable home
-
-    root = os.path.join(tempfile.gettempdir(), f"cfinval-{os.getuid()}")
+    # A shared directory: _private_dir refuses what another user made there first.
+    tmp = os.environ.get("TMPDIR") or "/tmp"  # noqa: S108
+    root = os.path.join(tmp, f"cfinval-{os.getuid()}")
     return root if _private_dir(root) else None
 
 
