@@ -25,7 +25,8 @@ test: lint typecheck
 demo: $(STAMP)
 	$(BIN)/python -m cfinval.testing.demo
 
-# cfinval vs boto3 in one run (fresh venvs under bench/_work/); writes bench/RESULTS.md.
+# cfinval vs boto3 and aiobotocore, over HTTPS, in one run (fresh venvs under bench/_work/; needs
+# the openssl command for the test certificates); writes bench/RESULTS.md. Quick check: bench/run.py --quick
 bench:
 	$(PYTHON) bench/run.py
 
