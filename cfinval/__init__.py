@@ -19,14 +19,16 @@ from ._credentials import (
     CredentialProvider,
     EnvProvider,
     InstanceMetadataProvider,
+    LoginProvider,
     ProcessProvider,
     SharedCredentialsProvider,
+    SSOProvider,
     StaticProvider,
     WebIdentityProvider,
     default_chain,
 )
 from ._drivers.aio import AsyncClient
-from ._drivers.base import AsyncPaginator, Paginator
+from ._drivers.paginators import AsyncPaginator, Paginator
 from ._drivers.sync import Client
 from ._errors import (
     AccessDenied,
@@ -36,6 +38,8 @@ from ._errors import (
     EntityNotFound,
     Error,
     InvalidArgument,
+    LoginRequiredError,
+    MissingDependencyError,
     NoCredentialsError,
     PaginationError,
     ParamValidationError,
@@ -45,8 +49,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._models import Credentials, InvalidationList, InvalidationSummary, TenantResult
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "AccessDenied",
@@ -69,6 +72,9 @@ __all__ = [
     "InvalidArgument",
     "InvalidationList",
     "InvalidationSummary",
+    "LoginProvider",
+    "LoginRequiredError",
+    "MissingDependencyError",
     "NoCredentialsError",
     "PaginationError",
     "Paginator",
@@ -76,6 +82,7 @@ __all__ = [
     "ProcessProvider",
     "ProfileNotFound",
     "ResponseParseError",
+    "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
     "TenantResult",

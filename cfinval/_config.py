@@ -20,6 +20,8 @@
   retry_mode           ``AWS_RETRY_MODE``                           ``retry_mode``
   ca_bundle            ``AWS_CA_BUNDLE``                            ``ca_bundle``
   FIPS endpoint        ``AWS_USE_FIPS_ENDPOINT``                    ``use_fips_endpoint``
+  dual-stack endpoint  ``AWS_USE_DUALSTACK_ENDPOINT``               ``use_dualstack_endpoint``
+  User-Agent app id    ``AWS_SDK_UA_APP_ID`` (even when empty)      ``sdk_ua_app_id``
   ===================  ===========================================  ==============================
 
 Nothing here does network I/O. The files are read (small, local) only when they exist, and
@@ -28,13 +30,17 @@ Nothing here does network I/O. The files are read (small, local) only when they 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from ._core.endpoints import EndpointUnavailable, cloudfront_endpoint, identity_endpoint
+from ._core.metadata import ClientMeta, build_user_agent
 from ._core.protocol import Endpoint
+from ._core.retry import RETRY_MODES
 from ._errors import ConfigError, ParamValidationError, ProfileNotFound
 
 __all__ = [
@@ -43,47 +49,67 @@ __all__ = [
     "AwsConfig",
     "ClientConfig",
     "SharedFiles",
+    "check_region",
     "resolve_client_config",
     "resolve_endpoint",
     "resolve_max_attempts",
 ]
 
 GLOBAL_ENDPOINT = "https://cloudfront.amazonaws.com"
-FIPS_ENDPOINT = "https://cloudfront-fips.amazonaws.com"
 CHINA_ENDPOINT = "https://cloudfront.cn-northwest-1.amazonaws.com.cn"
-CHINA_SIGNING_REGION = "cn-northwest-1"
 GLOBAL_SIGNING_REGION = "us-east-1"
 _REGION = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$")
 
 Section = dict[str, Any]  # values are str, or a dict for an indented sub-section
 
 
+def is_region_name(value: object) -> bool:
+    """Whether ``value`` can be a region name (botocore's host-label rule)."""
+    return isinstance(value, str) and _REGION.match(value) is not None
+
+
+def check_profile_name(profile: object) -> None:
+    """A profile given by name must be a non-empty str."""
+    if profile is not None and (not isinstance(profile, str) or not profile):
+        raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
+
+
+def check_region(
+    region: object, source: str, error: type[ConfigError | ParamValidationError]
+) -> str:
+    """``region`` if it is a region name (``us-east-1``, ``cn-north-1``, ...), else ``error``
+    naming ``source`` (the variable, option or profile it came from)."""
+    if not isinstance(region, str):
+        raise ParamValidationError(f"{source} must be a str, got {type(region).__name__}")
+    if not is_region_name(region):
+        raise error(f"{source} is not a valid region name: {region!r}")
+    return region
+
+
 def resolve_endpoint(
-    endpoint_url: str | None, region: str | None, *, use_fips: bool = False
+    endpoint_url: str | None,
+    region: str | None,
+    *,
+    use_fips: bool = False,
+    use_dualstack: bool = False,
 ) -> Endpoint:
     """Where to send requests and which region to sign for.
 
-    CloudFront is global: ``region`` only selects the partition (``cn-*`` is China). With an
-    explicit ``endpoint_url`` the signing region is ``region`` (``us-east-1`` when unset), as
-    botocore does.
+    CloudFront is global: ``region`` only selects the partition (see ``_core/endpoints.py``),
+    and FIPS and dual-stack pick the host within it. With an explicit ``endpoint_url`` the
+    signing region is ``region`` (``us-east-1`` when unset) and the two flags do not apply, as
+    in botocore.
     """
-    if region is not None and (
-        not isinstance(region, str) or not region.strip() or not _REGION.match(region)
-    ):
+    if region is not None and not is_region_name(region):
         raise ParamValidationError(f"region must be a valid region name, got {region!r}")
-    china = region is not None and region.startswith("cn-")
     if endpoint_url is not None:
         signing = region if region is not None and region != "aws-global" else None
         return Endpoint.from_url(endpoint_url, signing or GLOBAL_SIGNING_REGION)
-    if china:
-        if use_fips:
-            raise ParamValidationError("CloudFront has no FIPS endpoint in the China partition")
-        return Endpoint.from_url(CHINA_ENDPOINT, CHINA_SIGNING_REGION)
-    return Endpoint.from_url(FIPS_ENDPOINT if use_fips else GLOBAL_ENDPOINT, GLOBAL_SIGNING_REGION)
-
-
-#: The retry modes of the AWS SDKs (see ``_retry``).
-RETRY_MODES = ("standard", "legacy", "adaptive")
+    try:
+        url, signing_region = cloudfront_endpoint(region, fips=use_fips, dual_stack=use_dualstack)
+    except EndpointUnavailable as exc:
+        raise ConfigError(f"{exc} (AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint)") from None
+    return Endpoint.from_url(url, signing_region)
 
 
 def resolve_max_attempts(value: object) -> int:
@@ -272,8 +298,7 @@ class AwsConfig:
         region: str | None = None,
         check_profile: bool = True,
     ) -> None:
-        if profile is not None and (not isinstance(profile, str) or not profile):
-            raise ParamValidationError(f"profile must be a non-empty str, got {profile!r}")
+        check_profile_name(profile)
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.files = files if files is not None else SharedFiles(environ=self.environ)
         self.explicit = profile is not None
@@ -287,19 +312,25 @@ class AwsConfig:
         self.named = named is not None
         self.profile_name = named or "default"
         self._region = region
+        #: The configuration of the client's own profile, whose settings (region, FIPS,
+        #: dual-stack, endpoints) the SSO and sign-in calls of a ``source_profile`` follow, as
+        #: botocore's nested clients follow the session's.
+        self.origin: AwsConfig = self
 
     def __repr__(self) -> str:
         return f"AwsConfig(profile={self.profile_name!r}, files={self.files!r})"
 
     def for_profile(self, profile: str) -> AwsConfig:
         """The same environment and files, through another (existing) profile."""
-        return AwsConfig(
+        other = AwsConfig(
             profile,
             environ=self.environ,
             files=self.files,
             region=self._region,
             check_profile=False,
         )
+        other.origin = self.origin
+        return other
 
     @property
     def scoped(self) -> Section:
@@ -322,8 +353,21 @@ class AwsConfig:
         return value if isinstance(value, str) and value else None
 
     @property
+    def region_source(self) -> str:
+        """Where :attr:`region` comes from, for messages."""
+        if self._region is not None:
+            return "region"
+        if self.environ.get("AWS_DEFAULT_REGION"):
+            return "AWS_DEFAULT_REGION"
+        return f"the region of profile {self.profile_name!r}"
+
+    @property
     def use_fips(self) -> bool:
         return env_true(self.value("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT"))
+
+    @property
+    def use_dualstack(self) -> bool:
+        return env_true(self.value("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT"))
 
     @property
     def ignore_configured_endpoint_urls(self) -> bool:
@@ -368,13 +412,34 @@ class AwsConfig:
         if region is None or region == "aws-global":
             host = "sts-fips.us-east-1.amazonaws.com" if fips else "sts.amazonaws.com"
             return Endpoint.from_url(f"https://{host}", GLOBAL_SIGNING_REGION)
-        if not _REGION.match(region):
-            raise ConfigError(f"region is not a valid region name: {region!r}")
+        check_region(region, self.region_source, ConfigError)
         if region.startswith("cn-"):
             return Endpoint.from_url(f"https://sts.{region}.amazonaws.com.cn", region)
         # GovCloud's regular STS endpoints are already FIPS endpoints
         prefix = "sts-fips" if fips and not region.startswith("us-gov-") else "sts"
         return Endpoint.from_url(f"https://{prefix}.{region}.amazonaws.com", region)
+
+    def identity_endpoint(self, service: str, region: str) -> Endpoint:
+        """Where an ``sso`` (portal), ``sso-oidc`` or ``signin`` call for ``region`` goes: the
+        configured endpoint (``AWS_ENDPOINT_URL_SSO``, ``AWS_ENDPOINT_URL_SSO_OIDC``,
+        ``AWS_ENDPOINT_URL_SIGNIN``, ``AWS_ENDPOINT_URL``, the ``services`` section), else the
+        service's regional endpoint, with this profile's FIPS and dual-stack settings."""
+        if not _REGION.match(region):
+            raise ConfigError(f"region is not a valid region name: {region!r}")
+        url = self.configured_endpoint_url(service)
+        if url is None:
+            try:
+                url = identity_endpoint(
+                    service, region, fips=self.use_fips, dual_stack=self.use_dualstack
+                )
+            except EndpointUnavailable as exc:
+                raise ConfigError(
+                    f"{exc} (AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint)"
+                ) from None
+        try:
+            return Endpoint.from_url(url, region)
+        except ParamValidationError as exc:
+            raise ConfigError(f"the configured {service} endpoint is invalid: {exc}") from None
 
 
 # --- what a client is built from ----------------------------------------------------------------
@@ -384,13 +449,16 @@ class ClientConfig:
     """Every setting of one client, resolved (argument, else environment, else profile)."""
 
     __slots__ = (
+        "app_id",
         "aws",
         "ca_bundle",
+        "ca_bundle_source",
         "endpoint",
         "max_attempts",
         "region",
         "retry_mode",
         "retry_mode_source",
+        "sdk_region",
     )
 
     def __init__(
@@ -403,6 +471,9 @@ class ClientConfig:
         retry_mode: str,
         retry_mode_source: str,
         ca_bundle: str | None,
+        ca_bundle_source: str | None = None,
+        app_id: str | None = None,
+        sdk_region: str | None = None,
     ) -> None:
         self.aws = aws
         self.region = region
@@ -412,6 +483,18 @@ class ClientConfig:
         #: Where ``retry_mode`` came from, for error messages.
         self.retry_mode_source = retry_mode_source
         self.ca_bundle = ca_bundle
+        #: Where ``ca_bundle`` came from, for error messages.
+        self.ca_bundle_source = ca_bundle_source
+        #: ``app/<id>`` in the User-Agent.
+        self.app_id = app_id
+        #: The region an AWS SDK client reports (botocore's ``meta.region_name``).
+        self.sdk_region = sdk_region
+
+    def client_meta(self, read_timeout: float | None) -> ClientMeta:
+        """What this client's requests carry besides the signature."""
+        environ = self.aws.environ
+        agent = build_user_agent(self.retry_mode, self.app_id, environ.get("AWS_EXECUTION_ENV"))
+        return ClientMeta(agent, self.sdk_region, read_timeout, environ)
 
     def __repr__(self) -> str:
         return (
@@ -431,6 +514,34 @@ def _int_setting(value: Any, name: str, source: str) -> int:
     return number
 
 
+#: botocore warns past this length (``USERAGENT_APPID_MAXLEN``) and sends the id all the same.
+APP_ID_MAX_LENGTH = 50
+
+
+def _app_id(aws: AwsConfig) -> str | None:
+    """``AWS_SDK_UA_APP_ID`` when set (an empty one too, as in botocore), else the profile's
+    ``sdk_ua_app_id``."""
+    if "AWS_SDK_UA_APP_ID" in aws.environ:
+        value: Any = aws.environ["AWS_SDK_UA_APP_ID"]
+    else:
+        value = aws.scoped.get("sdk_ua_app_id")
+    if not isinstance(value, str):
+        return None
+    if len(value) > APP_ID_MAX_LENGTH:
+        logging.getLogger("cfinval").warning(
+            "the configured sdk_ua_app_id is longer than %d characters", APP_ID_MAX_LENGTH
+        )
+    return value
+
+
+def sdk_region(region: str | None, endpoint_url: str | None) -> str | None:
+    """The region botocore's CloudFront client reports: the configured one with an endpoint
+    URL, else the partition's global pseudo-region (``aws-global``, ``aws-cn-global``)."""
+    if endpoint_url is not None:
+        return region
+    return "aws-cn-global" if region is not None and region.startswith("cn-") else "aws-global"
+
+
 def resolve_client_config(
     *,
     profile: str | None = None,
@@ -445,10 +556,16 @@ def resolve_client_config(
         raise ParamValidationError(f"region must be a str, got {type(region).__name__}")
     aws = AwsConfig(profile, environ=environ, region=region)
     profile_source = f"profile {aws.profile_name!r}"
+    # A bad argument is a ParamValidationError; a bad setting (variable, profile) a ConfigError.
+    invalid_region = ParamValidationError if region is not None else ConfigError
     region = aws.region
+    if region is not None:
+        check_region(region, aws.region_source, invalid_region)
     if endpoint_url is None:
         endpoint_url = aws.configured_endpoint_url("cloudfront")
-    endpoint = resolve_endpoint(endpoint_url, region, use_fips=aws.use_fips)
+    endpoint = resolve_endpoint(
+        endpoint_url, region, use_fips=aws.use_fips, use_dualstack=aws.use_dualstack
+    )
     if max_attempts is None:
         env_value = aws.environ.get("AWS_MAX_ATTEMPTS")
         if env_value:
@@ -468,6 +585,9 @@ def resolve_client_config(
             f"retry_mode from {mode_source} must be one of {RETRY_MODES}, got {mode!r}"
         )
     ca_bundle = aws.value("ca_bundle", "AWS_CA_BUNDLE")
+    ca_bundle_source = (
+        "AWS_CA_BUNDLE" if aws.environ.get("AWS_CA_BUNDLE") else f"{profile_source} ca_bundle"
+    )
     return ClientConfig(
         aws=aws,
         region=region,
@@ -476,4 +596,7 @@ def resolve_client_config(
         retry_mode=mode,
         retry_mode_source=mode_source,
         ca_bundle=ca_bundle if isinstance(ca_bundle, str) and ca_bundle else None,
+        ca_bundle_source=ca_bundle_source,
+        app_id=_app_id(aws),
+        sdk_region=sdk_region(region, endpoint_url),
     )

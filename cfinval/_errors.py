@@ -6,8 +6,10 @@
      ├── ParamValidationError (also ValueError)  bad input, raised before any request is sent
      ├── ConfigError                             env vars or shared config/credentials files are
      │    └── ProfileNotFound                     invalid, or name a profile that does not exist
+     ├── MissingDependencyError (also ImportError)  an optional extra is not installed
      ├── NoCredentialsError                      the chain found no credentials
      │    └── CredentialRetrievalError            a configured source failed (process, STS, HTTP)
+     │         └── LoginRequiredError             the SSO / console session expired: log in again
      ├── TransportError                          network failure after the last attempt
      ├── ResponseParseError                      a 2xx body that is not a valid InvalidationList
      ├── PaginationError                         the service repeated a marker (a loop)
@@ -32,6 +34,8 @@ __all__ = [
     "EntityNotFound",
     "Error",
     "InvalidArgument",
+    "LoginRequiredError",
+    "MissingDependencyError",
     "NoCredentialsError",
     "PaginationError",
     "ParamValidationError",
@@ -96,6 +100,45 @@ def _rebuild_retrieval_error(
     cls: type[CredentialRetrievalError], provider: str, message: str, code: str | None
 ) -> CredentialRetrievalError:
     return cls(provider, message, code=code)
+
+
+class LoginRequiredError(CredentialRetrievalError):
+    """The IAM Identity Center (SSO) or console (``aws login``) session behind a profile is
+    missing, has expired, or was refused: someone has to log in again. ``command`` is what to
+    run (``aws sso login --profile NAME`` or ``aws login --profile NAME``); the message says
+    it too."""
+
+    def __init__(
+        self, provider: str, message: str, *, command: str, code: str | None = None
+    ) -> None:
+        self.command = command
+        super().__init__(provider, f"{message}. To log in again, run: {command}", code=code)
+        self._message = message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_login_error, (self.provider, self._message, self.command, self.code))
+
+
+def _rebuild_login_error(
+    provider: str, message: str, command: str, code: str | None
+) -> LoginRequiredError:
+    return LoginRequiredError(provider, message, command=command, code=code)
+
+
+class MissingDependencyError(Error, ImportError):
+    """A feature needs an optional extra that is not installed (``aws login`` profiles need
+    ``cryptography``: ``pip install 'cfinval[login]'``). ``extra`` names the extra."""
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_missing, (str(self), self.extra))
+
+
+def _rebuild_missing(message: str, extra: str) -> MissingDependencyError:
+    return MissingDependencyError(message, extra=extra)
 
 
 class TransportError(Error):

@@ -114,14 +114,18 @@ class InvalidationList:
 class TenantResult:
     """What listing one tenant gave: its ``items`` (newest first) or the ``error``.
 
-    Exactly one of ``items`` and ``error`` is ``None``. ``resume_token`` is set when
-    ``max_items_per_tenant`` cut the listing short (pass it as ``starting_token`` to go on).
+    ``items`` is ``None`` when the listing failed (``error`` says why), and when it was only
+    counted (``list_many(..., keep_items=False)``): :meth:`counts` then comes from
+    ``status_counts``. ``resume_token`` is set when ``max_items_per_tenant`` cut the listing
+    short (pass it as ``starting_token`` to go on).
     """
 
     tenant_id: str
     items: tuple[InvalidationSummary, ...] | None = None
     error: Error | None = None
     resume_token: str | None = None
+    #: ``(status, number)`` pairs of a listing counted without keeping its items.
+    status_counts: tuple[tuple[str, int], ...] | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +133,8 @@ class TenantResult:
 
     def counts(self) -> dict[str, int]:
         """Number of invalidations per status, e.g. ``{"Completed": 4, "InProgress": 1}``."""
+        if self.items is None and self.status_counts is not None:
+            return dict(self.status_counts)
         out: dict[str, int] = {}
         for item in self.items or ():
             out[item.status] = out.get(item.status, 0) + 1

@@ -59,6 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: socketserver listens with a backlog of 5: a burst of concurrent connections beyond it
+    #: waits for the client's SYN retransmission (1 s, then 3 s).
+    request_queue_size = 128
 
     def __init__(self, stub: Stub) -> None:
         self.stub = stub

@@ -123,8 +123,6 @@ def test_sts_endpoint_is_the_one_boto3_picks(home: Home, region: str | None, fip
     ],
 )
 def test_fips_endpoint_from_environment_or_profile(home: Home, setup: Setup) -> None:
-    # botocore's rules produce "cloudfront-fips.aws-global.amazonaws.com" here; the FIPS
-    # endpoint AWS documents for CloudFront is the one below (see DESIGN.md).
     setup(home)
     assert cfinval.Client().endpoint_url == "https://cloudfront-fips.amazonaws.com"
 
@@ -154,10 +152,10 @@ def test_china_partition_is_signed_for_its_own_region(home: Home) -> None:
     assert "/cn-northwest-1/cloudfront/aws4_request" in fake.requests[0].headers["authorization"]
 
 
-def test_fips_and_china_do_not_mix(home: Home) -> None:
-    home.env(AWS_USE_FIPS_ENDPOINT="true")
-    with pytest.raises(cfinval.ParamValidationError, match="FIPS"):
-        cfinval.Client(region="cn-north-1")
+def test_fips_in_china_has_its_own_endpoint(home: Home) -> None:
+    home.env(AWS_USE_FIPS_ENDPOINT="true")  # every region and flag: tests/test_endpoints.py
+    client = cfinval.Client(region="cn-north-1")
+    assert client.endpoint_url == "https://cloudfront-fips.cn-northwest-1.amazonaws.com.cn"
 
 
 def test_services_section_that_does_not_exist_is_a_config_error(home: Home) -> None:
@@ -166,10 +164,23 @@ def test_services_section_that_does_not_exist_is_a_config_error(home: Home) -> N
         cfinval.Client()
 
 
-def test_invalid_region_is_refused(home: Home) -> None:
+def test_an_invalid_region_setting_is_a_config_error_naming_its_variable(home: Home) -> None:
     home.env(AWS_DEFAULT_REGION="us east 1")
-    with pytest.raises(cfinval.ParamValidationError, match="region"):
+    with pytest.raises(
+        cfinval.ConfigError, match=r"^AWS_DEFAULT_REGION is not a valid region name: 'us east 1'"
+    ):
         cfinval.Client()
+
+
+def test_an_invalid_region_in_the_profile_is_a_config_error_naming_it(home: Home) -> None:
+    home.config("[profile p]\nregion = us_east\n")
+    with pytest.raises(cfinval.ConfigError, match=r"^the region of profile 'p' is not a valid"):
+        cfinval.Client(profile="p")
+
+
+def test_an_invalid_region_argument_is_a_parameter_error(home: Home) -> None:
+    with pytest.raises(cfinval.ParamValidationError, match=r"^region is not a valid region name"):
+        cfinval.Client(region="us east 1")
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ PUBLIC = [
     "InvalidArgument",
     "InvalidationList",
     "InvalidationSummary",
+    "LoginProvider",
+    "LoginRequiredError",
+    "MissingDependencyError",
     "NoCredentialsError",
     "PaginationError",
     "Paginator",
@@ -35,6 +38,7 @@ PUBLIC = [
     "ProcessProvider",
     "ProfileNotFound",
     "ResponseParseError",
+    "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
     "TenantResult",
@@ -64,8 +68,11 @@ def test_exception_tree() -> None:
         cfinval.ResponseParseError,
         cfinval.PaginationError,
         cfinval.CloudFrontError,
+        cfinval.MissingDependencyError,
     ):
         assert issubclass(cls, cfinval.Error)
+    assert issubclass(cfinval.LoginRequiredError, cfinval.CredentialRetrievalError)
+    assert issubclass(cfinval.MissingDependencyError, ImportError)
 
 
 def test_public_objects_are_documented_and_typed() -> None:

@@ -20,7 +20,14 @@ import pytest
 
 import cfinval
 from cfinval._core.effects import Send, Sleep
-from cfinval._core.fanout import MAX_THROTTLE_RESUMES, FanOutPlan, Pacer, tenant_flow
+from cfinval._core.fanout import (
+    MAX_THROTTLE_RESUMES,
+    FanOutPlan,
+    Pacer,
+    Scheduler,
+    TenantPlan,
+    tenant_flow,
+)
 from cfinval._core.pagination import PaginationPlan
 from cfinval._core.protocol import NAMESPACE
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, load_seed
@@ -188,6 +195,22 @@ def test_the_flow_waits_out_the_shared_cool_down_before_sending() -> None:
     assert first == Sleep(pytest.approx(0.4))
 
 
+@pytest.mark.parametrize("step", [-3600.0, 3600.0])
+def test_a_wall_clock_step_does_not_change_the_cool_down(step: float) -> None:
+    clock = Clock()
+    fake = tenant_with(1, clock)
+    with cfinval.Client(
+        FAKE_CREDENTIALS, http_client=httpx.Client(transport=fake.transport()), clock=clock
+    ) as client:
+        pacer = Pacer(4, random=lambda: 1.0)
+        pacer.throttled(clock.now - 0.1)  # a cool-down of 0.4 s from now
+        client._session.clock = lambda: clock.now + step  # NTP steps the wall clock
+        plan = PaginationPlan.create("dt_a", None, None, None)
+        result, sleeps = run_flow(client, tenant_flow(client._session, plan, pacer), clock)
+    assert sleeps == [pytest.approx(0.4)]
+    assert result.items == tuple(fake.listing("dt_a"))  # signed with the corrected clock
+
+
 # --- sync and async list_many over the in-memory fake ------------------------------------------
 
 
@@ -256,6 +279,41 @@ def test_max_items_per_tenant_cuts_each_listing_with_a_resume_token() -> None:
             assert rest == fake.listing(tenant_id)[3:]
 
 
+def test_counting_instead_of_keeping_gives_the_same_counts() -> None:
+    fake, ids = fleet()
+    with cfinval.Client(
+        FAKE_CREDENTIALS, http_client=httpx.Client(transport=fake.transport())
+    ) as client:
+        kept = {r.tenant_id: r for r in client.list_many(ids, page_size=3)}
+        counted = {r.tenant_id: r for r in client.list_many(ids, page_size=3, keep_items=False)}
+        cut = list(client.list_many(ids[:1], max_items_per_tenant=3, keep_items=False))
+    for tenant_id, result in counted.items():
+        assert result.items is None
+        assert result.counts() == kept[tenant_id].counts()
+        assert type(result.error) is type(kept[tenant_id].error)
+    assert counted[ids[0]].counts() == {"Completed": 3, "InProgress": 1}
+    assert counted["dt_empty"].counts() == {}
+    assert cut[0].counts() == {"InProgress": 1, "Completed": 2}
+    assert cut[0].resume_token is not None
+
+
+def test_counting_resumes_a_throttled_page_with_the_right_remainder() -> None:
+    clock = Clock()
+    fake = tenant_with(7, clock)
+    script = Script(fake, throttle={2})
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=httpx.MockTransport(script)),
+        max_attempts=1,
+        clock=clock,
+    ) as client:
+        plan = TenantPlan(PaginationPlan.create("dt_a", 3, 5, None), keep_items=False)
+        result, _ = run_flow(client, tenant_flow(client._session, plan, Pacer(4)), clock)
+    assert result.items is None
+    assert result.counts() == {"Completed": 5}  # 3 + 2 after the resume, not 3 + 3
+    assert result.resume_token is not None
+
+
 def test_missing_credentials_stop_the_whole_fan_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
@@ -291,6 +349,7 @@ def test_missing_credentials_stop_the_whole_fan_out(monkeypatch: pytest.MonkeyPa
         (["dt_a"], {"concurrency": True}, "concurrency"),
         (["dt_a"], {"max_items_per_tenant": 0}, "max_items"),
         (["dt_a"], {"page_size": -1}, "MaxItems"),
+        (["dt_a"], {"keep_items": "no"}, "keep_items"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_request(
@@ -340,7 +399,8 @@ def test_the_scheduler_never_runs_more_tenants_than_the_pacer_allows() -> None:
             FAKE_CREDENTIALS, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
         ) as client:
             plan = FanOutPlan.create(ids, 8, None, None)
-            return [r async for r in client._fan_out(plan, Throttled(8))]
+            scheduler = Scheduler(client._session, plan, Throttled(8))
+            return [r async for r in client._fan_out(scheduler)]
 
     results = asyncio.run(run())
     assert len(results) == 12
@@ -350,11 +410,16 @@ def test_the_scheduler_never_runs_more_tenants_than_the_pacer_allows() -> None:
 
 def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
     fake = FakeCloudFront()
-    ids = fake.seed_tenants(40, invalidations=1)
+    fake.add_invalidation("dt_first", "I1")
+    ids = ["dt_first"] + [f"dt_{n}" for n in range(8)]
+    for tenant in ids[1:]:
+        for n in range(3):
+            fake.add_invalidation(tenant, f"I{tenant}{n}")
     release = threading.Event()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        release.wait(5)
+        if "/dt_first/" not in request.url.raw_path.decode():
+            release.wait(5)  # the others are in flight until the consumer has left
         status, headers, body = fake.handle(
             request.method, request.url.raw_path.decode(), dict(request.headers)
         )
@@ -363,12 +428,16 @@ def test_leaving_the_sync_loop_early_stops_the_workers() -> None:
     with cfinval.Client(
         FAKE_CREDENTIALS, http_client=httpx.Client(transport=httpx.MockTransport(handler))
     ) as client:
-        results: Iterator[cfinval.TenantResult] = client.list_many(ids, concurrency=4)
-        release.set()
+        results: Iterator[cfinval.TenantResult] = client.list_many(ids, concurrency=4, page_size=1)
         first = next(results)
         results.close()  # type: ignore[attr-defined]
-    assert first.ok
-    assert len(fake.requests) < 40
+        release.set()
+        for worker in [t for t in threading.enumerate() if t.name.startswith("cfinval-")]:
+            worker.join(5)
+    assert first.tenant_id == "dt_first"
+    # dt_first's page and at most the first page of the three tenants started with it: no page
+    # after the consumer left, and no tenant started after it (each would need three pages).
+    assert len(fake.requests) <= 4
 
 
 def test_a_network_failure_is_reported_for_that_tenant_only() -> None:
@@ -417,7 +486,8 @@ def test_a_parked_tenant_does_not_hold_the_only_slot_and_closing_wakes_it() -> N
         # start only once dt_busy, throttled, waits (parks) before resuming.
         pacer = Pacer(2, base_delay=1.0, random=lambda: 1.0)  # cool-down 1 s, resume in 2 s
         pacer.limit = 1.0
-        results = client._fan_out(FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None), pacer)
+        plan = FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None)
+        results = client._fan_out(Scheduler(client._session, plan, pacer))
         first = next(results)
         started = time.monotonic()
         results.close()  # type: ignore[attr-defined]

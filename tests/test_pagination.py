@@ -1,4 +1,5 @@
-"""Pagination: pages, items, max_items cuts, resume tokens shared with botocore, loops."""
+"""Pagination: pages, items, max_items cuts, resume tokens interchangeable with botocore's,
+exact resumes, loops."""
 
 from __future__ import annotations
 
@@ -87,15 +88,30 @@ CONFIGS = [
 BOTO_NAMES = {"page_size": "PageSize", "max_items": "MaxItems", "starting_token": "StartingToken"}
 
 
+def resumes_at(token: str | None, listing: list[str]) -> int | None:
+    """The index in ``listing`` where a listing resumed from ``token`` starts."""
+    if token is None:
+        return None
+    marker, skip = decode_token(token)
+    return (0 if marker is None else listing.index(marker) + 1) + skip
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=str)
-def test_pages_and_resume_token_equal_botocore(
+def test_pages_equal_botocore_and_tokens_resume_where_botocores_do(
     api_cls: Any, served: tuple[FakeCloudFront, str], config: dict[str, Any]
 ) -> None:
-    _, url = served
+    fake, url = served
     mine, my_token = ours(api_cls, url, **config)
     theirs, their_token = boto3_pages(url, **{BOTO_NAMES[k]: v for k, v in config.items()})
     assert mine == theirs
-    assert my_token == their_token
+    listing = [i.id for i in fake.listing(TENANT)]
+    assert resumes_at(my_token, listing) == resumes_at(their_token, listing)
+    if my_token is not None:  # a plain {"Marker": <last Id handed out>}, never a count
+        assert json.loads(base64.b64decode(my_token)) == {"Marker": mine[-1]["Items"][-1]["Id"]}
+        if their_token is not None and "boto_truncate_amount" not in str(
+            base64.b64decode(their_token)
+        ):
+            assert my_token == their_token  # on a page boundary: byte for byte botocore's
 
 
 def walk(step: Any, max_items: int, page_size: int) -> list[str]:
@@ -153,7 +169,54 @@ def test_items_with_max_items_and_resume(api_cls: Any, served: tuple[FakeCloudFr
     assert first == truth[:12]
     assert rest == truth[12:]
     assert end is None
-    assert decode_token(token) == (truth[9].id, 2)  # type: ignore[arg-type]
+    assert decode_token(token) == (truth[11].id, 0)  # type: ignore[arg-type]
+
+
+HEAD_TENANT = "dt_head"
+
+
+@pytest.fixture
+def growing() -> Iterator[tuple[FakeCloudFront, str]]:
+    """150 invalidations; the test creates more while a listing is cut."""
+    fake = seeded_fake(150, HEAD_TENANT)
+    with fake.serve() as server:
+        yield fake, server.endpoint_url
+
+
+def test_a_resume_after_a_cut_inside_a_page_is_exact_when_items_arrive_at_the_head(
+    api_cls: Any, growing: tuple[FakeCloudFront, str]
+) -> None:
+    fake, url = growing
+    before = [i.id for i in fake.listing(HEAD_TENANT)]
+    api = api_cls(credentials=FAKE_CREDENTIALS, endpoint_url=url)
+    try:
+        first, token = api.items(HEAD_TENANT, max_items=50)  # pages of 100: cut inside page 1
+        for _ in range(3):
+            fake.add_invalidation(HEAD_TENANT)  # newest first: they arrive at the head
+        rest, end = api.items(HEAD_TENANT, starting_token=token)
+    finally:
+        api.close()
+    assert [i.id for i in first] == before[:50]
+    assert [i.id for i in rest] == before[50:]  # exactly the 100 remaining, none twice
+    assert end is None
+
+
+def test_boto3_resumes_exactly_from_our_token_when_items_arrive_at_the_head(
+    growing: tuple[FakeCloudFront, str],
+) -> None:
+    fake, url = growing
+    before = [i.id for i in fake.listing(HEAD_TENANT)]
+    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url) as client:
+        paginator = client.iter_invalidations(HEAD_TENANT, max_items=50)
+        first = [i.id for i in paginator]
+    for _ in range(3):
+        fake.add_invalidation(HEAD_TENANT)
+    pages = boto3_client(url).get_paginator("list_invalidations_for_distribution_tenant")
+    iterator = pages.paginate(
+        Id=HEAD_TENANT, PaginationConfig={"StartingToken": paginator.resume_token}
+    )
+    rest = [i["Id"] for page in iterator for i in page["InvalidationList"].get("Items", [])]
+    assert first + rest == before
 
 
 def test_empty_tenant_paginates_to_one_empty_page(

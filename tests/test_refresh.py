@@ -16,7 +16,7 @@ import pytest
 
 import cfinval
 from cfinval import Credentials
-from cfinval._core.effects import Sleep
+from cfinval._core.effects import Sleep, Wait, forward, run
 from cfinval._credentials import CredentialResolver
 from cfinval.testing import verify_sigv4
 
@@ -36,12 +36,13 @@ def expiring_in(creds: Credentials, seconds: float) -> Credentials:
 
 class Rotating:
     """A container credentials endpoint: first ``OLD`` expiring in ``first_ttl`` seconds, then
-    ``NEW`` (valid for an hour), answering refreshes after ``delay`` seconds."""
+    ``NEW`` (valid for an hour). Refreshes are answered once ``gate`` is set; ``held`` says
+    whether it was (rather than given up on after 10 s, which fails the test)."""
 
-    def __init__(self, first_ttl: float, delay: float, gate: threading.Event | None = None) -> None:
+    def __init__(self, first_ttl: float, gate: threading.Event) -> None:
         self.first_ttl = first_ttl
-        self.delay = delay
-        self.gate = gate  # when given, refreshes are answered only once it is set
+        self.gate = gate
+        self.held: bool | None = None
         self.served = 0
         self.lock = threading.Lock()
 
@@ -53,12 +54,38 @@ class Rotating:
             when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.first_ttl)
             body = creds_json(OLD, iso(when))
         else:
-            if self.gate is not None:
-                self.gate.wait(10)
-            else:
-                time.sleep(self.delay)
+            self.held = self.gate.wait(10)
             body = creds_json(NEW)
         return 200, {}, json.dumps(body).encode()
+
+
+class Waiters:
+    """Counts the callers of ``resolver.get()`` that wait for a refresh in flight (its ``Wait``
+    effects); ``all_waiting`` is set once ``expected`` of them do. A refresh held on it is
+    answered exactly when every other caller waits for it: no guessing how long that takes."""
+
+    def __init__(self, resolver: CredentialResolver, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+        self.all_waiting = threading.Event()
+        self._lock = threading.Lock()
+        get = resolver.get
+
+        def count(effect: Any) -> Generator[Any, Any, Any]:
+            if isinstance(effect, Wait):
+                self._waiting()
+            return (yield effect)
+
+        def counting_get() -> Generator[Any, Any, Any]:
+            return (yield from forward(get(), lambda value: [value], intercept=count))
+
+        resolver.get = counting_get  # type: ignore[method-assign]
+
+    def _waiting(self) -> None:
+        with self._lock:
+            self.count += 1
+            if self.count == self.expected:
+                self.all_waiting.set()
 
 
 def used(fake: Any, creds: Credentials) -> int:
@@ -73,11 +100,15 @@ def used(fake: Any, creds: Credentials) -> int:
 
 
 def test_50_threads_in_the_mandatory_window_trigger_exactly_one_refresh(home: Home) -> None:
-    endpoint = Rotating(first_ttl=5 * 60, delay=0.3)
+    gate = threading.Event()
+    endpoint = Rotating(first_ttl=5 * 60, gate=gate)
     with Stub(endpoint) as stub, cloudfront(OLD, NEW) as (fake, url):
         home.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
         with cfinval.Client(endpoint_url=url) as client:
             client.list_invalidations_for_distribution_tenant("dt_1")  # loads OLD (5 min left)
+            # the refresh is answered once the 49 other callers wait for it
+            gate = Waiters(client._session.credentials, 49).all_waiting
+            endpoint.gate = gate
             barrier = threading.Barrier(50)
             errors: list[BaseException] = []
 
@@ -94,42 +125,33 @@ def test_50_threads_in_the_mandatory_window_trigger_exactly_one_refresh(home: Ho
             for thread in threads:
                 thread.join()
     assert errors == []
+    assert endpoint.held is True
     assert endpoint.served == 2  # the first load and exactly one refresh
     assert used(fake, OLD) == 1
     assert used(fake, NEW) == 50
 
 
 def test_200_tasks_in_the_mandatory_window_trigger_exactly_one_refresh(home: Home) -> None:
-    endpoint = Rotating(first_ttl=5 * 60, delay=0.3)
+    endpoint = Rotating(first_ttl=5 * 60, gate=threading.Event())
 
-    async def main(url: str) -> int:
-        ticks = 0
-        stop = False
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not stop:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
+    async def main(url: str) -> None:
         async with cfinval.AsyncClient(endpoint_url=url) as client:
             await client.list_invalidations_for_distribution_tenant("dt_1")
-            tick_task = asyncio.create_task(ticker())
+            # the refresh is answered once the 199 other tasks wait for it: they can only get
+            # there if the event loop keeps running while the refresh is in flight
+            endpoint.gate = Waiters(client._session.credentials, 199).all_waiting
             pages = await asyncio.gather(
                 *(client.list_invalidations_for_distribution_tenant("dt_1") for _ in range(200))
             )
-            stop = True
-            await tick_task
         assert all(page.items for page in pages)
-        return ticks
 
     with Stub(endpoint) as stub, cloudfront(OLD, NEW) as (fake, url):
         home.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
-        ticks = asyncio.run(main(url))
+        asyncio.run(main(url))
+    assert endpoint.held is True
     assert endpoint.served == 2
     assert used(fake, OLD) == 1
     assert used(fake, NEW) == 200
-    assert ticks >= 10  # the event loop kept running through the 0.3 s refresh
 
 
 # --- advisory window: one refreshes, the others carry on ----------------------------------------
@@ -138,7 +160,7 @@ def test_200_tasks_in_the_mandatory_window_trigger_exactly_one_refresh(home: Hom
 def test_advisory_window_threads_do_not_wait_for_the_refresh(home: Home) -> None:
     callers = 8
     gate = threading.Event()
-    endpoint = Rotating(first_ttl=12 * 60, delay=0, gate=gate)
+    endpoint = Rotating(first_ttl=12 * 60, gate=gate)
     with Stub(endpoint) as stub, cloudfront(OLD, NEW) as (fake, url):
         home.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
         with cfinval.Client(endpoint_url=url) as client:
@@ -157,7 +179,7 @@ def test_advisory_window_threads_do_not_wait_for_the_refresh(home: Home) -> None
             # all but one call complete while the refresh is still held at the endpoint (kept
             # few, so that they finish well inside the container request's 2 s timeout)
             assert all(finished.acquire(timeout=10) for _ in range(callers - 1))
-            assert not finished.acquire(timeout=0.05)
+            assert not finished.acquire(blocking=False)  # the refreshing one is held
             gate.set()
             for thread in threads:
                 thread.join()
@@ -167,37 +189,47 @@ def test_advisory_window_threads_do_not_wait_for_the_refresh(home: Home) -> None
 
 
 def test_advisory_window_tasks_do_not_wait_for_the_refresh(home: Home) -> None:
-    endpoint = Rotating(first_ttl=12 * 60, delay=0.5)
+    gate = threading.Event()
+    endpoint = Rotating(first_ttl=12 * 60, gate=gate)
 
     async def main(url: str) -> None:
         async with cfinval.AsyncClient(endpoint_url=url) as client:
             await client.list_invalidations_for_distribution_tenant("dt_1")
-            await asyncio.gather(
-                *(client.list_invalidations_for_distribution_tenant("dt_1") for _ in range(30))
-            )
+            calls = [
+                asyncio.ensure_future(client.list_invalidations_for_distribution_tenant("dt_1"))
+                for _ in range(30)
+            ]
+            # 29 calls finish while the refresh is held at the endpoint; then it is let go
+            for finished, call in enumerate(asyncio.as_completed(calls, timeout=10), 1):
+                await call
+                if finished == 29:
+                    gate.set()
 
     with Stub(endpoint) as stub, cloudfront(OLD, NEW) as (fake, url):
         home.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
         asyncio.run(main(url))
+    assert endpoint.held is True
     assert endpoint.served == 2
     assert used(fake, NEW) == 1
     assert used(fake, OLD) == 30
 
 
 class Scripted:
-    """A provider with a plain ``load()`` answering from a script of results."""
+    """A provider with a plain ``load()`` answering from a script of results; loads after the
+    first wait for ``hold`` (when given) to be set."""
 
     method = "scripted"
 
-    def __init__(self, *results: Any, delay: float = 0.0) -> None:
+    def __init__(self, *results: Any) -> None:
         self.results = list(results)
-        self.delay = delay
+        self.hold: threading.Event | None = None
+        self.held: bool | None = None
         self.calls = 0
 
     def load(self) -> Credentials | None:
         self.calls += 1
-        if self.calls > 1 and self.delay:
-            time.sleep(self.delay)
+        if self.calls > 1 and self.hold is not None:
+            self.held = self.hold.wait(10)
         result = self.results.pop(0) if len(self.results) > 1 else self.results[0]
         if isinstance(result, BaseException):
             raise result
@@ -225,12 +257,13 @@ def test_failed_advisory_refresh_keeps_the_current_credentials(
 
 def test_failed_mandatory_refresh_is_shared_by_the_waiters() -> None:
     failure = cfinval.CredentialRetrievalError("scripted", "endpoint down")
-    provider = Scripted(expiring_in(OLD, 5 * 60), failure, delay=0.3)
+    provider = Scripted(expiring_in(OLD, 5 * 60), failure)
     with (
         cloudfront(OLD) as (_fake, url),
         cfinval.Client(credentials=provider, endpoint_url=url) as client,
     ):
         client.list_invalidations_for_distribution_tenant("dt_1")
+        provider.hold = Waiters(client._session.credentials, 9).all_waiting
         barrier = threading.Barrier(10)
         raised: list[BaseException] = []
 
@@ -246,6 +279,7 @@ def test_failed_mandatory_refresh_is_shared_by_the_waiters() -> None:
             thread.start()
         for thread in threads:
             thread.join()
+    assert provider.held is True
     assert len(raised) == 10
     assert all(exc is failure for exc in raised)
     assert provider.calls == 2  # one failed refresh for ten callers, not ten
@@ -257,21 +291,32 @@ def test_a_cancelled_refresh_lets_a_waiting_task_take_over() -> None:
 
         def __init__(self) -> None:
             self.calls = 0
+            self.sleeping = threading.Event()
 
         def load(self) -> Generator[Any, Any, Credentials]:
             self.calls += 1
             if self.calls == 1:
+                self.sleeping.set()
                 yield Sleep(30)
             return NEW
 
     provider = SlowFirst()
 
+    async def until(event: threading.Event) -> None:
+        """Let the other tasks run until ``event`` is set (no clock involved)."""
+        for _ in range(1000):
+            if event.is_set():
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("it never happened")
+
     async def main(url: str) -> float:
         async with cfinval.AsyncClient(credentials=provider, endpoint_url=url) as client:
+            waiting = Waiters(client._session.credentials, 1).all_waiting
             leader = asyncio.create_task(client.list_invalidations_for_distribution_tenant("dt_1"))
-            await asyncio.sleep(0.05)
+            await until(provider.sleeping)  # the leader's refresh is in its 30 s Sleep
             waiter = asyncio.create_task(client.list_invalidations_for_distribution_tenant("dt_1"))
-            await asyncio.sleep(0.05)
+            await until(waiting)  # the second task waits for that refresh
             start = time.monotonic()
             leader.cancel()
             page = await asyncio.wait_for(waiter, 5)
@@ -290,11 +335,12 @@ def test_a_cancelled_refresh_lets_a_waiting_task_take_over() -> None:
 
 
 def drive(flow: Generator[Any, Any, Any]) -> Any:
-    try:
-        effect = flow.send(None)
-    except StopIteration as stop:
-        return stop.value
-    raise AssertionError(f"unexpected effect {effect!r}")
+    """Run a flow that must perform no effect (the credentials are cached or need no I/O)."""
+
+    def no_effect(effect: Any) -> None:
+        raise AssertionError(f"unexpected effect {effect!r}")
+
+    return run(flow, no_effect)
 
 
 @pytest.mark.parametrize(
@@ -368,12 +414,14 @@ def test_expired_token_again_after_the_refresh_is_raised() -> None:
 
 def test_expired_token_seen_by_many_threads_refreshes_once() -> None:
     gate = threading.Barrier(20)
-    provider = Scripted(OLD, NEW, delay=0.2)
+    provider = Scripted(OLD, NEW)
     with (
         cloudfront(OLD, NEW, verifier=expired_for(OLD.access_key_id)) as (fake, url),
         cfinval.Client(credentials=provider, endpoint_url=url) as client,
     ):
         client._run(client._session.credentials.get())  # OLD is cached
+        # every thread's OLD is refused; the refresh waits until the 19 others wait for it
+        provider.hold = Waiters(client._session.credentials, 19).all_waiting
 
         def call() -> None:
             gate.wait()
@@ -384,6 +432,7 @@ def test_expired_token_seen_by_many_threads_refreshes_once() -> None:
             thread.start()
         for thread in threads:
             thread.join()
+    assert provider.held is True
     assert provider.calls == 2
     assert used(fake, NEW) == 20
 

@@ -159,6 +159,19 @@ def test_persistent_faults_raise_after_exactly_max_attempts_in_bounded_time(
 
 
 @CLIENTS
+def test_a_connection_reset_says_what_happened(
+    kind: str, fake: FakeCloudFront, server: FakeServer
+) -> None:
+    fake.add_fault(Fault.reset())
+    with pytest.raises(cfinval.TransportError) as raised:
+        list_all(kind, server.endpoint_url, max_attempts=1)
+    prefix = "request failed after 1 attempt(s): ReadError: "
+    text = str(raised.value)
+    assert text.startswith(prefix)
+    assert len(text) > len(prefix) + 10  # sync: "[Errno 104] ...", async: httpx's own words
+
+
+@CLIENTS
 def test_max_attempts_is_honoured_on_the_wire(
     kind: str, fake: FakeCloudFront, server: FakeServer
 ) -> None:

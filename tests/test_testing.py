@@ -10,7 +10,7 @@ import pytest
 
 import cfinval
 from cfinval._core.protocol import parse_invalidation_list
-from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
 
 PATH = "/2020-05-31/distribution-tenant/{}/invalidation"
 
@@ -169,6 +169,42 @@ def test_server_starts_and_stops_on_loopback() -> None:
         assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
     with pytest.raises(RuntimeError, match="not running"):
         _ = server.endpoint_url
+
+
+def test_stopping_the_server_closes_connections_kept_alive() -> None:
+    fake = FakeCloudFront()
+    fake.add_tenant("dt_1")
+    server = FakeServer(fake).start()
+    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url, max_attempts=1) as c:
+        assert c.list_invalidations_for_distribution_tenant(Id="dt_1").items == ()
+        server.stop()  # the client's connection is still open in its pool
+        with pytest.raises(cfinval.TransportError):
+            c.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert fake.served == 1
+
+
+def test_a_new_fake_on_the_same_port_answers_clients_of_the_stopped_one() -> None:
+    old, new = FakeCloudFront(), FakeCloudFront()
+    old.add_tenant("dt_1")  # the new fake does not know it: EntityNotFound
+    first = FakeServer(old).start()
+    url = first.endpoint_url
+    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url, max_attempts=1) as c:
+        assert c.list_invalidations_for_distribution_tenant(Id="dt_1").items == ()
+        first.stop()
+        port = int(url.rsplit(":", 1)[1])
+        with FakeServer(new, port=port), pytest.raises(cfinval.EntityNotFound):
+            c.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert (old.served, new.served) == (1, 1)
+
+
+def test_the_request_record_keeps_only_the_most_recent() -> None:
+    fake = FakeCloudFront(max_recorded=3)
+    fake.add_tenant("dt_1")
+    for n in range(1, 8):
+        fake.handle("GET", PATH.format("dt_1") + f"?MaxItems={n}", {})
+    assert fake.served == 7
+    assert [r.target.rsplit("=", 1)[1] for r in fake.requests] == ["5", "6", "7"]
+    assert FakeCloudFront().max_recorded == 10_000  # about 16 MiB of records at most
 
 
 def test_demo_prints_every_invalidation(capsys: pytest.CaptureFixture[str]) -> None:

@@ -137,6 +137,30 @@ def test_times_out_with_the_pending_ids_after_the_last_poll() -> None:
     assert len(fake.requests) == 4  # one more poll at the deadline
 
 
+@pytest.mark.parametrize("step", [-3600.0, 3600.0])
+def test_a_wall_clock_step_moves_neither_polls_nor_the_deadline(step: float) -> None:
+    timeline = Timeline()
+    fake = setup(timeline)
+    shift = [0.0]
+    timeline.at(5, lambda: shift.__setitem__(0, step))  # NTP steps the wall clock at t=5 s
+
+    def sleep(seconds: float) -> None:
+        assert len(timeline.sleeps) < 10, "still waiting long after the deadline"
+        timeline.sleep(seconds)
+
+    c = cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=fake.transport()),
+        clock=timeline.clock,
+        sleep=sleep,
+    )
+    c._session.clock = lambda: timeline.now + shift[0]  # the wall clock alone steps
+    with c, pytest.raises(cfinval.WaitTimeoutError):
+        c.wait_until_completed(TENANT, invalidation_ids=["IA"], poll=20, timeout=50)
+    assert timeline.sleeps == [20, 20, 10]
+    assert timeline.now == START + 50
+
+
 def test_an_id_not_listed_yet_is_waited_for_until_it_appears_and_completes() -> None:
     timeline = Timeline()
     fake = setup(timeline)

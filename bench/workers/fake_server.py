@@ -6,10 +6,9 @@ tenant with ``ITEMS`` invalidations, writes the raw 100-item page (the canned re
 in-process measurements) to the file named by ``argv[1]``, then prints one JSON line:
 ``{"endpoint_url": ..., "tenant": ...}``.
 
-``argv[2:4]``, if given, are a PEM certificate (chain) and its key: the fake then serves HTTPS.
-The listening socket is wrapped here (the handshake runs as each connection is accepted), so the
-benchmark needs nothing from the fake but its plain HTTP server. Replies go out with TCP_NODELAY
-(the fake's handler sets it), so neither client waits for a delayed ACK.
+``argv[2:4]``, if given, are a PEM certificate (chain) and its key: the fake then serves HTTPS
+(each handshake in its connection's thread). Replies go out with TCP_NODELAY (the fake's handler
+sets it), so no client waits for a delayed ACK.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import ssl
 import sys
 
 import cfinval
@@ -48,15 +46,9 @@ def main() -> None:
     assert status == 200, body
     with open(sys.argv[1], "wb") as out:
         out.write(body)
-    with fake.serve() as server:
-        endpoint_url = server.endpoint_url
-        if len(sys.argv) > 2:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(sys.argv[2], sys.argv[3])
-            listening = server._server  # before any client knows the address: no race
-            listening.socket = context.wrap_socket(listening.socket, server_side=True)
-            endpoint_url = endpoint_url.replace("http://", "https://", 1)
-        print(json.dumps({"endpoint_url": endpoint_url, "tenant": TENANT}), flush=True)
+    tls = {"ssl_certfile": sys.argv[2], "ssl_keyfile": sys.argv[3]} if len(sys.argv) > 2 else {}
+    with fake.serve(**tls) as server:
+        print(json.dumps({"endpoint_url": server.endpoint_url, "tenant": TENANT}), flush=True)
         sys.stdin.read()  # serve until the runner closes our standard input
 
 

@@ -15,40 +15,37 @@ exits with the AWS CLI v2 codes: 252 bad arguments, 253 no credentials, 254 the 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 import cfinval
-from cfinval._drivers.base import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from cfinval._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
+from cfinval._errors import OPERATION_NAME as OPERATION
+
+if TYPE_CHECKING:
+    import httpx
+
+from .errors import (
+    CONFIG_RC,
+    GENERAL_RC,
+    INTERRUPTED_RC,
+    SERVICE_RC,
+    USAGE_RC,
+    Failure,
+    UsageError,
+    one_line,
+)
+from .streams import OutputFailed, StandardOutput, silence_stdout
 
 __all__ = ["main"]
 
 PROG = "cfinval"
-OPERATION = "ListInvalidationsForDistributionTenant"
-USAGE_RC = 252
-CONFIG_RC = 253
-SERVICE_RC = 254
-GENERAL_RC = 255
-INTERRUPTED_RC = 130
 DEFAULT_CLI_TIMEOUT = 60.0  # the AWS CLI's --cli-read-timeout / --cli-connect-timeout default
-
-
-class Failure(Exception):
-    """A command failed in a way the user can fix; ``code`` is the exit code."""
-
-    def __init__(self, message: str, code: int = 255) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class UsageError(Failure):
-    """Bad command-line input found after parsing (exit 252)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 252)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,6 +108,18 @@ def _global_options() -> _Parser:
         metavar="SECONDS",
         help="socket connect timeout; 0 waits forever (default: 60)",
     )
+    group.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="the CA certificate bundle to verify TLS certificates with (overrides "
+        "AWS_CA_BUNDLE and the profile's ca_bundle)",
+    )
+    group.add_argument(
+        "--no-verify-ssl",
+        dest="verify_ssl",
+        action="store_false",
+        help="do not verify TLS certificates (a warning is printed for each host)",
+    )
     group.add_argument("--debug", action="store_true", help="log requests to stderr")
     return parent
 
@@ -123,6 +132,8 @@ _DEFAULTS: dict[str, Any] = {
     "query": None,
     "cli_read_timeout": DEFAULT_CLI_TIMEOUT,
     "cli_connect_timeout": DEFAULT_CLI_TIMEOUT,
+    "ca_bundle": None,
+    "verify_ssl": True,
     "debug": False,
 }
 
@@ -206,12 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     fake = commands.add_parser(
         "fake-server",
         help="run the embedded fake CloudFront on 127.0.0.1",
-        description="Serves the package's fake CloudFront over HTTP until Ctrl+C or SIGTERM, "
-        "so any client (cfinval, boto3, the AWS CLI with --endpoint-url) can be tested "
-        "without AWS. Requests must be SigV4-signed with the printed credentials.",
+        description="Serves the package's fake CloudFront over HTTP (HTTPS with "
+        "--ssl-certfile) until Ctrl+C or SIGTERM, so any client (cfinval, boto3, the AWS CLI "
+        "with --endpoint-url) can be tested without AWS. Requests must be SigV4-signed with "
+        "the printed credentials.",
     )
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
     fake.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    fake.add_argument(
+        "--ssl-certfile",
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate (chain), and key unless --ssl-keyfile",
+    )
+    fake.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
     seed = fake.add_mutually_exclusive_group()
     seed.add_argument("--seed-file", metavar="FILE", help="tenants and invalidations (JSON)")
     seed.add_argument(
@@ -273,18 +291,50 @@ def _query(args: argparse.Namespace) -> Callable[[Any], Any] | None:
         raise UsageError(f"Bad value for --query {expression}: {exc}") from None
 
 
-def _client(args: argparse.Namespace) -> cfinval.Client:
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[cfinval.Client]:
     import httpx
+
+    from .._config import check_region
 
     read = _opt(args, "cli_read_timeout")
     connect = _opt(args, "cli_connect_timeout")
     timeout = httpx.Timeout(read or None, connect=connect or None)
-    return cfinval.Client(
-        profile=_opt(args, "profile"),
-        region=_opt(args, "region"),
-        endpoint_url=_opt(args, "endpoint_url"),
-        timeout=timeout,
-    )
+    region = _opt(args, "region")
+    if region is not None:  # the AWS CLI: a bad --region is a configuration error (255)
+        check_region(region, "--region", cfinval.ConfigError)
+    http = _http_client(args, timeout)
+    try:
+        with cfinval.Client(
+            profile=_opt(args, "profile"),
+            region=region,
+            endpoint_url=_opt(args, "endpoint_url"),
+            timeout=timeout,
+            http_client=http,
+        ) as client:
+            yield client
+    finally:
+        if http is not None:
+            http.close()
+
+
+def _http_client(args: argparse.Namespace, timeout: httpx.Timeout) -> httpx.Client | None:
+    """The HTTP client for ``--ca-bundle`` / ``--no-verify-ssl``; None: the client's own."""
+    ca_bundle = _opt(args, "ca_bundle")
+    verify = _opt(args, "verify_ssl")
+    if ca_bundle is None and verify:
+        return None
+    from .._drivers.transport import new_sync_client
+
+    def warn(message: str) -> None:  # urllib3's warning, which the AWS CLI prints
+        sys.stderr.write(f"InsecureRequestWarning: {message}\n")
+
+    options: dict[str, Any] = {"timeout": timeout}
+    if not verify:  # as in the AWS CLI, --no-verify-ssl wins over --ca-bundle
+        options.update(verify=False, on_unverified=warn)
+    else:
+        options.update(ca_bundle=ca_bundle, ca_bundle_source="--ca-bundle")
+    return new_sync_client(None, options)
 
 
 def _print(
@@ -388,7 +438,7 @@ def _audit_row(result: cfinval.TenantResult) -> dict[str, Any]:
     counts = result.counts()
     row["InProgress"] = counts.get("InProgress", 0)
     row["Completed"] = counts.get("Completed", 0)
-    row["Total"] = len(result.items or ())
+    row["Total"] = sum(counts.values())
     if result.resume_token is not None:
         row["NextToken"] = result.resume_token
     return row
@@ -407,6 +457,7 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
             concurrency=args.concurrency,
             max_items_per_tenant=args.max_items_per_tenant,
             page_size=args.page_size,
+            keep_items=False,  # counts only: memory stays flat whatever the listing sizes
         )
         for result in results:
             rows[result.tenant_id] = _audit_row(result)
@@ -463,7 +514,7 @@ def _configure_debug() -> Callable[[], None]:
 
 
 def _fail(err: TextIO, message: str, code: int) -> int:
-    err.write(f"\n{message}\n")
+    err.write(f"\n{one_line(message)}\n")
     return code
 
 
@@ -477,10 +528,14 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         code: int = args.run(args, out)
         return code
+    except OutputFailed:
+        raise  # main() reports it, once the buffered output is dropped
     except Failure as exc:
         return _fail(err, str(exc), exc.code)
     except cfinval.ParamValidationError as exc:
         return _fail(err, f"Parameter validation failed: {exc}", USAGE_RC)
+    except cfinval.LoginRequiredError as exc:  # its message ends with the command to run
+        return _fail(err, str(exc), CONFIG_RC)
     except cfinval.NoCredentialsError as exc:
         return _fail(err, f"{exc}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.", CONFIG_RC)
     except cfinval.CloudFrontError as exc:
@@ -494,25 +549,25 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
             undo_debug()
 
 
-def _silence_stdout() -> None:
-    """After a closed pipe (``cfinval ... | head``), drop what is still buffered."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (the console script exits with it)."""
-    out, err = sys.stdout, sys.stderr
+    out = cast(TextIO, StandardOutput(sys.stdout))
+    err = sys.stderr if sys.stderr is not None else io.StringIO()  # stderr closed: say nothing
     try:
-        code = _run(argv, out, err)
+        try:
+            code = _run(argv, out, err)
+        except SystemExit:  # argparse: --help, --version, usage errors
+            out.flush()
+            raise
         out.flush()
         return code
     except KeyboardInterrupt:
-        out.write("\n")
+        with contextlib.suppress(Failure, OSError):
+            out.write("\n")
         return INTERRUPTED_RC
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return 0
+    except OutputFailed as exc:
+        silence_stdout()
+        return _fail(err, str(exc), exc.code)

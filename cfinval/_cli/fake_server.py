@@ -12,17 +12,20 @@ import shlex
 import signal
 import threading
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .._models import Credentials
+from .errors import Failure, UsageError
+
+if TYPE_CHECKING:
+    from ..testing import FakeCloudFront, FakeServer
 
 __all__ = ["run_fake_server"]
 
 
-def _build_fake(args: argparse.Namespace) -> tuple[Any, list[str], Credentials]:
+def _build_fake(args: argparse.Namespace) -> tuple[FakeCloudFront, list[str], Credentials]:
     from ..testing import FAKE_CREDENTIALS, FakeCloudFront
     from ..testing._seed import SeedError, load_seed
-    from . import UsageError
 
     if (args.access_key is None) != (args.secret_key is None):
         raise UsageError("give both --access-key and --secret-key, or neither")
@@ -32,7 +35,7 @@ def _build_fake(args: argparse.Namespace) -> tuple[Any, list[str], Credentials]:
         else Credentials(args.access_key, args.secret_key)
     )
     fake = FakeCloudFront(
-        credentials=(credentials,),  # type: ignore[arg-type]  # attrs' tuple converter
+        credentials=credentials,
         region=args.region,
         verify_signatures=args.verify_signatures,
     )
@@ -69,6 +72,14 @@ def _instructions(
             f"cfinval fake CloudFront listening on {url}",
             f"  tenants: {len(tenant_ids)}{': ' + shown if tenant_ids else ''}",
             f"  SigV4 verification: {check}",
+            *(
+                [
+                    f"  TLS: {args.ssl_certfile}; clients must trust its CA "
+                    "(--ca-bundle, AWS_CA_BUNDLE)"
+                ]
+                if args.ssl_certfile is not None
+                else []
+            ),
             *(f"  fault: {spec}" for spec in args.fault),
             "Credentials it accepts (test values, not secrets):",
             f"  export AWS_ACCESS_KEY_ID={shlex.quote(credentials.access_key_id)}",
@@ -84,17 +95,37 @@ def _instructions(
     )
 
 
-def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
-    from . import Failure
+def _server(fake: FakeCloudFront, args: argparse.Namespace) -> FakeServer:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0 to 65535 (0: any free port), got {args.port}")
+    if args.ssl_keyfile is not None and args.ssl_certfile is None:
+        raise UsageError("--ssl-keyfile needs --ssl-certfile")
+    try:
+        return fake.serve(
+            args.host, args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile
+        )
+    except OSError as exc:  # ssl.SSLError too: no such file, not PEM, key does not match
+        reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        files = " / ".join(
+            f"{flag} {path}"
+            for flag, path in (
+                ("--ssl-certfile", args.ssl_certfile),
+                ("--ssl-keyfile", args.ssl_keyfile),
+            )
+            if path is not None
+        )
+        raise UsageError(f"cannot load {files}: {reason}") from None
 
+
+def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     fake, tenant_ids, credentials = _build_fake(args)
+    server = _server(fake, args)
     if args.write_ids is not None:
         try:
             with open(args.write_ids, "w", encoding="utf-8") as handle:
                 handle.write("".join(f"{tenant_id}\n" for tenant_id in tenant_ids))
         except OSError as exc:
             raise Failure(f"--write-ids {args.write_ids}: {exc}") from None
-    server = fake.serve(args.host, args.port)
     try:
         server.start()
     except OSError as exc:

@@ -1,170 +1,439 @@
-"""The flows: one call (sign, send, retry, parse) and a paginated listing. No I/O here.
+"""One call: sign, send, decide (retry, re-sign after skew, refresh credentials, fail, done).
 
-See ``_effects`` for the effect protocol. Drivers live in ``_client``.
+:func:`decide` is the whole policy of a call, as a function of what the attempt produced and the
+call's state; :func:`list_flow` is the loop around it that signs, sends, sleeps and applies the
+decisions. No I/O here: the flow yields effects (see ``effects``) that a driver performs.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
+import sys
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
-from .._credentials import CredentialResolver
 from .._errors import (
     CloudFrontError,
+    Error,
     ResponseParseError,
     TransportError,
 )
-from .._models import InvalidationList
+from .._models import Credentials, InvalidationList
 from .effects import Flow, Send, Sleep, TransportFailure
 from .http import HttpResponse
+from .metadata import CallMeta, ClientMeta
 from .protocol import Endpoint, ListParams, parse_response, sign
 from .record import Record
 from .retry import EXPIRED_TOKEN_CODES, RetryStrategy, StandardRetry, is_throttling, skew_correction
 
-__all__ = ["Session", "list_flow"]
+__all__ = [
+    "DONE",
+    "FAIL",
+    "REFRESH",
+    "RESIGN",
+    "RETRY",
+    "SKEW_PAUSE",
+    "CallState",
+    "CredentialSource",
+    "Decision",
+    "Session",
+    "call_flow",
+    "decide",
+    "list_flow",
+]
 
 log = logging.getLogger("cfinval")
 
+#: After servers disagreed about the time, clock-skew correction rests this long (seconds,
+#: on the monotonic clock): correcting towards one of them only loses requests to the other.
+SKEW_PAUSE = 15 * 60.0
+
+
+class CredentialSource(Protocol):
+    """What a call needs of its credentials (``_credentials.CredentialResolver`` is one): the
+    current ones, as a flow, and a way to drop them when the service says they expired."""
+
+    def get(self) -> Flow[Credentials]: ...
+
+    def invalidate(self, stale: Credentials) -> None: ...
+
 
 class Session(Record):
-    """What the flows of one client share: endpoint, credentials, retry state, clock.
+    """What the flows of one client share: endpoint, credentials, retry state, clocks.
 
-    ``clock_offset`` is the seconds to add to ``clock()`` so that our signatures use the
-    service's idea of now.
+    ``clock`` is the wall clock (POSIX seconds): it dates signatures and is compared with
+    credential expiry times. ``monotonic`` measures durations (fan-out cool-downs, wait
+    deadlines, the clock-skew pause), so that a step of the wall clock (NTP, a resumed laptop)
+    changes no wait. Both are injectable for tests.
+
+    ``clock_offset`` is the seconds added to ``clock()`` when signing, so that signatures use
+    the service's idea of now. A new correction is tried first; ``confirmed_offset`` is the
+    offset of the last request that succeeded, to fall back to when servers disagree.
+
+    ``meta`` is what requests carry besides the signature (User-Agent, read timeout for
+    ``amz-sdk-request``'s ``ttl``). ``tracing``: each call is an OpenTelemetry span when the
+    application uses OpenTelemetry (see ``trace``).
     """
 
-    __slots__ = ("clock", "clock_offset", "credentials", "endpoint", "retry")
+    __slots__ = (
+        "clock",
+        "clock_offset",
+        "confirmed_offset",
+        "credentials",
+        "endpoint",
+        "meta",
+        "monotonic",
+        "retry",
+        "skew_paused_until",
+        "tracing",
+    )
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __init__(
         self,
         endpoint: Endpoint,
-        credentials: CredentialResolver,
+        credentials: CredentialSource,
         retry: RetryStrategy | None = None,
         clock: Callable[[], float] = time.time,
         clock_offset: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        meta: ClientMeta | None = None,
+        tracing: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
         self.retry: RetryStrategy = StandardRetry() if retry is None else retry
         self.clock = clock
         self.clock_offset = clock_offset
+        self.monotonic = monotonic
+        self.confirmed_offset = clock_offset
+        self.skew_paused_until = -math.inf
+        self.meta = ClientMeta() if meta is None else meta
+        self.tracing = tracing
 
-    def now(self) -> _dt.datetime:
-        return _dt.datetime.fromtimestamp(self.clock() + self.clock_offset, _dt.timezone.utc)
+    def now(self, offset: float | None = None) -> _dt.datetime:
+        """The time to sign with: the wall clock plus ``offset`` (default: ``clock_offset``)."""
+        shift = self.clock_offset if offset is None else offset
+        return _dt.datetime.fromtimestamp(self.clock() + shift, _dt.timezone.utc)
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+DONE = "done"  # the page arrived: return it
+FAIL = "fail"  # raise ``error``
+RETRY = "retry"  # sleep ``delay`` seconds, then the next attempt (``cost``: retry quota taken)
+RESIGN = "resign"  # the next attempt at once, signed with the corrected clock
+REFRESH = "refresh"  # load fresh credentials, then the next attempt at once
+
+
+class CallState(Record):
+    """Where one call stands, as :func:`decide` needs it (the loop keeps it up to date).
+
+    ``offset`` is the clock offset the attempt was signed with; ``confirmed`` the session's
+    offset that last worked; ``skew_paused`` whether skew correction is resting;
+    ``local_time`` the uncorrected wall clock when the outcome arrived.
+    """
+
+    __slots__ = (
+        "attempt",
+        "confirmed",
+        "last_cost",
+        "local_time",
+        "max_attempts",
+        "offset",
+        "refreshed",
+        "skew_paused",
+    )
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __init__(
+        self,
+        max_attempts: int,
+        attempt: int = 0,
+        *,
+        offset: float = 0.0,
+        confirmed: float = 0.0,
+        skew_paused: bool = False,
+        local_time: float = 0.0,
+        refreshed: bool = False,
+        last_cost: int = 0,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.attempt = attempt
+        self.offset = offset
+        self.confirmed = confirmed
+        self.skew_paused = skew_paused
+        self.local_time = local_time
+        self.refreshed = refreshed
+        self.last_cost = last_cost
+
+
+class Decision(Record):
+    """What to do after an attempt; see the action constants above.
+
+    Besides the action: ``offset`` (not ``None``) is the clock offset later attempts sign with,
+    ``confirm`` says the offset this attempt used worked, ``pause_skew`` starts a rest of skew
+    correction, ``throttled`` is what the adaptive rate limiter should record.
+    """
+
+    __slots__ = (
+        "action",
+        "confirm",
+        "cost",
+        "delay",
+        "error",
+        "offset",
+        "page",
+        "pause_skew",
+        "throttled",
+    )
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        page: InvalidationList | None = None,
+        error: Error | None = None,
+        delay: float = 0.0,
+        cost: int = 0,
+        offset: float | None = None,
+        confirm: bool = False,
+        pause_skew: bool = False,
+        throttled: bool = False,
+    ) -> None:
+        self.action = action
+        self.page = page
+        self.error = error
+        self.delay = delay
+        self.cost = cost
+        self.offset = offset
+        self.confirm = confirm
+        self.pause_skew = pause_skew
+        self.throttled = throttled
+
+
+def _describe(error: BaseException) -> str:
+    """What went wrong, never empty: the error's text, else that of what caused it, else the
+    first line of its class's documentation (an async connection reset has no text at all)."""
+    current: BaseException | None = error
+    quiet: list[str] = []
+    for _ in range(8):  # a chain of causes is short; never follow a cycle
+        if current is None:
+            break
+        text = str(current).strip()
+        if text:
+            return text
+        if current is not error:
+            quiet.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    lines = (type(error).__doc__ or "").strip().splitlines()
+    text = lines[0].strip().rstrip(".") if lines else "no detail given"
+    return f"{text} ({', '.join(quiet)})" if quiet else text
+
+
+def _transport_decision(
+    outcome: TransportFailure, state: CallState, retry: RetryStrategy
+) -> Decision:
+    attempt, max_attempts = state.attempt, state.max_attempts
+    log.debug(
+        "attempt %d/%d: network failure (%s): %s",
+        attempt,
+        max_attempts,
+        outcome.kind,
+        type(outcome.error).__name__,
+    )
+    retried = None if outcome.kind == "local" else retry.decide(attempt, None, None)
+    if retried is not None:
+        return Decision(RETRY, delay=retried[0], cost=retried[1])
+    log.debug("attempt %d/%d: giving up", attempt, max_attempts)
+    # An error the request itself caused (h11 refusing a header) quotes the offending header:
+    # name the error only, never its text.
+    detail = "" if outcome.kind == "local" else f": {_describe(outcome.error)}"
+    failure = TransportError(
+        f"request failed after {attempt} attempt(s): {type(outcome.error).__name__}{detail}"
+    )
+    failure.attempts = attempt
+    return Decision(FAIL, error=failure)
+
+
+def _skew_decision(
+    error: CloudFrontError, date: str | None, state: CallState, throttled: bool
+) -> Decision | None:
+    """Re-sign after a clock-skew error, unless correcting cannot help."""
+    corrected = skew_correction(error, date, state.local_time, state.offset)
+    if corrected is None:
+        return None
+    attempt = state.attempt
+    action = RESIGN if attempt < state.max_attempts else FAIL
+    if state.offset != state.confirmed:
+        # A correction not yet confirmed was itself refused as skewed: the servers disagree
+        # about the time (one of several behind a load balancer is off). Following each one
+        # in turn fails against the other, so go back to the clock that worked and rest.
+        log.debug(
+            "attempt %d: clock skew again after a correction: servers disagree about the "
+            "time; back to the clock that worked, no correction for %.0f s",
+            attempt,
+            SKEW_PAUSE,
+        )
+        return Decision(
+            action, error=error, offset=state.confirmed, pause_skew=True, throttled=throttled
+        )
+    if state.skew_paused:
+        log.debug("attempt %d: clock skew not corrected: servers disagreed lately", attempt)
+        return None
+    log.debug(
+        "attempt %d: clock skew, server time is %+.0f s from ours; clock corrected",
+        attempt,
+        corrected - state.offset,
+    )
+    return Decision(action, error=error, offset=corrected, throttled=throttled)
+
+
+def decide(
+    outcome: HttpResponse | TransportFailure, state: CallState, retry: RetryStrategy
+) -> Decision:
+    """What to do after attempt ``state.attempt`` produced ``outcome``.
+
+    No I/O and no clock: everything comes in through the arguments. The only state it
+    changes is the retry quota that ``retry.decide`` draws on; it logs its reasons at DEBUG.
+
+    * a page: ``DONE`` (``confirm`` when the attempt was signed with a new clock correction);
+    * a network failure: ``RETRY`` while the retry strategy allows, else ``FAIL`` with a
+      :class:`TransportError` (a request that cannot be sent as built is never retried);
+    * an unparsable 2xx body: ``FAIL`` at once;
+    * expired temporary credentials: ``REFRESH`` once;
+    * a clock-skew error: ``RESIGN`` with the server's time (``FAIL`` on the last attempt, the
+      correction kept for the next call). A correction is kept for good only once a request
+      signed with it succeeded: when a corrected attempt is refused as skewed too, the servers
+      disagree, and the flow falls back to the offset that worked and rests correction for
+      :data:`SKEW_PAUSE` seconds, so it never does worse than not correcting at all;
+    * another service error: ``RETRY`` or ``FAIL`` as the retry strategy says.
+    """
+    if isinstance(outcome, TransportFailure):
+        return _transport_decision(outcome, state, retry)
+    attempt, max_attempts = state.attempt, state.max_attempts
+    try:
+        page = parse_response(outcome, attempts=attempt)
+    except CloudFrontError as exc:
+        error = exc
+    except ResponseParseError as exc:
+        log.debug(
+            "attempt %d/%d: HTTP %d unparsable body request-id %s (not retried)",
+            attempt,
+            max_attempts,
+            outcome.status_code,
+            outcome.request_id,
+        )
+        exc.attempts = attempt
+        return Decision(FAIL, error=exc)
+    else:
+        log.debug(
+            "attempt %d/%d: HTTP %d request-id %s",
+            attempt,
+            max_attempts,
+            outcome.status_code,
+            outcome.request_id,
+        )
+        return Decision(DONE, page=page, confirm=state.offset != state.confirmed)
+    error.attempts = attempt
+    throttled = is_throttling(error)
+    log.debug(
+        "attempt %d/%d: HTTP %d %s request-id %s",
+        attempt,
+        max_attempts,
+        error.status_code,
+        error.code,
+        error.request_id,
+    )
+    if error.code in EXPIRED_TOKEN_CODES and not state.refreshed:
+        # The service says our temporary credentials expired (sooner than they said).
+        return Decision(REFRESH, error=error, throttled=throttled)
+    skewed = _skew_decision(error, outcome.headers.get("date"), state, throttled)
+    if skewed is not None:
+        return skewed
+    retried = retry.decide(attempt, error, outcome.headers.get("x-amz-retry-after"))
+    if retried is None:
+        log.debug("attempt %d/%d: giving up", attempt, max_attempts)
+        return Decision(FAIL, error=error, throttled=throttled)
+    return Decision(RETRY, error=error, delay=retried[0], cost=retried[1], throttled=throttled)
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def _apply_clock(session: Session, state: CallState, decision: Decision) -> None:
+    if decision.confirm:
+        session.confirmed_offset = session.clock_offset = state.offset
+    if decision.offset is not None:
+        session.clock_offset = decision.offset
+    if decision.pause_skew:
+        session.skew_paused_until = session.monotonic() + SKEW_PAUSE
 
 
 def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
+    """One ``ListInvalidationsForDistributionTenant`` call: :func:`call_flow`, traced.
+
+    The call is one OpenTelemetry span (retries included) when the session traces and the
+    application has imported the OpenTelemetry API: only code that did can have configured a
+    tracer provider, so without it nothing of OpenTelemetry is imported, here or anywhere.
+    """
+    flow = call_flow(session, params)
+    if session.tracing and sys.modules.get("opentelemetry.trace") is not None:
+        from .trace import traced_call
+
+        return traced_call(flow, session.endpoint, session.meta.region)
+    return flow
+
+
+def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
     """One ``ListInvalidationsForDistributionTenant`` call, with retries and skew correction.
 
-    Every attempt is signed afresh (with the corrected clock). Backoff and rate-limiter waits
-    are ``Sleep`` effects. The result (or the raised error) carries the attempt count.
+    Every attempt is signed afresh (with the session's clock offset). Backoff and rate-limiter
+    waits are ``Sleep`` effects. The result (or the raised error) carries the attempt count.
     """
     credentials = yield from session.credentials.get()
     retry = session.retry
     limiter = retry.limiter
-    max_attempts = retry.max_attempts
-    attempt = 0
-    last_cost = 0
-    refreshed = False
+    state = CallState(retry.max_attempts)
+    call = CallMeta(session.meta, retry.mode, retry.max_attempts)
     while True:
-        attempt += 1
+        state.attempt += 1
+        attempt = state.attempt  # of state.max_attempts
         if limiter is not None:
             wait = limiter.send_delay()
             if wait > 0:
                 log.debug("attempt %d: client-side rate limit, waiting %.3f s", attempt, wait)
                 yield Sleep(wait)
-        request = sign(session.endpoint, params, credentials, session.now())
-        outcome = yield Send(request)
-        if isinstance(outcome, TransportFailure):
-            if limiter is not None:
-                limiter.observe(False)
-            log.debug(
-                "attempt %d/%d: network failure (%s): %s",
-                attempt,
-                max_attempts,
-                outcome.kind,
-                type(outcome.error).__name__,
-            )
-            decision = None if outcome.kind == "local" else retry.decide(attempt, None, None)
-            if decision is None:
-                log.debug("attempt %d/%d: giving up", attempt, max_attempts)
-                # An error the request itself caused (h11 refusing a header) quotes the
-                # offending header: name the error only, never its text.
-                detail = "" if outcome.kind == "local" else f": {outcome.error}"
-                failure = TransportError(
-                    f"request failed after {attempt} attempt(s): "
-                    f"{type(outcome.error).__name__}{detail}"
-                )
-                failure.attempts = attempt
-                raise failure from outcome.error
-        else:
-            assert isinstance(outcome, HttpResponse)
-            try:
-                page = parse_response(outcome, attempts=attempt)
-            except CloudFrontError as exc:
-                error = exc
-            except ResponseParseError as exc:
-                if limiter is not None:
-                    limiter.observe(False)
-                log.debug(
-                    "attempt %d/%d: HTTP %d unparsable body request-id %s (not retried)",
-                    attempt,
-                    max_attempts,
-                    outcome.status_code,
-                    outcome.request_id,
-                )
-                exc.attempts = attempt
-                raise
-            else:
-                if limiter is not None:
-                    limiter.observe(False)
-                log.debug(
-                    "attempt %d/%d: HTTP %d request-id %s",
-                    attempt,
-                    max_attempts,
-                    outcome.status_code,
-                    outcome.request_id,
-                )
-                retry.succeeded(last_cost)
-                return page
-            error.attempts = attempt
-            if limiter is not None:
-                limiter.observe(is_throttling(error))
-            log.debug(
-                "attempt %d/%d: HTTP %d %s request-id %s",
-                attempt,
-                max_attempts,
-                error.status_code,
-                error.code,
-                error.request_id,
-            )
-            if error.code in EXPIRED_TOKEN_CODES and not refreshed:
-                # The service says our temporary credentials expired (sooner than they said):
-                # drop them, load fresh ones once, and try again.
-                refreshed = True
-                session.credentials.invalidate(credentials)
-                credentials = yield from session.credentials.get()
-                continue
-            offset = skew_correction(
-                error, outcome.headers.get("date"), session.clock(), session.clock_offset
-            )
-            if offset is not None:
-                log.debug(
-                    "attempt %d: clock skew, server time is %+.0f s from ours; clock corrected",
-                    attempt,
-                    offset - session.clock_offset,
-                )
-                session.clock_offset = offset
-                if attempt < max_attempts:
-                    continue  # re-sign with the corrected clock, at once
-                raise error
-            decision = retry.decide(attempt, error, outcome.headers.get("x-amz-retry-after"))
-            if decision is None:
-                log.debug("attempt %d/%d: giving up", attempt, max_attempts)
-                raise error
-        delay, last_cost = decision
-        log.debug("attempt %d failed; sleeping %.3f s before retrying", attempt, delay)
-        yield Sleep(delay)
+        state.offset = session.clock_offset
+        now = session.now(state.offset)
+        request = sign(session.endpoint, params, credentials, now, call, attempt)
+        outcome: Any = yield Send(request)
+        call.received(outcome)
+        state.local_time = session.clock()
+        state.confirmed = session.confirmed_offset
+        state.skew_paused = session.monotonic() < session.skew_paused_until
+        decision = decide(outcome, state, retry)
+        if limiter is not None:
+            limiter.observe(decision.throttled)
+        _apply_clock(session, state, decision)
+        action = decision.action
+        if action == DONE:
+            retry.succeeded(state.last_cost)
+            assert decision.page is not None
+            return decision.page
+        if action == FAIL:
+            assert decision.error is not None
+            if isinstance(outcome, TransportFailure):
+                raise decision.error from outcome.error
+            raise decision.error
+        if action == REFRESH:
+            state.refreshed = True
+            session.credentials.invalidate(credentials)
+            credentials = yield from session.credentials.get()
+        elif action == RETRY:
+            state.last_cost = decision.cost
+            log.debug("attempt %d failed; sleeping %.3f s before retrying", attempt, decision.delay)
+            yield Sleep(decision.delay)

@@ -6,17 +6,19 @@ A *flow* is a generator. It yields an effect and receives the effect's result:
 * ``Sleep(seconds)`` ->  ``None``
 * ``Emit(value)``    ->  ``None`` (a value for the caller: a page during pagination)
 * ``Run(argv)``      ->  :class:`ProcessResult` (a subprocess: ``credential_process``)
+* ``Prompt(text)``   ->  the ``str`` typed, or :class:`PromptFailure` (an MFA code)
 * ``Wait(signal)``   ->  ``None`` once ``signal`` is set (another caller is refreshing credentials)
 
 and finally returns its value. The sync and async clients are two small drivers of the same
-flows, so no logic exists twice. The async driver performs ``Run`` in a worker thread and
-``Wait`` by awaiting, so neither blocks the event loop.
+flows, so no logic exists twice. The async driver performs ``Run`` and ``Prompt`` in a worker
+thread and ``Wait`` by awaiting, so none of them blocks the event loop. How a subprocess is run
+and a prompt is shown is the drivers' business (``_drivers.perform``): nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 from .http import HttpRequest, HttpResponse
@@ -27,14 +29,21 @@ __all__ = [
     "Emit",
     "Flow",
     "ProcessResult",
+    "Prompt",
+    "PromptFailure",
     "Run",
     "Send",
     "Signal",
     "Sleep",
+    "StopForwarding",
     "TransportFailure",
     "Wait",
+    "adrive",
+    "arun",
+    "drive",
+    "forward",
     "immediate",
-    "run_process",
+    "run",
 ]
 
 T = TypeVar("T")
@@ -113,17 +122,34 @@ class ProcessResult:
         return f"ProcessResult(returncode={self.returncode!r}, error={self.error!r})"
 
 
-def run_process(effect: Run) -> ProcessResult:
-    """Perform a :class:`Run` (blocking). Both drivers use this one function."""
-    import subprocess  # only processes that run credential_process pay for it
+class Prompt:
+    """Ask the user for a line of input without echo (an MFA code) and return what was typed.
 
-    try:
-        done = subprocess.run(  # noqa: S603 (argv from the user's own config, no shell)
-            list(effect.argv), capture_output=True, timeout=effect.timeout, check=False
-        )
-    except (OSError, ValueError, subprocess.SubprocessError) as exc:
-        return ProcessResult(None, error=exc)
-    return ProcessResult(done.returncode, done.stdout, done.stderr)
+    ``ask`` is the user's own prompter (``mfa_prompter=``); ``None`` means the terminal
+    (``getpass``). The result is the ``str`` typed, or a :class:`PromptFailure`.
+    """
+
+    __slots__ = ("ask", "text")
+
+    def __init__(self, text: str, ask: Callable[[str], str] | None = None) -> None:
+        self.text = text
+        self.ask = ask
+
+    def __repr__(self) -> str:
+        return f"Prompt(text={self.text!r})"
+
+
+class PromptFailure:
+    """A :class:`Prompt` got no answer: ``error`` says why (no terminal, end of input, or what
+    the user's prompter raised)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"PromptFailure(error={self.error!r})"
 
 
 class Signal:
@@ -173,8 +199,8 @@ class Wait:
         return f"Wait({self.signal!r})"
 
 
-Effect = Send | Sleep | Emit[Any] | Run | Wait
-Outcome = HttpResponse | TransportFailure | ProcessResult | None
+Effect = Send | Sleep | Emit[Any] | Run | Prompt | Wait
+Outcome = HttpResponse | TransportFailure | ProcessResult | str | PromptFailure | None
 Flow = Generator[Effect, Any, T]
 
 
@@ -182,3 +208,124 @@ def immediate(value: T) -> Flow[T]:
     """A flow that performs no effect and returns ``value``."""
     return value
     yield  # pragma: no cover  (makes this a generator)
+
+
+# --- driving flows ------------------------------------------------------------------------------
+#
+# The one synchronous and the one asynchronous drive loop. Every path that steps a flow (a call,
+# a listing, a wait, each fan-out worker, the tests) goes through them, so every exit (a result,
+# an error, an effect that raised, a consumer that stopped early) closes the flow, and the flow's
+# own cleanup (a credential refresh in flight letting its waiters go) always runs.
+
+
+class _Finished(Exception):
+    """:func:`_step`: the flow returned ``value``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _step(flow: Flow[Any], outcome: Any) -> Any:
+    """Send ``outcome`` into ``flow``: its next effect, or :class:`_Finished` with its value."""
+    try:
+        return flow.send(outcome)
+    except StopIteration as stop:
+        raise _Finished(stop.value) from None
+
+
+def drive(flow: Flow[T], perform: Callable[[Any], Any]) -> Generator[Any, None, T]:
+    """Perform ``flow``'s effects with ``perform``; yield what it emits; return its value."""
+    outcome: Any = None
+    try:
+        while True:
+            effect = _step(flow, outcome)
+            if isinstance(effect, Emit):
+                outcome = None
+                yield effect.value
+            else:
+                outcome = perform(effect)
+    except _Finished as finished:
+        return finished.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
+
+
+def run(flow: Flow[T], perform: Callable[[Any], Any]) -> T:
+    """Drive ``flow`` to its end and return its value (emitted values are dropped)."""
+    loop = drive(flow, perform)
+    while True:
+        try:
+            next(loop)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
+async def adrive(
+    flow: Flow[T], perform: Callable[[Any], Awaitable[Any]], result: list[T] | None = None
+) -> AsyncGenerator[Any, None]:
+    """:func:`drive` for ``async`` performers; the flow's value is appended to ``result``."""
+    outcome: Any = None
+    try:
+        while True:
+            effect = _step(flow, outcome)
+            if isinstance(effect, Emit):
+                outcome = None
+                yield effect.value
+            else:
+                outcome = await perform(effect)
+    except _Finished as finished:
+        if result is not None:
+            result.append(finished.value)
+    finally:
+        flow.close()
+
+
+async def arun(flow: Flow[T], perform: Callable[[Any], Awaitable[Any]]) -> T:
+    """Drive ``flow`` to its end with an ``async`` performer and return its value."""
+    result: list[T] = []
+    loop = adrive(flow, perform, result)
+    try:
+        async for _ in loop:
+            pass
+    finally:
+        await loop.aclose()
+    return result[0]
+
+
+class StopForwarding(Exception):
+    """Raised by a :func:`forward` callback: the sub-flow is done (it is closed)."""
+
+
+def forward(
+    flow: Flow[T],
+    on_emit: Callable[[Any], Iterable[Any] | None],
+    intercept: Callable[[Any], Flow[Any]] | None = None,
+) -> Flow[T | None]:
+    """Run ``flow`` inside the calling flow (``yield from forward(...)``).
+
+    Its effects pass up unchanged, or through ``intercept`` (a flow that performs the effect
+    its own way and returns the outcome); each value it emits goes to ``on_emit``, which
+    returns the values to emit in its place (or ``None``), or raises :class:`StopForwarding`
+    to end the sub-flow early (the result is then ``None``). The sub-flow is closed on every
+    exit.
+    """
+    outcome: Any = None
+    try:
+        while True:
+            effect = _step(flow, outcome)
+            outcome = None
+            if isinstance(effect, Emit):
+                try:
+                    values = on_emit(effect.value)
+                except StopForwarding:
+                    return None
+                for value in values or ():
+                    yield Emit(value)
+            elif intercept is None:
+                outcome = yield effect
+            else:
+                outcome = yield from intercept(effect)
+    except _Finished as finished:
+        return finished.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()

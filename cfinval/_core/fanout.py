@@ -31,13 +31,13 @@ from attrs import define, field, frozen
 from .._errors import CloudFrontError, Error, NoCredentialsError, ParamValidationError
 from .._models import InvalidationList, InvalidationSummary, TenantResult
 from .call import Session
-from .effects import Emit, Flow, Send, Sleep
+from .effects import Flow, Send, Sleep, forward
 from .http import HttpResponse
 from .pagination import PaginationPlan, PaginationState, pages_flow
 from .protocol import error_from_response
 from .retry import is_throttling
 
-__all__ = ["FanOutPlan", "Pacer", "tenant_flow"]
+__all__ = ["RECHECK", "FanOutPlan", "Pacer", "Scheduler", "TenantPlan", "tenant_flow"]
 
 log = logging.getLogger("cfinval")
 
@@ -49,7 +49,8 @@ MAX_THROTTLE_RESUMES = 8
 class Pacer:
     """Concurrency and cool-down shared by the tenants of one ``list_many`` call (thread-safe).
 
-    ``clock`` readings are passed in by the flows (the session clock), so tests control time.
+    ``now`` readings are passed in by the flows (the session's monotonic clock, so that a step
+    of the wall clock changes no cool-down), and tests control time.
     """
 
     max_concurrency: int
@@ -114,9 +115,22 @@ class Pacer:
         return self._delay(resumes)
 
 
+class TenantPlan(PaginationPlan):
+    """One tenant of a fan-out: its listing, and whether to keep the items or only count them
+    (``keep_items=False``: memory stays flat whatever the listing's size)."""
+
+    __slots__ = ("keep_items",)
+
+    def __init__(self, plan: PaginationPlan, keep_items: bool = True) -> None:
+        super().__init__(
+            plan.tenant_id, plan.page_size, plan.max_items, plan.marker, plan.skip, plan.since
+        )
+        self.keep_items = keep_items
+
+
 @frozen
 class FanOutPlan:
-    """Validated ``list_many`` arguments: one pagination plan per distinct tenant."""
+    """Validated ``list_many`` arguments: one plan per distinct tenant."""
 
     plans: tuple[PaginationPlan, ...]
     concurrency: int
@@ -128,6 +142,7 @@ class FanOutPlan:
         concurrency: object,
         max_items_per_tenant: object,
         page_size: object,
+        keep_items: object = True,
     ) -> FanOutPlan:
         if isinstance(tenant_ids, (str, bytes)) or not isinstance(tenant_ids, Iterable):
             raise ParamValidationError(
@@ -136,11 +151,13 @@ class FanOutPlan:
             )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ParamValidationError(f"concurrency must be a positive int, got {concurrency!r}")
+        if not isinstance(keep_items, bool):
+            raise ParamValidationError(f"keep_items must be True or False, got {keep_items!r}")
         plans: dict[str, PaginationPlan] = {}
         for tenant_id in tenant_ids:
             # validate before using the Id as a key: an unhashable one must not raise TypeError
             plan = PaginationPlan.create(tenant_id, page_size, max_items_per_tenant, None)
-            plans.setdefault(plan.tenant_id, plan)
+            plans.setdefault(plan.tenant_id, TenantPlan(plan, keep_items))
         return cls(tuple(plans.values()), concurrency)
 
 
@@ -162,29 +179,30 @@ def _paced_pages(
 ) -> Generator[Any, Any, None]:
     """Run ``pages_flow``, waiting out the pacer's cool-down before each request and
     reporting each response to it."""
-    pages = pages_flow(session, plan, state)
-    outcome: Any = None
-    while True:
-        try:
-            effect = pages.send(outcome)
-        except StopIteration:
-            return
-        outcome = None
-        if isinstance(effect, Emit):
-            on_page(effect.value)
-        elif isinstance(effect, Send):
-            wait = pacer.wait_time(session.clock())
-            if wait > 0:
-                yield Sleep(wait)
-            outcome = yield effect
-            _observe(pacer, outcome, session.clock())
-        else:
-            outcome = yield effect
+
+    def paced(effect: Any) -> Generator[Any, Any, Any]:
+        if not isinstance(effect, Send):
+            return (yield effect)
+        wait = pacer.wait_time(session.monotonic())
+        if wait > 0:
+            yield Sleep(wait)
+        outcome = yield effect
+        _observe(pacer, outcome, session.monotonic())
+        return outcome
+
+    yield from forward(pages_flow(session, plan, state), on_page, paced)
 
 
 def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[TenantResult]:
-    """List one tenant for ``list_many``; never raises for that tenant's own failures."""
+    """List one tenant for ``list_many``; never raises for that tenant's own failures.
+
+    A :class:`TenantPlan` with ``keep_items=False`` counts the invalidations per status as
+    pages arrive and keeps none of them.
+    """
+    keep = plan.keep_items if isinstance(plan, TenantPlan) else True
     items: list[InvalidationSummary] = []
+    counts: dict[str, int] = {}
+    received = 0
     state = PaginationState()
     current = plan
     next_marker: str | None = None
@@ -192,8 +210,13 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
     resumes = 0
 
     def on_page(page: InvalidationList) -> None:
-        nonlocal next_marker, pages
-        items.extend(page.items)
+        nonlocal next_marker, pages, received
+        if keep:
+            items.extend(page.items)
+        else:
+            for item in page.items:
+                counts[item.status] = counts.get(item.status, 0) + 1
+        received += len(page.items)
         next_marker = page.next_marker
         pages += 1
 
@@ -208,7 +231,7 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
             resumes += 1
             # Resume from the page that failed: after the last page received, if any.
             if pages:
-                remaining = None if plan.max_items is None else plan.max_items - len(items)
+                remaining = None if plan.max_items is None else plan.max_items - received
                 current = PaginationPlan(
                     plan.tenant_id, plan.page_size, remaining, next_marker, 0, plan.since
                 )
@@ -228,4 +251,72 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
             continue
         except Error as exc:
             return TenantResult(plan.tenant_id, error=exc)
+        if not keep:
+            return TenantResult(
+                plan.tenant_id,
+                resume_token=state.resume_token,
+                status_counts=tuple(sorted(counts.items())),
+            )
         return TenantResult(plan.tenant_id, tuple(items), resume_token=state.resume_token)
+
+
+#: How often a fan-out with room for more tenants checks whether one may start (seconds): a
+#: tenant that parks (waits out throttling) frees its place without completing.
+RECHECK = 0.1
+
+
+class Scheduler:
+    """The sans-IO scheduler of one ``list_many`` call; each driver only runs its flows.
+
+    The driver's loop is: start every flow :meth:`start` hands out (keyed by an int), wait for
+    completions for at most :meth:`recheck` seconds (``None``: until one completes), report
+    each batch of completions to :meth:`complete`, yield the results it returns in that order
+    and raise the error it returns after them, until :meth:`finished`. So both drivers give the
+    same results in the same order, failures included.
+    """
+
+    __slots__ = ("_pacer", "_plans", "_session", "concurrency", "running", "waiting")
+
+    def __init__(self, session: Session, fan: FanOutPlan, pacer: Pacer) -> None:
+        self._session = session
+        self._pacer = pacer
+        self._plans = fan.plans
+        self.concurrency = fan.concurrency
+        self.waiting = 0  # index of the next tenant to start
+        self.running: set[int] = set()
+
+    def start(self) -> list[tuple[int, Flow[TenantResult]]]:
+        """The tenant flows that may start now, in the order given."""
+        started = []
+        while self.waiting < len(self._plans) and self._pacer.may_start(len(self.running)):
+            key = self.waiting
+            self.waiting += 1
+            self.running.add(key)
+            started.append((key, tenant_flow(self._session, self._plans[key], self._pacer)))
+        return started
+
+    def recheck(self) -> float | None:
+        """How long the driver may wait for a completion before calling :meth:`start` again."""
+        room = self.waiting < len(self._plans) and len(self.running) < self.concurrency
+        return RECHECK if room else None
+
+    def complete(
+        self, done: Iterable[tuple[int, TenantResult | None, BaseException | None]]
+    ) -> tuple[list[TenantResult], BaseException | None]:
+        """Results to yield (in the order the tenants were given) and the first error to raise
+        after them (a flow that raised: credentials missing, or a bug), for completed flows."""
+        results: list[tuple[int, TenantResult]] = []
+        errors: list[tuple[int, BaseException]] = []
+        for key, result, error in done:
+            self.running.discard(key)
+            if error is not None:
+                errors.append((key, error))
+            elif result is not None:
+                results.append((key, result))
+        results.sort(key=lambda pair: pair[0])
+        errors.sort(key=lambda pair: pair[0])
+        return [result for _, result in results], (errors[0][1] if errors else None)
+
+    @property
+    def finished(self) -> bool:
+        return not self.running and self.waiting >= len(self._plans)

@@ -16,6 +16,8 @@ _SECRET_HEADERS = frozenset(
         "authorization",
         "x-amz-security-token",
         "x-aws-ec2-metadata-token",
+        "x-amz-sso_bearer_token",
+        "dpop",
     }
 )
 

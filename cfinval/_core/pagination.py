@@ -15,7 +15,7 @@ from .._errors import (
 )
 from .._models import InvalidationList, InvalidationSummary
 from .call import Session, list_flow
-from .effects import Emit, Flow
+from .effects import Emit, Flow, forward
 from .protocol import ListParams
 from .record import Record
 
@@ -33,8 +33,9 @@ __all__ = [
 def encode_token(marker: str | None, truncate_amount: int | None = None) -> str:
     """A resume token in botocore's format.
 
-    Base64 of the JSON ``{"Marker": ..., "boto_truncate_amount": N}`` (the count only after a cut
-    inside a page).
+    Base64 of the JSON ``{"Marker": ...}``, plus ``"boto_truncate_amount": N`` when given
+    (botocore's own tokens after a cut inside a page: skip N items of the page at ``Marker``).
+    cfinval itself never writes a count: see :func:`pages_flow`.
     """
     token: dict[str, object] = {"Marker": marker}
     if truncate_amount is not None:
@@ -183,10 +184,18 @@ class PaginationPlan(Record):
 def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
     """Emit pages until the listing ends or ``max_items`` items have been emitted.
 
-    Mirrors botocore's ``PageIterator`` (so resume tokens are interchangeable), and raises
-    :class:`PaginationError` when the service hands back a marker already followed. With
-    ``plan.since``, the page holding the first invalidation already seen is emitted cut just
-    before it, and no further page is requested.
+    Pages and cuts are botocore's ``PageIterator``'s, and raises :class:`PaginationError` when
+    the service hands back a marker already followed. With ``plan.since``, the page holding the
+    first invalidation already seen is emitted cut just before it, and no further page is
+    requested.
+
+    The resume token after a ``max_items`` cut names where the listing stopped: ``{"Marker":
+    <the last Id handed out>}`` (any Id is a valid ``Marker``: the service continues after
+    it). botocore's token after a cut inside a page is ``{"Marker": <the page's marker>,
+    "boto_truncate_amount": N}`` instead, which skips N items on resuming, and so skips or
+    repeats items when invalidations were created in between (they arrive at the head, newest
+    first). Ours is plain botocore format, so boto3 and the AWS CLI resume from it exactly, and
+    their tokens work here.
     """
     marker = plan.marker
     seen: set[str | None] = {marker}
@@ -196,10 +205,8 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
         page = yield from list_flow(session, ListParams(plan.tenant_id, marker, plan.page_size))
         state.pages += 1
         items = page.items
-        skipped = 0
         if first and plan.skip:
-            skipped = plan.skip
-            items = items[skipped:]
+            items = items[plan.skip :]  # botocore's token after a cut inside a page
         first = False
         reached_seen = False
         if plan.since is not None:
@@ -208,9 +215,11 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
                 items = items[:cut]
                 reached_seen = True
         if plan.max_items is not None and total + len(items) > plan.max_items:
-            keep = plan.max_items - total
-            state.resume_token = encode_token(marker, keep + skipped)
-            yield Emit(evolve(page, items=items[:keep]))
+            # total < max_items here (an exact fill stops on the page boundary below), so at
+            # least one item is kept, and its Id is where the listing resumes.
+            kept = items[: plan.max_items - total]
+            state.resume_token = encode_token(kept[-1].id)
+            yield Emit(evolve(page, items=kept))
             return
         yield Emit(page if items is page.items else evolve(page, items=items))
         total += len(items)
@@ -239,18 +248,8 @@ def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -
 
 def items_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:
     """Emit each :class:`InvalidationSummary` of the listing."""
-    pages = pages_flow(session, plan, state)
-    outcome = None
-    while True:
-        try:
-            effect = pages.send(outcome)
-        except StopIteration:
-            return
-        if isinstance(effect, Emit):
-            page: InvalidationList = effect.value
-            item: InvalidationSummary
-            for item in page.items:
-                yield Emit(item)
-            outcome = None
-        else:
-            outcome = yield effect
+
+    def items(page: InvalidationList) -> tuple[InvalidationSummary, ...]:
+        return page.items
+
+    yield from forward(pages_flow(session, plan, state), items)

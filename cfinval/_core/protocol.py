@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import http.client
-import sys
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from .._errors import (
 from .._models import Credentials, InvalidationList, InvalidationSummary
 from . import sigv4 as _sigv4
 from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from .metadata import UNSIGNED_HEADERS, CallMeta, build_user_agent
 from .record import Record
 from .xml import _bool, _int, _required, _text, parse_timestamp, xml_to_dict
 
@@ -41,7 +42,6 @@ __all__ = [
 SERVICE = "cloudfront"
 API_VERSION = "2020-05-31"
 NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
-USER_AGENT = f"cfinval/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -102,11 +102,11 @@ class ListParams(Record):
             raise ParamValidationError(f"Id must be a str, not {type(Id).__name__}")
         if Id in ("", ".", ".."):
             raise ParamValidationError(f"Id must be a distribution tenant Id, got {Id!r}")
-        _require_utf8("Id", Id)
+        _check_text("Id", Id, MAX_ID_LENGTH)
         if Marker is not None:
             if not isinstance(Marker, str):
                 raise ParamValidationError(f"Marker must be a str, not {type(Marker).__name__}")
-            _require_utf8("Marker", Marker)
+            _check_text("Marker", Marker, MAX_MARKER_LENGTH)
         if MaxItems is not None and (
             isinstance(MaxItems, bool) or not isinstance(MaxItems, int) or MaxItems < 1
         ):
@@ -120,6 +120,29 @@ class ListParams(Record):
         if self.max_items is not None:
             pairs.append(("MaxItems", str(self.max_items)))
         return pairs
+
+
+#: The longest ``Id`` and ``Marker`` sent. No real value comes close (tenant Ids are 1-64
+#: characters in the API reference; a marker is an invalidation Id, about 14-25 characters);
+#: a longer one is a mistake or an attack, and would only make an over-long URL.
+MAX_ID_LENGTH = 1024
+MAX_MARKER_LENGTH = 1024
+# C0 controls (NUL, tab, CR, LF, ESC, ...), DEL and C1 controls: no Id or marker holds one.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_text(name: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ParamValidationError(
+            f"{name} is {len(value):,} characters long; at most {limit:,} are accepted"
+        )
+    control = _CONTROL.search(value)
+    if control is not None:
+        raise ParamValidationError(
+            f"{name} must not contain control characters: {control.group()!r} at position "
+            f"{control.start()}"
+        )
+    _require_utf8(name, value)
 
 
 def _require_utf8(name: str, value: str) -> None:
@@ -146,7 +169,8 @@ def _auth_headers(
     """
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     token = credentials.session_token
-    signed = [*also_signed, ("host", endpoint.netloc), ("x-amz-date", amz_date)]
+    signed = [h for h in also_signed if h[0].lower() not in UNSIGNED_HEADERS]
+    signed += [("host", endpoint.netloc), ("x-amz-date", amz_date)]
     out = [("X-Amz-Date", amz_date)]
     if token is not None:
         signed.append(("x-amz-security-token", token))
@@ -176,9 +200,19 @@ def _encoded(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def sign(
-    endpoint: Endpoint, params: ListParams, credentials: Credentials, now: _dt.datetime
+    endpoint: Endpoint,
+    params: ListParams,
+    credentials: Credentials,
+    now: _dt.datetime,
+    call: CallMeta | None = None,
+    attempt: int = 1,
 ) -> HttpRequest:
-    """The signed request for ``params``; ``now`` is an aware UTC datetime."""
+    """The signed request for ``params``; ``now`` is an aware UTC datetime.
+
+    With ``call``, the request carries that call's metadata for attempt ``attempt``
+    (``amz-sdk-*``, its ``User-Agent``, a Lambda ``X-Amzn-Trace-Id``), none of it signed:
+    botocore signs only ``host``, ``x-amz-date`` and the session token for this operation.
+    """
     path = (
         f"{endpoint.base_path}/{API_VERSION}/distribution-tenant/"
         f"{_sigv4.encode_rfc3986(params.id)}/invalidation"
@@ -187,13 +221,13 @@ def sign(
     url = f"{endpoint.scheme}://{endpoint.netloc}{path}"
     if query:
         url += "?" + _encoded(query)
-    headers = (
+    headers = [
         ("Host", endpoint.netloc),
         *_auth_headers("GET", endpoint, SERVICE, path, query, credentials, now),
         ("Accept-Encoding", "identity"),
-        ("User-Agent", USER_AGENT),
-    )
-    return HttpRequest("GET", url, headers)
+    ]
+    headers += call.headers(attempt) if call is not None else [("User-Agent", build_user_agent())]
+    return HttpRequest("GET", url, tuple(headers))
 
 
 def sign_form_post(
@@ -225,7 +259,7 @@ def sign_form_post(
     headers += [
         ("Content-Type", content_type),
         ("Accept-Encoding", "identity"),
-        ("User-Agent", USER_AGENT),
+        ("User-Agent", build_user_agent()),
     ]
     return HttpRequest("POST", f"{endpoint.scheme}://{endpoint.netloc}{path}", tuple(headers), body)
 

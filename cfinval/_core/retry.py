@@ -164,23 +164,10 @@ class RetryQuota(Record):
             self.available = min(self.capacity, self.available + amount)
 
 
-class StandardRetry(Record):
-    """The ``standard`` retry mode. One instance per client; ``random`` is injectable for tests."""
+class _Strategy:
+    """What every retry mode decides the same way (mixed into each mode's class)."""
 
-    __slots__ = ("max_attempts", "mode", "quota", "random")
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __init__(
-        self,
-        max_attempts: int = 3,
-        quota: RetryQuota | None = None,
-        random: Callable[[], float] = _random.random,
-        mode: str = "standard",
-    ) -> None:
-        self.max_attempts = max_attempts
-        self.quota = RetryQuota() if quota is None else quota
-        self.random = random
-        self.mode = mode
+    max_attempts: int
 
     @property
     def limiter(self) -> ClientRateLimiter | None:
@@ -189,14 +176,54 @@ class StandardRetry(Record):
     def decide(
         self, attempt: int, error: CloudFrontError | None, retry_after_ms: str | None
     ) -> Decision | None:
-        """What to do after attempt ``attempt`` (1-based) failed; ``None``: give up.
-
-        ``error`` is the service error, or ``None`` for a network failure (always retryable).
-        """
+        """What to do after attempt ``attempt`` (1-based) failed: ``(delay, quota cost)``, or
+        ``None`` to give up. ``error`` is the service error, or ``None`` for a network failure
+        (always retryable)."""
         if attempt >= self.max_attempts:
             return None
-        if error is not None and not is_retryable_error(error):
+        if error is not None and not self._retryable(error):
             return None
+        return self._backoff(attempt, error, retry_after_ms)
+
+    def _retryable(self, error: CloudFrontError) -> bool:
+        raise NotImplementedError  # pragma: no cover
+
+    def _backoff(
+        self, attempt: int, error: CloudFrontError | None, retry_after_ms: str | None
+    ) -> Decision | None:
+        raise NotImplementedError  # pragma: no cover
+
+
+class StandardRetry(_Strategy, Record):
+    """The ``standard`` retry mode. One instance per client; ``random`` is injectable for tests.
+
+    ``retryable_codes``: service error codes retried besides the standard ones (a service's
+    own transient errors, such as STS's ``IDPCommunicationError``).
+    """
+
+    __slots__ = ("max_attempts", "mode", "quota", "random", "retryable_codes")
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        quota: RetryQuota | None = None,
+        random: Callable[[], float] = _random.random,
+        mode: str = "standard",
+        retryable_codes: frozenset[str] = frozenset(),
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.quota = RetryQuota() if quota is None else quota
+        self.random = random
+        self.mode = mode
+        self.retryable_codes = retryable_codes
+
+    def _retryable(self, error: CloudFrontError) -> bool:
+        return is_retryable_error(error) or error.code in self.retryable_codes
+
+    def _backoff(
+        self, attempt: int, error: CloudFrontError | None, retry_after_ms: str | None
+    ) -> Decision | None:
         throttled = error is not None and is_throttling(error)
         cost = 5 if throttled else 14
         if not self.quota.acquire(cost):
@@ -213,7 +240,7 @@ class StandardRetry(Record):
         self.quota.release(last_cost or 1)
 
 
-class LegacyRetry(Record):
+class LegacyRetry(_Strategy, Record):
     """The ``legacy`` retry mode: botocore's original handler, no quota, no rate limiter."""
 
     __slots__ = ("max_attempts", "mode", "random")
@@ -229,20 +256,14 @@ class LegacyRetry(Record):
         self.random = random
         self.mode = mode
 
-    @property
-    def limiter(self) -> ClientRateLimiter | None:
-        return None
+    def _retryable(self, error: CloudFrontError) -> bool:
+        return error.status_code in _LEGACY_STATUS or (
+            error.status_code == 400 and error.code in _LEGACY_THROTTLING_400
+        )
 
-    def decide(
+    def _backoff(
         self, attempt: int, error: CloudFrontError | None, retry_after_ms: str | None
     ) -> Decision | None:
-        if attempt >= self.max_attempts:
-            return None
-        if error is not None and not (
-            error.status_code in _LEGACY_STATUS
-            or (error.status_code == 400 and error.code in _LEGACY_THROTTLING_400)
-        ):
-            return None
         return self.random() * 2 ** (attempt - 1), 0
 
     def succeeded(self, last_cost: int) -> None:

@@ -1,8 +1,9 @@
 """Watching invalidations until they complete: a flow (no I/O, no real clock).
 
 The flow polls the listing with :func:`~cfinval._flow.pages_flow`, sleeps between polls with
-``Sleep`` effects and measures its deadline with the session clock, so one implementation serves
-``Client`` and ``AsyncClient``, and tests drive it with a fake clock instead of sleeping.
+``Sleep`` effects and measures its deadline with the session's monotonic clock, so one
+implementation serves ``Client`` and ``AsyncClient``, a step of the wall clock moves no
+deadline, and tests drive it with a fake clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from attrs import frozen
 from .._errors import ParamValidationError, WaitTimeoutError
 from .._models import InvalidationList, InvalidationSummary
 from .call import Session
-from .effects import Emit, Flow, Sleep
+from .effects import Flow, Sleep, StopForwarding, forward
 from .pagination import PaginationPlan, PaginationState, pages_flow
 
 __all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
@@ -92,26 +93,16 @@ def _scan(
     invalidation can still be in progress behind a page of completed ones.
     """
     listing = PaginationPlan(plan.tenant_id, plan.page_size, None, None, 0)
-    pages = pages_flow(session, listing, PaginationState())
     found: dict[str, InvalidationSummary] = {}
-    outcome: Any = None
-    try:
-        while True:
-            try:
-                effect = pages.send(outcome)
-            except StopIteration:
-                return found
-            outcome = None
-            if not isinstance(effect, Emit):
-                outcome = yield effect
-                continue
-            page: InvalidationList = effect.value
-            for item in page.items:
-                found.setdefault(item.id, item)
-            if wanted is not None and wanted.issubset(found):
-                return found
-    finally:
-        pages.close()
+
+    def take(page: InvalidationList) -> None:
+        for item in page.items:
+            found.setdefault(item.id, item)
+        if wanted is not None and wanted.issubset(found):
+            raise StopForwarding
+
+    yield from forward(pages_flow(session, listing, PaginationState()), take)
+    return found
 
 
 def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummary, ...]]:
@@ -122,7 +113,8 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
     invalidation may take a moment to be listed). Raises :class:`WaitTimeoutError` when the
     deadline passes first, and whatever the listing raises (``EntityNotFound``, ...).
     """
-    deadline = None if plan.timeout is None else session.clock() + plan.timeout
+    # Durations on the monotonic clock: a step of the wall clock moves no deadline.
+    deadline = None if plan.timeout is None else session.monotonic() + plan.timeout
     watched = plan.invalidation_ids
     if watched == ():
         return ()
@@ -136,7 +128,7 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
         if not pending:
             log.debug("wait: %d invalidation(s) completed after %d poll(s)", len(watched), polls)
             return tuple(found[i] for i in watched)
-        now = session.clock()
+        now = session.monotonic()
         if deadline is not None and now >= deadline:
             missing = tuple(i for i in pending if i not in found)
             shown = ", ".join(pending[:10]) + (", ..." if len(pending) > 10 else "")

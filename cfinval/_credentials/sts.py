@@ -4,6 +4,7 @@ form ``POST``, an XML answer). No I/O here; the client's driver sends the reques
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import random as _random
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from xml.parsers import expat
 from .._core.effects import Flow, Send, Sleep, TransportFailure
 from .._core.http import HttpResponse
 from .._core.protocol import Endpoint, error_from_response, sign_form_post
-from .._core.retry import is_retryable_error, is_throttling
+from .._core.retry import StandardRetry
 from .._core.xml import parse_timestamp, xml_to_dict
 from .._errors import CredentialRetrievalError, ParamValidationError
 from .._models import Credentials
@@ -25,10 +26,9 @@ log = logging.getLogger("cfinval")
 STS_VERSION = "2011-06-15"
 #: Attempts per STS call (botocore's standard mode default).
 STS_MAX_ATTEMPTS = 3
-#: Errors of ``AssumeRoleWithWebIdentity`` that a retry may cure (botocore retries them too).
+#: Errors of ``AssumeRoleWithWebIdentity`` that a retry may cure, besides the standard ones
+#: (botocore retries ``IDPCommunicationError``; cfinval retries ``InvalidIdentityToken`` too).
 _STS_TRANSIENT_CODES = frozenset({"IDPCommunicationError", "InvalidIdentityToken"})
-#: The backoff's random factor (module level so that tests can make it deterministic).
-_jitter: Callable[[], float] = _random.random
 
 
 def parse_sts_credentials(body: bytes, action: str) -> Credentials:
@@ -67,29 +67,28 @@ def sts_credentials_flow(
     params: list[tuple[str, str]],
     credentials: Credentials | None,
     clock: Callable[[], float],
-    random: Callable[[], float] | None = None,
+    random: Callable[[], float] = _random.random,
 ) -> Flow[Credentials]:
     """Call STS ``action`` with ``params`` (signed with ``credentials``, unsigned when ``None``)
-    and return the credentials it hands out. Transport failures, 5xx, throttling and
-    ``IDPCommunicationError`` are retried (3 attempts); any other failure raises
+    and return the credentials it hands out. Failures are retried as the standard retry mode
+    says (network failures, 5xx, throttling; plus ``IDPCommunicationError`` and
+    ``InvalidIdentityToken``), 3 attempts; any other failure raises
     :class:`CredentialRetrievalError` with the service's code and message."""
-    import datetime as _dt
-
     form = [("Action", action), ("Version", STS_VERSION), *params]
+    retry = StandardRetry(STS_MAX_ATTEMPTS, random=random, retryable_codes=_STS_TRANSIENT_CODES)
     attempt = 0
     while True:
         attempt += 1
         now = _dt.datetime.fromtimestamp(clock(), _dt.timezone.utc)
         request = sign_form_post(endpoint, "sts", form, credentials, now)
         outcome: Any = yield Send(request)
-        throttled = False
         if isinstance(outcome, TransportFailure):
             problem = (
                 f"{action} request to {endpoint.netloc} failed: "
                 f"{type(outcome.error).__name__}: {outcome.error}"
             )
-            retryable = True
             code = None
+            decision = retry.decide(attempt, None, None)
         else:
             assert isinstance(outcome, HttpResponse)
             if outcome.status_code < 300 and not outcome.truncated:
@@ -104,11 +103,8 @@ def sts_credentials_flow(
             problem = f"An error occurred ({error.code}) when calling the {action} operation"
             if error.message:
                 problem += f": {error.message}"
-            throttled = is_throttling(error)
-            retryable = is_retryable_error(error) or error.code in _STS_TRANSIENT_CODES
+            decision = retry.decide(attempt, error, outcome.headers.get("x-amz-retry-after"))
         log.debug("STS %s attempt %d failed: %s", action, attempt, code or problem)
-        if not retryable or attempt >= STS_MAX_ATTEMPTS:
+        if decision is None:
             raise CredentialRetrievalError(provider, problem, code=code)
-        base = 1.0 if throttled else 0.05
-        jitter = (random or _jitter)()
-        yield Sleep(jitter * min(base * 2 ** (attempt - 1), 20.0))
+        yield Sleep(decision[0])

@@ -1,227 +1,132 @@
-"""The asynchronous driver: performs the core's effects over ``httpx.AsyncClient``."""
+"""The asynchronous driver: performs the core's effects over ``httpx.AsyncClient``.
+
+It runs on anyio, httpx's own async layer, so it serves asyncio (uvloop too) and trio alike.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from types import TracebackType
+import math
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._core.body import BodyReader
-from .._core.call import list_flow
-from .._core.effects import (
-    Emit,
-    Flow,
-    Run,
-    Send,
-    Signal,
-    Sleep,
-    TransportFailure,
-    Wait,
-    run_process,
-)
-from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
-from .._core.protocol import ListParams
-from .._errors import ParamValidationError
+from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
+from .._core.http import HttpRequest, HttpResponse
+from .._core.pagination import PaginationState
 from .._models import InvalidationList, InvalidationSummary, TenantResult
-from .base import (
-    _HTTPX_ERRORS,
-    _RECHECK,
-    _UNSET,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_POLL,
-    DEFAULT_TIMEOUT,
-    AsyncPaginator,
-    T,
-    _Base,
-    _deadline_failure,
-    _failure,
-    _preloaded,
-    _response,
-    _tenant_flow,
-)
+from .base import Base
+from .paginators import AsyncPaginator
+from .perform import perform_blocking
+from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
 from .transport import new_async_client
 
 if TYPE_CHECKING:
-    from .._core.fanout import FanOutPlan, Pacer
+    import anyio
+
+    from .._core.effects import TransportFailure
+    from .._core.fanout import Scheduler
+
+__all__ = ["AsyncClient"]
 
 
-async def _await_signal(signal: Signal) -> None:
-    """Wait for ``signal`` without blocking the event loop (it may be set from any thread)."""
-    import asyncio
+class AsyncClient(
+    Base[
+        httpx.AsyncClient,
+        Callable[[float], Awaitable[None]],
+        AsyncPaginator[InvalidationList],
+        AsyncPaginator[InvalidationSummary],
+        AsyncIterator[TenantResult],
+    ]
+):
+    """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited.
 
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[None] = loop.create_future()
+    One client serves any number of event loops in turn (a module-level client used from
+    successive ``asyncio.run()`` calls): the connections it made belong to the loop that made
+    them, so a new loop gets a new pool. A client you pass as ``http_client`` stays yours and
+    cannot follow a change of loop.
+    """
 
-    def wake() -> None:
-        if not future.done():
-            future.set_result(None)
+    _http_type = httpx.AsyncClient
+    _loop: object = None  # the event loop the HTTP client's connections belong to
+    _keeper: AsyncGenerator[None, None] | None = None  # closes it when that loop ends
 
-    def wake_threadsafe() -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(wake)
+    # -- effects ---------------------------------------------------------------------------
 
-    if signal.add_callback(wake_threadsafe):
-        await future
-
-
-class AsyncClient(_Base):
-    """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited."""
-
-    def __init__(
-        self,
-        credentials: Any = None,
-        *,
-        profile: str | None = None,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        max_attempts: int | None = None,
-        retry_mode: str | None = None,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        attempt_timeout: float | None = _UNSET,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        super().__init__(
-            credentials,
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            max_attempts=max_attempts,
-            retry_mode=retry_mode,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            clock=clock,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ParamValidationError("http_client must be an httpx.AsyncClient")
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._closed = False
-        self._sleep = sleep
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._closed:
-            raise RuntimeError("this cfinval.AsyncClient is closed")
-        if self._http is None:
-            self._http = new_async_client(self._session.endpoint.scheme, self._http_options())
-        return self._http
+    async def _client(self) -> httpx.AsyncClient:
+        self._check_open()
+        self._forked()
+        loop = _current_loop()
+        if loop is not self._loop:
+            if self._http is not None and self._loop is not None:
+                if not self._owns_http:
+                    raise RuntimeError(
+                        "the httpx.AsyncClient passed as http_client= was used in another event "
+                        "loop; its connections cannot follow: create one per event loop, or "
+                        "let cfinval create its own"
+                    )
+                if not self._http.is_closed:  # its loop ended without finalizing it
+                    _RETIRED.append(self._http)
+                self._http = None
+            self._loop = loop
+        http = self._http
+        if http is None:
+            http = self._http = new_async_client(
+                self._session.endpoint.scheme, self._http_options()
+            )
+            if self._owns_http:
+                # Closed inside its own event loop when that loop finalizes its async
+                # generators (asyncio.run() and trio.run() both do, as they end).
+                self._keeper = _close_at_loop_end(http)
+                await self._keeper.__anext__()
+        return http
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = self._client()
-        timeout, deadline = self._limits_for(request, http.timeout, self._owns_http)
+        http = await self._client()
+        timeout, deadline = self._limits_for(request, http.timeout)
         try:
             if deadline is None:
-                return await self._exchange(http, request, timeout)
-            import anyio  # httpx's own async backend: already loaded, works under trio too
+                return await _exchange(http, request, timeout)
+            import anyio
 
             with anyio.fail_after(deadline):
-                return await self._exchange(http, request, timeout)
+                return await _exchange(http, request, timeout)
         except TimeoutError:
-            return _deadline_failure(deadline or 0.0)
-        except _HTTPX_ERRORS as exc:
-            return _failure(exc)
-
-    @staticmethod
-    async def _exchange(
-        http: httpx.AsyncClient, request: HttpRequest, timeout: httpx.Timeout
-    ) -> HttpResponse:
-        async with http.stream(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body or None,
-            timeout=timeout,
-        ) as resp:
-            reader = _preloaded(resp)
-            if reader is None:
-                reader = BodyReader(resp.headers.get("content-encoding"), MAX_BODY_BYTES)
-                async for chunk in resp.aiter_raw():
-                    if not reader.feed(chunk):
-                        break
-            return _response(resp, reader)
+            return deadline_failure(deadline or 0.0)
+        except HTTPX_ERRORS as exc:
+            return failure(exc)
 
     async def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):
             return await self._send(effect.request)
-        import asyncio
+        import anyio
 
         if isinstance(effect, Sleep):
-            await (self._sleep or asyncio.sleep)(effect.seconds)
+            await (self._sleep or anyio.sleep)(effect.seconds)
             return None
         if isinstance(effect, Wait):
             await _await_signal(effect.signal)
             return None
-        if isinstance(effect, Run):
-            return await asyncio.to_thread(run_process, effect)
+        if isinstance(effect, (Run, Prompt)):
+            return await anyio.to_thread.run_sync(perform_blocking, effect)
         raise TypeError(f"unexpected effect {effect!r}")  # pragma: no cover
 
-    async def _iterate(self, flow: Flow[Any]) -> AsyncIterator[Any]:
-        outcome: Any = None
-        while True:
-            try:
-                effect = flow.send(outcome)
-            except StopIteration:
-                return
-            if isinstance(effect, Emit):
-                outcome = None
-                yield effect.value
-            else:
-                try:
-                    outcome = await self._perform(effect)
-                except BaseException:
-                    flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
-                    raise
-
     async def _run(self, flow: Flow[T]) -> T:
-        outcome: Any = None
-        while True:
-            try:
-                effect = flow.send(outcome)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                outcome = await self._perform(effect)
-            except BaseException:
-                flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
-                raise
+        return await arun(flow, self._perform)
+
+    def _paginator(self, flow: Flow[None], state: PaginationState) -> AsyncPaginator[Any]:
+        return AsyncPaginator(adrive(flow, self._perform), state)
+
+    # -- the calls -------------------------------------------------------------------------------
 
     async def list_invalidations_for_distribution_tenant(
         self, Id: str, Marker: str | None = None, MaxItems: int | None = None
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
-        params = ListParams.validate(Id, Marker, MaxItems)
-        return await self._run(list_flow(self._session, params))
-
-    def paginate(
-        self,
-        tenant_id: str,
-        *,
-        page_size: int | None = None,
-        max_items: int | None = None,
-        starting_token: str | None = None,
-        since: str | _dt.datetime | None = None,
-    ) -> AsyncPaginator[InvalidationList]:
-        """``async for page in client.paginate(...)``; ``.resume_token`` after a cut."""
-        flow, state = self._listing(False, tenant_id, page_size, max_items, starting_token, since)
-        return AsyncPaginator(self._iterate(flow), state)
-
-    def iter_invalidations(
-        self,
-        tenant_id: str,
-        *,
-        page_size: int | None = None,
-        max_items: int | None = None,
-        starting_token: str | None = None,
-        since: str | _dt.datetime | None = None,
-    ) -> AsyncPaginator[InvalidationSummary]:
-        """``async for item in client.iter_invalidations(...)``; ``since`` as in ``Client``."""
-        flow, state = self._listing(True, tenant_id, page_size, max_items, starting_token, since)
-        return AsyncPaginator(self._iterate(flow), state)
+        return await self._run(self._call(Id, Marker, MaxItems))
 
     async def wait_until_completed(
         self,
@@ -232,78 +137,173 @@ class AsyncClient(_Base):
         timeout: float | None = DEFAULT_TIMEOUT,
     ) -> tuple[InvalidationSummary, ...]:
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
-        from .._core.watch import WaitPlan, wait_flow
+        return await self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-        plan = WaitPlan.create(tenant_id, invalidation_ids, poll, timeout)
-        return await self._run(wait_flow(self._session, plan))
+    async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
+        import anyio
 
-    def list_many(
-        self,
-        tenant_ids: Iterable[str],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        max_items_per_tenant: int | None = None,
-        page_size: int | None = None,
-    ) -> AsyncIterator[TenantResult]:
-        """``async for result in client.list_many(ids)``: each tenant's result as it completes.
+        send, receive = anyio.create_memory_object_stream[
+            tuple[int, TenantResult | None, BaseException | None]
+        ](math.inf)
+        tasks: dict[int, _Task] = {}
 
-        At most ``concurrency`` tenants in flight (fewer while throttled); a tenant's own
-        failure is reported in its :class:`cfinval.TenantResult`. Arguments are checked here,
-        before any request. ``aclose()`` the iterator (or leave the loop) to stop early.
-        """
-        from .._core.fanout import FanOutPlan, Pacer
+        async def work(key: int, flow: Flow[TenantResult]) -> None:
+            try:
+                result = await self._run(flow)
+            except Exception as exc:  # handed to the consumer, who raises it
+                send.send_nowait((key, None, exc))
+            else:
+                send.send_nowait((key, result, None))
 
-        fan = FanOutPlan.create(tenant_ids, concurrency, max_items_per_tenant, page_size)
-        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
-        return self._fan_out(fan, pacer)
-
-    async def _fan_out(self, fan: FanOutPlan, pacer: Pacer) -> AsyncIterator[TenantResult]:
-        import asyncio
-
-        waiting = iter(fan.plans)
-        running: set[asyncio.Task[TenantResult]] = set()
         try:
             while True:
-                while pacer.may_start(len(running)):
-                    plan = next(waiting, None)
-                    if plan is None:
-                        break
-                    flow = _tenant_flow(self._session, plan, pacer)
-                    running.add(asyncio.ensure_future(self._run(flow)))
-                if not running:
+                for key, flow in scheduler.start():
+                    tasks[key] = _Task.spawn(work(key, flow))
+                if scheduler.finished:
                     return
-                room = len(running) < fan.concurrency and len(running) < len(fan.plans)
-                done, running = await asyncio.wait(
-                    running,
-                    timeout=_RECHECK if room else None,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                outcomes = [(task, task.exception()) for task in done]  # retrieve them all
-                for task, failure in outcomes:
-                    if failure is None:
-                        yield task.result()
-                for _task, failure in outcomes:
-                    if failure is not None:
-                        raise failure
+                batch = []
+                recheck = scheduler.recheck()
+                with anyio.move_on_after(math.inf if recheck is None else recheck):
+                    batch.append(await receive.receive())
+                with contextlib.suppress(anyio.WouldBlock):
+                    while True:
+                        batch.append(receive.receive_nowait())
+                for key, _, _ in batch:
+                    del tasks[key]
+                results, error = scheduler.complete(batch)
+                for result in results:
+                    yield result
+                if error is not None:
+                    raise error
         finally:
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+            with anyio.CancelScope(shield=True):
+                for task in tasks.values():
+                    task.scope.cancel()
+                for task in tasks.values():
+                    await task.done.wait()
+            send.close()
+            receive.close()
+
+    # -- lifetime --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it."""
         self._closed = True
         if self._owns_http and self._http is not None:
-            await self._http.aclose()
+            if self._loop is None or self._loop is _current_loop():
+                keeper, self._keeper = self._keeper, None
+                await (self._http.aclose() if keeper is None else keeper.aclose())
+            elif not self._http.is_closed:
+                _RETIRED.append(self._http)
+                self._http = None
 
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def _exchange(
+    http: httpx.AsyncClient, request: HttpRequest, timeout: httpx.Timeout
+) -> HttpResponse:
+    async with http.stream(
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.body or None,
+        timeout=timeout,
+    ) as resp:
+        reader = preloaded(resp)
+        if reader is None:
+            reader = body_reader(resp)
+            chunks = resp.aiter_raw()
+            try:
+                async for chunk in chunks:
+                    if not reader.feed(chunk):
+                        break
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+        return response(resp, reader)
+
+
+def _current_loop() -> object:
+    """The running event loop (asyncio) or run (trio): what connections belong to."""
+    try:
+        import asyncio
+
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        if trio is None:
+            raise
+        return trio.lowlevel.current_trio_token()
+
+
+async def _close_at_loop_end(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await http.aclose()
+
+
+#: Clients whose event loop ended without closing them (a loop run by hand): kept, so that
+#: garbage collection never touches sockets that loop owned.
+_RETIRED: list[httpx.AsyncClient] = []
+
+
+async def _await_signal(signal: Signal) -> None:
+    """Wait for ``signal`` (set from any thread) without blocking the event loop."""
+    if signal.is_set():
+        return
+    import anyio
+
+    event = anyio.Event()
+    loop = _current_loop()
+    # The signal may be set from another thread: wake this loop the thread-safe way.
+    call_soon = getattr(loop, "call_soon_threadsafe", None) or loop.run_sync_soon  # type: ignore[attr-defined]
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone meanwhile
+            call_soon(event.set)
+
+    if signal.add_callback(wake):
+        await event.wait()
+
+
+class _Task:
+    """A fan-out worker task on the running event loop, cancellable, with a done event."""
+
+    __slots__ = ("done", "scope")
+
+    def __init__(self) -> None:
+        import anyio
+
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+
+    @classmethod
+    def spawn(cls, coro: Coroutine[Any, Any, None]) -> _Task:
+        import contextvars
+
+        task = cls()
+
+        async def body() -> None:
+            try:
+                with task.scope:
+                    await coro
+            finally:
+                task.done.set()
+
+        try:
+            import asyncio
+
+            asyncio.get_running_loop().create_task(body())
+        except RuntimeError:  # not asyncio: trio
+            trio = sys.modules["trio"]
+            trio.lowlevel.spawn_system_task(body, context=contextvars.copy_context())
+        return task
+
+
+if TYPE_CHECKING:
+    _ = anyio

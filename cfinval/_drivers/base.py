@@ -1,126 +1,63 @@
-"""The two drivers: :class:`Client` (httpx.Client) and :class:`AsyncClient` (httpx.AsyncClient).
+"""What both drivers share: configuration to session, httpx errors to ``TransportFailure``,
+response bodies, the paginator types, and the flows behind every public method.
 
-They only perform effects; every decision is in the flows (``_flow``).
+The drivers (``sync.py``, ``aio.py``) only perform effects; every decision is in ``_core``.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
 from .._config import ClientConfig, resolve_client_config
-from .._core.body import BodyReader
 from .._core.call import Session
-from .._core.effects import (
-    Flow,
-    TransportFailure,
-)
-from .._core.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from .._core.defaults import DEFAULT_CONCURRENCY
+from .._core.effects import Flow
+from .._core.http import HttpRequest
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
+from .._core.protocol import ListParams
 from .._core.retry import make_retry
-from .._credentials import CredentialResolver, as_provider
+from .._core.timeouts import attempt_limits, check_attempt_timeout
+from .._credentials import CredentialResolver, CredentialSource, as_provider
 from .._errors import ParamValidationError
-from .._models import TenantResult
-from .transport import tls_context
+from .._models import InvalidationList, InvalidationSummary
+from .responses import phases, timeout_from
+from .transport import http_options
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
-    from .._core.fanout import Pacer
+    from .._core.fanout import Scheduler
 
-# asyncio and concurrent.futures (~15 ms of import, ~1 MiB) are imported where they are used:
-# a synchronous listing needs neither.
+__all__ = ["Base"]
 
-__all__ = ["AsyncPaginator", "Paginator"]
-
-T = TypeVar("T")
+H = TypeVar("H")
+S = TypeVar("S")
+Pages = TypeVar("Pages")
+Items = TypeVar("Items")
+Many = TypeVar("Many")
 _UNSET: Any = object()
-#: Without ``attempt_timeout=``, one attempt may take this many read timeouts in all.
-_ATTEMPT_TIMEOUT_READS = 3
-
-# Failures no retry can cure: the request itself cannot be sent as built.
-_LOCAL_ERRORS = (
-    httpx.UnsupportedProtocol,
-    httpx.InvalidURL,
-    httpx.LocalProtocolError,
-    httpx.StreamError,
-)
-#: How often a fan-out with room for more tenants checks whether one may start (seconds).
-_RECHECK = 0.1
-#: wait_until_completed: botocore's InvalidationForDistributionTenantCompleted waiter cadence
-#: (a poll every 20 s, 30 polls).
-DEFAULT_POLL = 20.0
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_CONCURRENCY = 8
 
 
-def _failure(exc: Exception) -> TransportFailure:
-    if isinstance(exc, httpx.TimeoutException):
-        kind = "timeout"
-    elif isinstance(exc, httpx.ConnectError):
-        kind = "connect"
-    elif isinstance(exc, _LOCAL_ERRORS):
-        kind = "local"
-    else:
-        kind = "other"
-    return TransportFailure(exc, kind)
+class Base(Generic[H, S, Pages, Items, Many]):
+    """What both clients share: the arguments, the HTTP client they own or were given, and
+    every public method that is not awaited.
 
+    The type parameters are the driver's types: ``H`` its httpx client, ``S`` its ``sleep=``
+    hook, and what ``paginate``, ``iter_invalidations`` and ``list_many`` return. An HTTP
+    client this object created belongs to the process (and, for ``AsyncClient``, the event
+    loop) that created it: after a fork, or in another event loop, a new one is made and the
+    old one abandoned, never shared.
+    """
 
-class AttemptTimeout(TimeoutError):
-    """One attempt took longer than ``attempt_timeout`` (a stalled or slow-drip response)."""
-
-
-def _deadline_failure(seconds: float) -> TransportFailure:
-    return TransportFailure(
-        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"), "timeout"
-    )
-
-
-# Exceptions httpx may raise while sending: all become TransportError through the flow.
-_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
-
-
-def _timeout(value: object) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    if value is None or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    ):
-        return httpx.Timeout(value)
-    raise ParamValidationError(
-        f"timeout must be a positive number, httpx.Timeout or None, got {value!r}"
-    )
-
-
-def _attempt_timeout(value: object) -> float | None:
-    if value is _UNSET or value is None:
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    raise ParamValidationError(
-        f"attempt_timeout must be a positive number of seconds or None, got {value!r}"
-    )
-
-
-def _capped(base: httpx.Timeout, limit: float | None) -> httpx.Timeout:
-    if limit is None:
-        return base
-
-    def cap(value: float | None) -> float:
-        return limit if value is None else min(value, limit)
-
-    return httpx.Timeout(
-        connect=cap(base.connect), read=cap(base.read), write=cap(base.write), pool=cap(base.pool)
-    )
-
-
-class _Base:
-    """Configuration shared by both clients."""
+    _http_type: type[H]
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: CredentialSource = None,
         *,
         profile: str | None = None,
         region: str | None = None,
@@ -129,12 +66,30 @@ class _Base:
         retry_mode: str | None = None,
         timeout: float | httpx.Timeout | None = _UNSET,
         attempt_timeout: float | None = _UNSET,
+        http_client: H | None = None,
         clock: Callable[[], float] | None = None,
+        sleep: S | None = None,
+        tracing: bool = True,
     ) -> None:
+        """See the class docstring of :class:`cfinval.Client`: the arguments of both clients.
+
+        ``clock=`` (seconds since the epoch) and ``sleep=`` are for tests: together they run
+        retries, backoff and polling without waiting. ``tracing=False``: no OpenTelemetry
+        spans from this client.
+        """
+        if not isinstance(tracing, bool):
+            raise ParamValidationError(f"tracing must be True or False, got {tracing!r}")
         self._timeout_given = timeout is not _UNSET
-        self._timeout = _timeout(10.0 if timeout is _UNSET else timeout)
-        self._attempt_timeout = _attempt_timeout(attempt_timeout)
+        self._timeout = timeout_from(10.0 if timeout is _UNSET else timeout)
+        self._deadline_given = attempt_timeout is not _UNSET
+        self._attempt_timeout = (
+            check_attempt_timeout(attempt_timeout) if self._deadline_given else None
+        )
         self._limits: tuple[httpx.Timeout, httpx.Timeout, float | None] | None = None
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise ParamValidationError(
+                f"http_client must be an httpx.{self._http_type.__qualname__}"
+            )
         config = resolve_client_config(
             profile=profile,
             region=region,
@@ -144,12 +99,23 @@ class _Base:
         )
         self._config: ClientConfig = config
         wall_clock = clock or time.time
+        self._credentials = CredentialResolver(
+            as_provider(credentials, config.aws), clock=wall_clock
+        )
         self._session = Session(
             endpoint=config.endpoint,
-            credentials=CredentialResolver(as_provider(credentials, config.aws), clock=wall_clock),
+            credentials=self._credentials,
             retry=make_retry(config.retry_mode, config.max_attempts, clock or time.monotonic),
             clock=wall_clock,
+            monotonic=clock or time.monotonic,  # durations; ``clock=`` (tests) drives both
+            meta=config.client_meta(self._timeout.read),
+            tracing=tracing,
         )
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._pid = os.getpid()
+        self._closed = False
+        self._sleep = sleep
 
     @property
     def endpoint_url(self) -> str:
@@ -166,125 +132,146 @@ class _Base:
         """Attempts per call, the first one included."""
         return self._session.retry.max_attempts
 
-    def _attempt_limits(
-        self, http_timeout: httpx.Timeout, owned: bool
-    ) -> tuple[httpx.Timeout, float | None]:
-        """The httpx timeouts for one attempt and its total deadline in seconds (or None).
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this cfinval.{type(self).__name__} is closed")
 
-        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
-        otherwise the brought client's own. Each phase is capped by the attempt deadline,
-        which defaults to three read timeouts.
-        """
-        limits = self._limits
-        if limits is not None and limits[0] is http_timeout:
-            return limits[1], limits[2]
-        base = self._timeout if (owned or self._timeout_given) else http_timeout
-        deadline = self._attempt_timeout
-        if deadline is _UNSET:
-            deadline = None if base.read is None else _ATTEMPT_TIMEOUT_READS * base.read
-        effective = _capped(base, deadline)
-        self._limits = (http_timeout, effective, deadline)
-        return effective, deadline
+    def _forked(self) -> bool:
+        """Whether this process is a fork of the one that made the HTTP client (then the
+        inherited connections are the parent's: they are left alone, unclosed, and a new
+        client is made; closing them here would shut the parent's sockets too)."""
+        pid = os.getpid()
+        if pid == self._pid:
+            return False
+        self._pid = pid
+        if self._owns_http and self._http is not None:
+            _ABANDONED.append(self._http)
+            self._http = None
+        self._credentials.after_fork()
+        return True
 
     def _limits_for(
-        self, request: HttpRequest, http_timeout: httpx.Timeout, owned: bool
+        self, request: HttpRequest, http_timeout: httpx.Timeout
     ) -> tuple[httpx.Timeout, float | None]:
-        if request.timeout is not None:
-            return httpx.Timeout(request.timeout), _ATTEMPT_TIMEOUT_READS * request.timeout
-        return self._attempt_limits(http_timeout, owned)
+        """The httpx timeouts for one attempt and its deadline (see ``_core.timeouts``).
+
+        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
+        otherwise the brought client's own.
+        """
+        if request.timeout is None:
+            cached = self._limits
+            if cached is not None and cached[0] is http_timeout:
+                return cached[1], cached[2]
+        own = self._owns_http or self._timeout_given
+        capped, deadline = attempt_limits(
+            phases(self._timeout if own else http_timeout),
+            self._attempt_timeout,
+            self._deadline_given,
+            request.timeout,
+        )
+        connect, read, write, pool = capped
+        limits = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
+        if request.timeout is None:
+            self._limits = (http_timeout, limits, deadline)
+        return limits, deadline
 
     def _http_options(self) -> dict[str, Any]:
-        """Options for an HTTP client this client creates: ``AWS_CA_BUNDLE`` / ``ca_bundle``."""
-        options: dict[str, Any] = {"timeout": self._timeout}
-        bundle = self._config.ca_bundle
-        if bundle is not None:
-            options["verify"] = tls_context(bundle)
-        return options
+        """Options for an HTTP client this client creates (see ``transport.http_options``)."""
+        return http_options(self._timeout, self._config)
 
-    def _listing(
+    # -- what the drivers provide -----------------------------------------------------------
+
+    def _paginator(self, flow: Flow[None], state: PaginationState) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def _fan_out(self, scheduler: Scheduler) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    # -- the public methods that are not awaited (arguments are checked here, before I/O) ---
+
+    def paginate(
         self,
-        items: bool,
-        tenant_id: object,
-        page_size: object,
-        max_items: object,
-        starting_token: object,
-        since: object,
-    ) -> tuple[Flow[None], PaginationState]:
-        """Validate (eagerly, before any I/O) and build a pages or items flow."""
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
+    ) -> Pages:
+        """Iterate over pages (``async for`` with ``AsyncClient``). After a ``max_items`` cut,
+        ``.resume_token`` continues.
+
+        ``since`` (an invalidation Id or an aware datetime) stops at the first invalidation
+        already seen: the last page is cut just before it and no further page is requested.
+        """
         plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
         state = PaginationState()
-        flow = (items_flow if items else pages_flow)(self._session, plan, state)
-        return flow, state
+        return cast(Pages, self._paginator(pages_flow(self._session, plan, state), state))
+
+    def iter_invalidations(
+        self,
+        tenant_id: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+        since: str | _dt.datetime | None = None,
+    ) -> Items:
+        """Iterate over every invalidation of the tenant, newest first.
+
+        ``since``: only what is newer than that invalidation Id (or created after that aware
+        datetime); the listing stops there, so a poller reads only what is new.
+        """
+        plan = PaginationPlan.create(tenant_id, page_size, max_items, starting_token, since)
+        state = PaginationState()
+        return cast(Items, self._paginator(items_flow(self._session, plan, state), state))
+
+    def list_many(
+        self,
+        tenant_ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_items_per_tenant: int | None = None,
+        page_size: int | None = None,
+        keep_items: bool = True,
+    ) -> Many:
+        """List many tenants, at most ``concurrency`` at once; yield each one's result as it
+        completes (each distinct Id once; ``async for`` with ``AsyncClient``).
+
+        A tenant's own failure (``EntityNotFound``, ``AccessDenied``, a network error) is
+        reported in its :class:`cfinval.TenantResult`; throttling lowers the concurrency and
+        pauses requests. ``Client`` runs each tenant on a worker thread sharing its
+        ``httpx.Client``, ``AsyncClient`` on a task. Leave the loop (or close the iterator) to
+        stop early: it returns at once, and requests still in flight end by themselves.
+
+        ``keep_items=False`` counts each tenant's invalidations per status instead of keeping
+        them (``result.counts()``; ``result.items`` is ``None``): memory stays flat however
+        long the listings are.
+        """
+        from .._core.fanout import FanOutPlan, Pacer, Scheduler
+
+        fan = FanOutPlan.create(
+            tenant_ids, concurrency, max_items_per_tenant, page_size, keep_items
+        )
+        pacer = Pacer(fan.concurrency, random=self._session.retry.random)
+        return cast(Many, self._fan_out(Scheduler(self._session, fan, pacer)))
+
+    def _call(self, Id: object, Marker: object, MaxItems: object) -> Flow[InvalidationList]:
+        from .._core.call import list_flow
+
+        return list_flow(self._session, ListParams.validate(Id, Marker, MaxItems))
+
+    def _wait(
+        self, tenant_id: object, invalidation_ids: object, poll: object, timeout: object
+    ) -> Flow[tuple[InvalidationSummary, ...]]:
+        from .._core.watch import WaitPlan, wait_flow
+
+        return wait_flow(self._session, WaitPlan.create(tenant_id, invalidation_ids, poll, timeout))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
 
 
-def _perform_or_close(flow: Flow[Any], perform: Callable[[Any], Any], effect: Any) -> Any:
-    try:
-        return perform(effect)
-    except BaseException:
-        flow.close()  # runs the flow's cleanup (a refresh in flight lets waiters go)
-        raise
-
-
-def _preloaded(resp: httpx.Response) -> BodyReader | None:
-    """The body when httpx read (and decoded) it before us, as ``httpx.MockTransport`` does."""
-    if not resp.is_stream_consumed:
-        return None
-    reader = BodyReader(None, MAX_BODY_BYTES)
-    reader.feed(resp.content)
-    return reader
-
-
-def _response(resp: httpx.Response, reader: BodyReader) -> HttpResponse:
-    body = reader.body()
-    return HttpResponse(
-        resp.status_code,
-        {k: v for k, v in resp.headers.items()},
-        body,
-        reader.truncated,
-        reader.error,
-    )
-
-
-def _tenant_flow(session: Session, plan: Any, pacer: Pacer) -> Flow[TenantResult]:
-    from .._core.fanout import tenant_flow
-
-    return tenant_flow(session, plan, pacer)
-
-
-class Paginator(Generic[T]):
-    """An iterator of pages (or items) with ``resume_token`` set after a ``max_items`` cut."""
-
-    def __init__(self, iterator: Iterator[T], state: PaginationState) -> None:
-        self._iterator = iterator
-        self._state = state
-
-    @property
-    def resume_token(self) -> str | None:
-        return self._state.resume_token
-
-    def __iter__(self) -> Iterator[T]:
-        return self
-
-    def __next__(self) -> T:
-        return next(self._iterator)
-
-
-class AsyncPaginator(Generic[T]):
-    """An async iterator of pages (or items) with ``resume_token`` after a ``max_items`` cut."""
-
-    def __init__(self, iterator: AsyncIterator[T], state: PaginationState) -> None:
-        self._iterator = iterator
-        self._state = state
-
-    @property
-    def resume_token(self) -> str | None:
-        return self._state.resume_token
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        return await self._iterator.__anext__()
+#: HTTP clients left behind by a fork: kept referenced, so that the garbage collector never
+#: closes (or warns about) sockets that belong to the parent process.
+_ABANDONED: list[Any] = []

@@ -1,17 +1,26 @@
 """The httpx clients cfinval creates for itself (when no ``http_client=`` is given).
 
-httpx builds a verified TLS context, loading a CA bundle, whenever it creates a transport: about
-15 ms and 2 MiB of a cold start, parsing some 140 roots to use one. Two things avoid that here:
+Every request goes through a routing transport that picks, per origin (scheme, host, port),
+one of a few transports built when first needed:
 
-- for an ``http://`` endpoint (a fake, a local emulator, a sidecar) the client gets a plain-HTTP
-  transport that holds no TLS context at all;
-- for ``https://`` the client gets :func:`tls_context`: the same trust anchors httpx (and
-  botocore) would use, handed to OpenSSL as a hashed directory (:mod:`.trust`) so that it reads
-  only the roots a handshake asks for. The context is built when the first request creates the
-  client.
+* a plain ``http://`` request with no proxy: a transport with no TLS context at all. httpx
+  builds a verified TLS context, loading a CA bundle, whenever it creates a transport: about
+  20 ms and 2 MiB of a cold start, for nothing when every request goes to an ``http://``
+  endpoint (a fake, a local emulator, a sidecar). So a CA bundle (``AWS_CA_BUNDLE``,
+  ``ca_bundle``) is loaded only once a request needs TLS, as botocore does: a bundle that
+  cannot be loaded does not stop an ``http://`` endpoint from working;
+* an ``https://`` request: httpx's transport, verified with the configured CA bundle (or
+  httpx's default certificates), the TLS context shared by every route that needs one. A
+  bundle file reaches OpenSSL as a hashed directory (:mod:`.trust`), so that a handshake reads
+  the one root it needs instead of all ~140 being parsed when the context is made (~15 ms and
+  ~2 MiB of a cold start);
+* a request that a proxy serves (:mod:`.proxies`: ``HTTP(S)_PROXY`` and ``NO_PROXY``, read as
+  botocore reads them): httpx's transport through that proxy.
 
-When a proxy variable is set in the environment the default transport is kept whatever the
-scheme: httpx honours ``*_PROXY`` variables only for clients created without a transport.
+An unusable proxy or CA bundle is a :class:`~cfinval.ConfigError` raised before anything is
+sent; for the endpoint itself, when the client is built (the first call).
+
+Every transport keeps as many idle connections as it may open (see :data:`_LIMITS`).
 
 The asynchronous client also works around a cost in httpcore 1.0 (encode/httpcore#1103), see
 :func:`_note_missing_sniffio`.
@@ -19,76 +28,196 @@ The asynchronous client also works around a cost in httpcore 1.0 (encode/httpcor
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
 from .._errors import ConfigError
+from .proxies import describe, proxy_for
 
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["new_async_client", "new_sync_client", "tls_context"]
+    from .._config import ClientConfig
+
+__all__ = [
+    "default_tls_context",
+    "http_options",
+    "load_ca_bundle",
+    "new_async_client",
+    "new_sync_client",
+]
+
+#: The warning the AWS CLI prints (through urllib3) for each host reached with --no-verify-ssl.
+log = logging.getLogger("cfinval")
+
+UNVERIFIED_WARNING = (
+    "Unverified HTTPS request is being made to host '{host}'. Adding certificate verification "
+    "is strongly advised. See: https://urllib3.readthedocs.io/en/latest/advanced-usage.html"
+    "#tls-warnings"
+)
 
 
-def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The verified TLS context for ``https://`` requests, trusting what httpx would trust.
+def http_options(timeout: httpx.Timeout, config: ClientConfig) -> dict[str, Any]:
+    """The options of the HTTP client a ``Client``/``AsyncClient`` with ``config`` creates."""
+    endpoint = config.endpoint
+    return {
+        "timeout": timeout,
+        "endpoint": f"{endpoint.scheme}://{endpoint.netloc}",
+        "ca_bundle": config.ca_bundle,
+        "ca_bundle_source": config.ca_bundle_source,
+    }
 
-    ``ca_bundle`` (``AWS_CA_BUNDLE`` or the profile's ``ca_bundle``: a PEM file or a hashed
-    directory) if given, else ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` as httpx reads them, else
-    certifi's bundle (which botocore uses too when certifi is installed). Hostname checks and
-    certificate verification are on, as ``ssl.create_default_context`` sets them. A bundle file
-    becomes a hashed directory in a private cache (:func:`.trust.hashed_directory`) so that
-    OpenSSL loads roots on demand; when that cannot be done, the file is loaded as before.
 
-    Raises :class:`ConfigError` when the bundle cannot be loaded.
-    """
+def load_ca_bundle(path: str, source: str) -> ssl.SSLContext:
+    """A verifying TLS context trusting the certificates in ``path`` (a PEM file, or a
+    directory of hashed certificates as OpenSSL's ``capath``); :class:`ConfigError` naming
+    ``source`` when it cannot be loaded."""
     import ssl
 
-    directory: str | None = None
-    if ca_bundle is not None:
-        name, bundle = "the CA bundle", ca_bundle
-        if os.path.isdir(bundle):
-            directory = bundle
-    elif os.environ.get("SSL_CERT_FILE"):
-        name, bundle = "SSL_CERT_FILE", os.environ["SSL_CERT_FILE"]
-    elif os.environ.get("SSL_CERT_DIR"):
-        name, bundle = "SSL_CERT_DIR", os.environ["SSL_CERT_DIR"]
-        directory = bundle
-    else:
-        import certifi
+    from .trust import hashed_directory
 
-        name, bundle = "certifi's CA bundle", certifi.where()
+    where = f"the CA bundle {path} (from {source})"
     try:
-        if directory is None:
-            from .trust import hashed_directory
-
-            directory = hashed_directory(bundle)
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        directory = hashed_directory(path)  # None: a bundle best left to OpenSSL itself
         if directory is not None:
             return ssl.create_default_context(capath=directory)
-        return ssl.create_default_context(cafile=bundle)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load {name} {bundle}: {exc}") from None
+        return ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist") from None
+    except ssl.SSLError as exc:
+        reason = exc.reason or exc.strerror or str(exc)
+        raise ConfigError(f"{where} holds no usable PEM certificates ({reason})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {where}: {exc.strerror or exc}") from None
 
 
-#: httpx keeps 20 idle connections of its 100: with more requests in flight than that, every
-#: request past the twentieth opens (and for https, handshakes) a connection and closes it
-#: afterwards. Everything here goes to one endpoint, so keep as many as may be open; idle ones
-#: still close after httpx's five seconds.
+def default_tls_context() -> ssl.SSLContext:
+    """What httpx trusts by default (``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's
+    bundle, which botocore uses too when certifi is installed), with a bundle file read through
+    a hashed directory as :func:`load_ca_bundle` reads one."""
+    import ssl
+
+    if os.environ.get("SSL_CERT_FILE"):
+        return load_ca_bundle(os.environ["SSL_CERT_FILE"], "SSL_CERT_FILE")
+    if os.environ.get("SSL_CERT_DIR"):  # as httpx takes it: whatever is (or is not) there
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi
+
+    return load_ca_bundle(certifi.where(), "certifi")
+
+
+class _Tls:
+    """The TLS settings of one HTTP client: what ``verify`` its TLS transports get."""
+
+    def __init__(
+        self,
+        ca_bundle: str | None,
+        source: str,
+        verify: bool,
+        on_unverified: Callable[[str], None] | None,
+    ) -> None:
+        self._ca_bundle = ca_bundle
+        self._source = source
+        self._verify = verify
+        self._on_unverified = on_unverified
+        self._value: ssl.SSLContext | bool | None = None
+        self._warned: set[str] = set()
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """``False`` (no verification) or a verifying context (with the CA bundle, else
+        httpx's default certificates), built on the first call and shared by every route."""
+        if self._value is None:
+            if not self._verify:
+                self._value = False
+            elif self._ca_bundle is not None:
+                self._value = load_ca_bundle(self._ca_bundle, self._source)
+            else:  # httpx's default: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
+                self._value = default_tls_context()
+        return self._value
+
+    def reached(self, host: str) -> None:
+        """An ``https://`` origin on ``host`` is about to be used."""
+        if not self._verify and self._on_unverified is not None and host not in self._warned:
+            self._warned.add(host)
+            self._on_unverified(UNVERIFIED_WARNING.format(host=host))
+
+
+# ``verify=None`` gives httpcore no TLS context at all (httpx passes it through); httpcore would
+# build its own default, verified one if a TLS connection were ever needed. Even an unverified
+# context costs ~0.5 MiB and ~2 ms to create, and the transports built with it never need one:
+# the plain ones refuse anything but ``http://``, the proxied ones serve only ``http://``
+# requests through ``http://`` proxies. (httpx < 0.28 makes an unverified context of ``None``,
+# equally unused.)
+_NO_TLS_CONTEXT: Any = None
+
+#: httpx keeps 20 idle connections of its 100, and httpcore 1.0 closes a connection that goes
+#: idle whenever the pool holds more than 20 (it counts all of them, idle or not): with more
+#: than 20 requests in flight nearly every request opened, and for https handshook, a
+#: connection of its own. Everything here goes to one endpoint (or its proxy), so keep as many
+#: as may be open; idle ones still close after httpx's five seconds.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
-
-def _env_may_set_proxies() -> bool:
-    # A superset of what urllib's getproxies_environment() (which httpx uses) would pick up.
-    return any(value and name.lower().endswith("_proxy") for name, value in os.environ.items())
+TransportT = TypeVar("TransportT")
 
 
-def _plain(scheme: str, options: dict[str, Any]) -> bool:
-    # A configured CA bundle (``verify=``) keeps httpx's transport too, so that a bad bundle is
-    # reported the same way whatever the endpoint.
-    return scheme == "http" and "verify" not in options and not _env_may_set_proxies()
+class _Routes(Generic[TransportT]):
+    """Which transport serves a request, decided once per origin; thread-safe."""
+
+    def __init__(
+        self,
+        tls: _Tls,
+        plain: Callable[[], TransportT],
+        build: Callable[[Any, str | None], TransportT],
+    ) -> None:
+        self._tls = tls
+        self._plain = plain
+        self._build = build  # (verify, proxy) -> transport
+        self._lock = threading.Lock()
+        self._by_origin: dict[tuple[str, bytes], TransportT] = {}
+        self._transports: dict[tuple[str | None, bool], TransportT] = {}
+
+    def for_url(self, url: httpx.URL) -> TransportT:
+        origin = (url.scheme, url.netloc)
+        transport = self._by_origin.get(origin)
+        if transport is None:
+            with self._lock:
+                transport = self._by_origin.get(origin)
+                if transport is None:
+                    transport = self._by_origin[origin] = self._route(url)
+        return transport
+
+    def _route(self, url: httpx.URL) -> TransportT:
+        scheme = url.scheme
+        if scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"cannot send a {scheme}:// request")
+        netloc = url.netloc.decode("ascii")
+        proxy = proxy_for(scheme, netloc)
+        if proxy is not None:
+            log.debug("%s://%s: through the proxy %s", scheme, netloc, describe(proxy))
+        tls = scheme == "https" or (proxy is not None and proxy.lower().startswith("https:"))
+        key = (proxy, tls)
+        transport = self._transports.get(key)
+        if transport is None:
+            if proxy is None and not tls:
+                transport = self._plain()
+            else:
+                transport = self._build(self._tls.verify() if tls else _NO_TLS_CONTEXT, proxy)
+            self._transports[key] = transport
+        if scheme == "https":
+            self._tls.reached(url.host)
+        return transport
+
+    def built(self) -> list[TransportT]:
+        with self._lock:
+            return list(self._transports.values())
 
 
 def _refuse_tls(request: httpx.Request) -> None:
@@ -98,19 +227,11 @@ def _refuse_tls(request: httpx.Request) -> None:
         )
 
 
-# ``verify=None`` gives httpcore no TLS context at all (httpx passes it through); httpcore would
-# build its own default, verified one if a TLS connection were ever needed. Even an unverified
-# context costs ~0.5 MiB and ~2 ms to create, and these transports never need one: anything but
-# an ``http://`` request is refused before it is sent. (httpx < 0.28 makes an unverified context
-# of ``None``, equally unused.)
-_NO_TLS_CONTEXT: Any = None
-
-
 class _PlainHTTPTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` for ``http://`` requests only, built without a TLS context."""
 
-    def __init__(self, limits: httpx.Limits = _LIMITS) -> None:
-        super().__init__(verify=_NO_TLS_CONTEXT, limits=limits)
+    def __init__(self) -> None:
+        super().__init__(verify=_NO_TLS_CONTEXT, limits=_LIMITS)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_tls(request)
@@ -120,27 +241,76 @@ class _PlainHTTPTransport(httpx.HTTPTransport):
 class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
     """The asynchronous twin of :class:`_PlainHTTPTransport`."""
 
-    def __init__(self, limits: httpx.Limits = _LIMITS) -> None:
-        super().__init__(verify=_NO_TLS_CONTEXT, limits=limits)
+    def __init__(self) -> None:
+        super().__init__(verify=_NO_TLS_CONTEXT, limits=_LIMITS)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_tls(request)
         return await super().handle_async_request(request)
 
 
-def _with_transport(scheme: str, options: dict[str, Any], plain: Any) -> dict[str, Any]:
-    options = {"limits": _LIMITS, **options}
-    if _plain(scheme, options):
-        return {**options, "transport": plain(options["limits"])}
-    if "verify" not in options:
-        return {**options, "verify": tls_context()}
-    return options
+class _RoutingTransport(httpx.BaseTransport):
+    def __init__(self, routes: _Routes[httpx.BaseTransport]) -> None:
+        self._routes = routes
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._routes.for_url(request.url).handle_request(request)
+
+    def close(self) -> None:
+        for transport in self._routes.built():
+            transport.close()
 
 
-def new_sync_client(scheme: str, options: dict[str, Any]) -> httpx.Client:
-    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme``: a plain
-    transport for ``http://``, else :func:`tls_context` unless ``options`` has ``verify``."""
-    return httpx.Client(**_with_transport(scheme, options, _PlainHTTPTransport))
+class _AsyncRoutingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, routes: _Routes[httpx.AsyncBaseTransport]) -> None:
+        self._routes = routes
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._routes.for_url(request.url).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in self._routes.built():
+            await transport.aclose()
+
+
+def _split(scheme: str | None, options: dict[str, Any]) -> tuple[_Tls, str | None, dict[str, Any]]:
+    """Our options (TLS, endpoint) apart from those httpx.Client takes."""
+    rest = dict(options)
+    bundle = rest.pop("ca_bundle", None)
+    tls = _Tls(
+        bundle,
+        rest.pop("ca_bundle_source", None) or "ca_bundle",
+        rest.pop("verify", True),
+        rest.pop("on_unverified", None),
+    )
+    endpoint = rest.pop("endpoint", None)
+    if scheme == "https":
+        tls.verify()  # TLS will be used: load the CA bundle now
+    return tls, endpoint, rest
+
+
+def new_sync_client(scheme: str | None, options: dict[str, Any]) -> httpx.Client:
+    """``httpx.Client(**options)`` for requests to an endpoint with this ``scheme`` (``https``:
+    the TLS context is built now; ``None``: not known, everything is built when first needed).
+
+    Besides httpx's options: ``endpoint`` (its route is checked now), ``ca_bundle`` and
+    ``ca_bundle_source`` (where it was configured, for messages), ``verify=False`` and
+    ``on_unverified`` (called with the AWS CLI's warning for each unverified host).
+    """
+    from .deadline_backend import with_deadlines  # the attempt deadline, headers included
+
+    tls, endpoint, rest = _split(scheme, options)
+
+    def plain() -> httpx.BaseTransport:
+        return with_deadlines(_PlainHTTPTransport())
+
+    def build(verify: Any, proxy: str | None) -> httpx.BaseTransport:
+        return with_deadlines(httpx.HTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS))
+
+    routes: _Routes[httpx.BaseTransport] = _Routes(tls, plain, build)
+    if endpoint is not None:
+        routes.for_url(httpx.URL(endpoint))
+    return httpx.Client(transport=_RoutingTransport(routes), **rest)
 
 
 def _note_missing_sniffio() -> None:
@@ -160,7 +330,16 @@ def _note_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-def new_async_client(scheme: str, options: dict[str, Any]) -> httpx.AsyncClient:
-    """``httpx.AsyncClient(**options)`` for requests to an endpoint with this ``scheme``."""
+def new_async_client(scheme: str | None, options: dict[str, Any]) -> httpx.AsyncClient:
+    """``httpx.AsyncClient(**options)`` for requests to an endpoint with this ``scheme``
+    (the same options as :func:`new_sync_client`)."""
     _note_missing_sniffio()
-    return httpx.AsyncClient(**_with_transport(scheme, options, _AsyncPlainHTTPTransport))
+    tls, endpoint, rest = _split(scheme, options)
+
+    def build(verify: Any, proxy: str | None) -> httpx.AsyncBaseTransport:
+        return httpx.AsyncHTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS)
+
+    routes: _Routes[httpx.AsyncBaseTransport] = _Routes(tls, _AsyncPlainHTTPTransport, build)
+    if endpoint is not None:
+        routes.for_url(httpx.URL(endpoint))
+    return httpx.AsyncClient(transport=_AsyncRoutingTransport(routes), **rest)

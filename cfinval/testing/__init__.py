@@ -12,7 +12,7 @@
     # in process, no network:
     client = cfinval.Client(FAKE_CREDENTIALS, http_client=httpx.Client(transport=fake.transport()))
 
-    # or over real HTTP on 127.0.0.1:
+    # or over real HTTP on 127.0.0.1 (HTTPS with ssl_certfile=, ssl_keyfile=):
     with fake.serve() as server:
         client = cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url)
 
@@ -24,12 +24,11 @@
 from ._fake import (
     FAKE_CREDENTIALS,
     FakeCloudFront,
-    FakeReply,
     RecordedRequest,
     SignatureVerifier,
     verify_sigv4,
 )
-from ._faults import FAULT_KINDS, Fault, FaultRule
+from ._faults import FAULT_KINDS, FakeReply, Fault, FaultRule
 from ._seed import SeedError, load_seed
 from ._server import FakeServer
 

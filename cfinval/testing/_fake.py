@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import functools
+import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
@@ -24,8 +25,12 @@ from attrs import define, field, frozen
 
 from .._core import sigv4 as _sigv4
 from .._core.protocol import API_VERSION, NAMESPACE, SERVICE
+from .._errors import ParamValidationError
 from .._models import Credentials, InvalidationSummary
-from ._faults import Fault, FaultRule
+from ._faults import FakeReply, Fault, FaultRule
+
+if TYPE_CHECKING:
+    from ._server import FakeServer
 
 __all__ = [
     "FAKE_CREDENTIALS",
@@ -58,15 +63,22 @@ class RecordedRequest:
     fault: str | None = None
 
 
-@frozen
-class FakeReply:
-    """What the fake answers: status, headers, body, and the connection-level fault (``reset``,
-    ``cut``, ``stall``, ``drip``) the transport must act out, if any."""
+#: How many requests :attr:`FakeCloudFront.requests` keeps by default (the most recent; about
+#: 1.6 KiB each, so some 16 MiB at most however long a ``fake-server`` runs).
+MAX_RECORDED = 10_000
 
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    fault: Fault | None = None
+
+class _RequestLog(list[RecordedRequest]):
+    """A list of the requests received, oldest first, that keeps only the last ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def append(self, request: RecordedRequest) -> None:
+        super().append(request)
+        if len(self) > self.limit:
+            del self[0]
 
 
 #: ``verifier(request, credentials_by_key_id, region, now) -> None`` or an error
@@ -161,6 +173,24 @@ def verify_sigv4(
     return None
 
 
+def _credentials_tuple(value: Credentials | Iterable[Credentials]) -> tuple[Credentials, ...]:
+    """``credentials=``: one :class:`~cfinval.Credentials` or several."""
+    if isinstance(value, Credentials):
+        return (value,)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ParamValidationError(
+            "credentials must be cfinval.Credentials or an iterable of them, "
+            f"got {type(value).__name__}"
+        )
+    found = tuple(value)
+    for item in found:
+        if not isinstance(item, Credentials):
+            raise ParamValidationError(
+                f"credentials must hold cfinval.Credentials only, got {type(item).__name__}"
+            )
+    return found
+
+
 @define
 class _Tenant:
     invalidations: list[InvalidationSummary] = field(factory=list)
@@ -183,10 +213,13 @@ class FakeCloudFront:
 
     ``faults`` (see :meth:`add_fault`) make chosen requests fail: throttling, 5xx, HTML from a
     proxy, garbage, resets, stalls, a skewed clock... Requests are numbered from 1 in the
-    order they arrive.
+    order they arrive. ``requests`` records the last ``max_recorded`` of them (default
+    10,000), so a long-running fake stays bounded; ``served`` counts them all.
     """
 
-    credentials: tuple[Credentials, ...] = field(default=(FAKE_CREDENTIALS,), converter=tuple)
+    credentials: tuple[Credentials, ...] = field(
+        default=(FAKE_CREDENTIALS,), converter=_credentials_tuple
+    )
     region: str = "us-east-1"
     verify_signatures: bool = True
     default_page_size: int = 100
@@ -194,7 +227,9 @@ class FakeCloudFront:
     clock: Callable[[], float] = field(default=time.time, repr=False)
     verifier: SignatureVerifier = field(default=verify_sigv4, repr=False)
     seed: int = 0
-    requests: list[RecordedRequest] = field(factory=list, repr=False)
+    #: How many of the most recent requests ``requests`` keeps (``served`` counts them all).
+    max_recorded: int = field(default=MAX_RECORDED, repr=False)
+    requests: list[RecordedRequest] = field(init=False, repr=False)
     faults: list[FaultRule] = field(factory=list)
     _tenants: dict[str, _Tenant] = field(factory=dict, repr=False)
     _lock: threading.RLock = field(factory=threading.RLock, repr=False)
@@ -204,6 +239,11 @@ class FakeCloudFront:
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)  # noqa: S311 (ids for a fake, not secrets)
+        if isinstance(self.max_recorded, bool) or not isinstance(self.max_recorded, int):
+            raise TypeError(f"max_recorded must be an int, got {self.max_recorded!r}")
+        if self.max_recorded < 0:
+            raise ValueError(f"max_recorded must be zero or more, got {self.max_recorded}")
+        self.requests = _RequestLog(self.max_recorded)
 
     # -- seeding ---------------------------------------------------------------------------
 
@@ -464,12 +504,23 @@ class FakeCloudFront:
 
         return httpx.MockTransport(handler)
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Any:
-        """A context manager running this fake as an HTTP server; yields a server object with
-        ``endpoint_url``."""
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+    ) -> FakeServer:
+        """This fake as an HTTP server on ``host:port`` (port 0: any free one), to use as a
+        context manager; its ``endpoint_url`` is where clients go.
+
+        With ``ssl_certfile`` (a PEM certificate chain, with the key unless ``ssl_keyfile``
+        holds it) the server speaks HTTPS and ``endpoint_url`` is ``https://...``.
+        """
         from ._server import FakeServer
 
-        return FakeServer(self, host, port)
+        return FakeServer(self, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
 def _check_text(name: str, value: object) -> None:

@@ -17,9 +17,11 @@ reaches the request's read timeout raises ``httpx.ReadTimeout``, a shorter one i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from attrs import frozen
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultRule"]
+__all__ = ["FAULT_KINDS", "FakeReply", "Fault", "FaultRule"]
 
 #: Every fault kind, with what the fake does.
 FAULT_KINDS = {
@@ -265,3 +267,14 @@ def _build(kind: str, arg: str, options: dict[str, str]) -> Fault:
             raise TypeError(f"{kind} takes no argument")
         return getattr(Fault, kind)()  # type: ignore[no-any-return]
     raise KeyError(f"unknown fault kind {kind!r}")
+
+
+@frozen
+class FakeReply:
+    """What the fake answers: status, headers, body, and the connection-level fault (``reset``,
+    ``cut``, ``stall``, ``drip``) the transport must act out, if any."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    fault: Fault | None = None

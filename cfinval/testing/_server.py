@@ -1,24 +1,37 @@
-"""The fake served over real HTTP on loopback (stdlib ``http.server`` in a thread).
+"""The fake served over real HTTP (or HTTPS) on loopback (stdlib ``http.server`` in a thread).
 
 Connection-level faults are acted out here: ``reset`` closes the socket with an RST, ``cut``
 sends half the body then closes, ``stall`` waits before answering, ``drip`` sends the body a
-byte at a time. Waits end early when the server stops, so stopping never hangs.
+byte at a time. Waits end early when the server stops, so stopping never hangs, and stopping
+closes every connection.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import ssl
 import struct
 import sys
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._fake import FakeCloudFront
+from ._faults import FakeReply
 
-__all__ = ["FakeServer"]
+__all__ = ["FakeServer", "Responder"]
+
+#: How long a client may take over the TLS handshake before the server gives up on it.
+_HANDSHAKE_TIMEOUT = 10.0
+
+
+class Responder(Protocol):
+    """What the server serves: :class:`~cfinval.testing.FakeCloudFront` is one."""
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -27,6 +40,15 @@ class _Handler(BaseHTTPRequestHandler):
     # for the client's delayed ACK (~40 ms per request on Linux loopback).
     disable_nagle_algorithm = True
     server: _Server
+
+    def setup(self) -> None:
+        # TLS: the handshake happens here, in this connection's thread, so that a client that
+        # never completes it holds up nobody else (and fails alone: an OSError, not logged).
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(_HANDSHAKE_TIMEOUT)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     def do_GET(self) -> None:
         self._serve()
@@ -83,11 +105,46 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: socketserver listens with a backlog of 5: a burst of concurrent connections beyond it
+    #: waits for the client's SYN retransmission (1 s, then 3 s).
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], fake: FakeCloudFront) -> None:
+    def __init__(
+        self, address: tuple[str, int], fake: Responder, tls: ssl.SSLContext | None
+    ) -> None:
         self.fake = fake
+        self.tls = tls
         self.stopping = threading.Event()
+        # Open connections (keep-alive ones included), so that stopping can close them all.
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every open connection: a handler waiting for the next request on a keep-alive
+        connection reads end-of-file and returns; the client sees the connection closed."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            # (one already closed by its handler or by the client raises OSError)
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (after a timeout, a reset we caused) are routine here."""
@@ -97,14 +154,31 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeServer:
-    """Runs a :class:`FakeCloudFront` on ``host:port`` (port 0: any free port).
+    """Runs a :class:`~cfinval.testing.FakeCloudFront` on ``host:port`` (port 0: any free port).
 
-    Use as a context manager; ``endpoint_url`` is where clients should point.
+    Use as a context manager; ``endpoint_url`` is where clients should point. With
+    ``ssl_certfile`` (PEM: the certificate chain, and the private key unless ``ssl_keyfile``
+    holds it; uvicorn's names) it serves HTTPS and ``endpoint_url`` is ``https://...``; a file
+    that cannot be loaded raises ``OSError`` (``ssl.SSLError``) here, before anything listens.
     """
 
-    def __init__(self, fake: FakeCloudFront, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        fake: Responder,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.fake = fake
         self._address = (host, port)
+        self._tls: ssl.SSLContext | None = None
+        if ssl_certfile is not None:
+            self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._tls.load_cert_chain(ssl_certfile, ssl_keyfile)
+        elif ssl_keyfile is not None:
+            raise ValueError("ssl_keyfile needs ssl_certfile")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -116,11 +190,12 @@ class FakeServer:
         if isinstance(host, bytes):
             host = host.decode("ascii")
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
+        scheme = "http" if self._tls is None else "https"
+        return f"{scheme}://{shown}:{port}"
 
     def start(self) -> FakeServer:
         if self._server is None:
-            self._server = _Server(self._address, self.fake)
+            self._server = _Server(self._address, self.fake, self._tls)
             self._thread = threading.Thread(
                 # a short poll interval: stop() waits for it, and tests stop servers often
                 target=self._server.serve_forever,
@@ -132,10 +207,13 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close every connection, keep-alive ones included: a client that
+        called before gets connection errors, not answers from a stopped fake."""
         if self._server is not None:
             self._server.stopping.set()
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.shutdown()  # no new connection is accepted after this
+            self._server.close_connections()
+            self._server.server_close()  # waits for the handlers, which now end promptly
             if self._thread is not None:
                 self._thread.join()
             self._server = None

@@ -1,0 +1,8 @@
+"""Defaults that the clients, the CLI and the core share (written once, here)."""
+
+#: ``wait_until_completed``: botocore's InvalidationForDistributionTenantCompleted waiter cadence
+#: (a poll every 20 s, 30 polls).
+DEFAULT_POLL = 20.0
+DEFAULT_TIMEOUT = 600.0
+#: ``list_many``: tenants listed at once.
+DEFAULT_CONCURRENCY = 8

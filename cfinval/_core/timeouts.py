@@ -1,0 +1,61 @@
+"""Timeouts and the attempt deadline: validation and policy, as plain numbers (no I/O).
+
+A phase timeout (connect, read, write, pool) bounds one wait of the transport; the attempt
+deadline bounds a whole attempt (connect, send, headers and body). Without an explicit
+``attempt_timeout`` the deadline is three read timeouts, and every phase is capped by it.
+"""
+
+from __future__ import annotations
+
+from .._errors import ParamValidationError
+
+__all__ = ["READS_PER_ATTEMPT", "Phases", "attempt_limits", "check_attempt_timeout", "seconds"]
+
+#: Without ``attempt_timeout=``, one attempt may take this many read timeouts in all.
+READS_PER_ATTEMPT = 3
+
+#: (connect, read, write, pool) in seconds; ``None`` is no limit.
+Phases = tuple[float | None, float | None, float | None, float | None]
+
+
+def seconds(name: str, value: object) -> float | None:
+    """A positive number of seconds, or ``None`` for no limit."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        if value != value or value == float("inf"):
+            raise ParamValidationError(f"{name} must be a finite number of seconds, got {value!r}")
+        return float(value)
+    raise ParamValidationError(
+        f"{name} must be a positive number of seconds or None, got {value!r}"
+    )
+
+
+def check_attempt_timeout(value: object) -> float | None:
+    return seconds("attempt_timeout", value)
+
+
+def attempt_limits(
+    phases: Phases, attempt_timeout: float | None, explicit: bool, request_timeout: float | None
+) -> tuple[Phases, float | None]:
+    """The phase timeouts for one attempt and its deadline in seconds (``None``: none).
+
+    ``explicit`` says whether ``attempt_timeout`` was given (``None`` given means no deadline);
+    ``request_timeout`` is a request's own timeout (the instance metadata service's 1 s), which
+    replaces the client's for every phase.
+    """
+    if request_timeout is not None:
+        each = request_timeout
+        return (each, each, each, each), READS_PER_ATTEMPT * each
+    deadline = attempt_timeout
+    if not explicit:
+        read = phases[1]
+        deadline = None if read is None else READS_PER_ATTEMPT * read
+    if deadline is None:
+        return phases, None
+    limit = deadline
+
+    def cap(value: float | None) -> float:
+        return limit if value is None else min(value, limit)
+
+    return (cap(phases[0]), cap(phases[1]), cap(phases[2]), cap(phases[3])), deadline

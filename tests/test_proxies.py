@@ -1,0 +1,243 @@
+"""Proxies from the environment, as botocore reads them: through a real loopback proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import pytest
+
+import cfinval
+from cfinval._drivers.proxies import proxy_for, usable_proxy
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
+
+from .process import run_cfinval
+from .proxy import LoopbackProxy
+
+PATH = "/2020-05-31/distribution-tenant/dt_1/invalidation"
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name == "REQUEST_METHOD":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def fake() -> FakeCloudFront:
+    fake = FakeCloudFront(seed=5)
+    fake.add_invalidation("dt_1", status="InProgress")
+    return fake
+
+
+@pytest.fixture
+def server(fake: FakeCloudFront) -> Iterator[FakeServer]:
+    with fake.serve() as server:
+        yield server
+
+
+@pytest.fixture
+def proxy() -> Iterator[LoopbackProxy]:
+    with LoopbackProxy() as proxy:
+        yield proxy
+
+
+def list_sync(endpoint_url: str) -> cfinval.InvalidationList:
+    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1) as client:
+        return client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+
+def list_async(endpoint_url: str) -> cfinval.InvalidationList:
+    async def main() -> cfinval.InvalidationList:
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1
+        ) as client:
+            return await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+    return asyncio.run(main())
+
+
+LISTERS = [pytest.param(list_sync, id="sync"), pytest.param(list_async, id="async")]
+
+
+@pytest.mark.parametrize("lister", LISTERS)
+def test_http_proxy_carries_requests_to_an_http_endpoint(
+    lister: object,
+    server: FakeServer,
+    proxy: LoopbackProxy,
+    fake: FakeCloudFront,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    assert callable(lister)
+    page = lister(server.endpoint_url)
+    assert [item.status for item in page.items] == ["InProgress"]
+    assert proxy.seen == [("GET", f"{server.endpoint_url}{PATH}")]
+    assert len(fake.requests) == 1
+
+
+def test_a_proxy_without_a_scheme_is_an_http_proxy(
+    server: FakeServer, proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", proxy.url.removeprefix("http://"))
+    list_sync(server.endpoint_url)
+    assert proxy.seen == [("GET", f"{server.endpoint_url}{PATH}")]
+
+
+@pytest.mark.parametrize("lister", LISTERS)
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost,127.0.0.1", "*", ".0.0.1"])
+def test_no_proxy_sends_directly(
+    lister: object,
+    no_proxy: str,
+    server: FakeServer,
+    proxy: LoopbackProxy,
+    fake: FakeCloudFront,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert callable(lister)
+    lister(server.endpoint_url)
+    assert proxy.seen == []
+    assert len(fake.requests) == 1
+
+
+def test_https_proxy_does_not_serve_http_endpoints(
+    server: FakeServer, proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    list_sync(server.endpoint_url)
+    assert proxy.seen == []
+
+
+@pytest.mark.parametrize("value", ["socks5://127.0.0.1:1080", "http://127.0.0.1:9", "ht tp://x"])
+def test_all_proxy_is_ignored_as_botocore_ignores_it(
+    value: str, server: FakeServer, fake: FakeCloudFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", value)
+    monkeypatch.setenv("all_proxy", value)
+    list_sync(server.endpoint_url)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("ht tp://proxy:3128", "'ht tp' scheme"),
+        ("socks5://127.0.0.1:1080", "'socks5' scheme"),
+        ("socks5h://127.0.0.1:1080", "'socks5h' scheme"),
+        ("ftp://proxy", "'ftp' scheme"),
+        ("http://", "it has no host"),
+        ("http://:3128", "it has no host"),
+        ("http://pro xy:3128", "not a valid host name"),
+        ("http://proxy:99999", "port 99999 is out of range"),
+        ("http://proxy:port", "Invalid port"),
+        ("http://proxy\x01:3128", "non-printable"),
+    ],
+)
+@pytest.mark.parametrize("lister", LISTERS)
+def test_an_unusable_proxy_is_a_config_error_naming_the_variable(
+    lister: object,
+    value: str,
+    reason: str,
+    server: FakeServer,
+    fake: FakeCloudFront,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", value)
+    assert callable(lister)
+    with pytest.raises(cfinval.ConfigError) as caught:
+        lister(server.endpoint_url)
+    assert str(caught.value).startswith("HTTP_PROXY")
+    assert reason in str(caught.value)
+    assert fake.requests == []
+
+
+def test_the_lowercase_variable_wins_and_is_the_one_named(
+    server: FakeServer, proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("http_proxy", "socks5://127.0.0.1:1080")
+    with pytest.raises(cfinval.ConfigError, match=r"^http_proxy: cannot use"):
+        list_sync(server.endpoint_url)
+    assert proxy.seen == []
+
+
+def test_an_unusable_proxy_that_no_proxy_exempts_is_never_used(
+    server: FakeServer, fake: FakeCloudFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "ht tp://x")
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://127.0.0.1:1080")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    list_sync(server.endpoint_url)
+    list_async(server.endpoint_url)
+    assert len(fake.requests) == 2
+
+
+def test_proxy_credentials_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value in (
+        "http://user:s3cr3t@proxy:99999",
+        "socks5://user:s3cr3t@proxy:1080",
+        "user:s3cr3t@pro xy:3128",
+    ):
+        with pytest.raises(cfinval.ConfigError) as caught:
+            usable_proxy(value, "HTTPS_PROXY")
+        assert "s3cr3t" not in str(caught.value)
+        assert "user" not in str(caught.value)
+
+
+# botocore is the oracle of which proxy applies: utils.get_environ_proxies + ProxyConfiguration.
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"HTTPS_PROXY": "http://proxy.example:3128"},
+        {"HTTPS_PROXY": "proxy.example:3128"},
+        {"https_proxy": "//proxy.example:3128", "HTTPS_PROXY": "http://other:1"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "amazonaws.com"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": ".amazonaws.com"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "no_proxy": "example.com, *"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "cloudfront.amazonaws.com:443"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "cloudfront.amazonaws.com:80"},
+        {"HTTPS_PROXY": "https://u:p@proxy.example:3128", "NO_PROXY": "s3.amazonaws.com"},
+        {"HTTP_PROXY": "http://proxy.example:3128"},
+        {"ALL_PROXY": "http://proxy.example:3128"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "https_proxy": ""},
+    ],
+)
+@pytest.mark.parametrize(
+    "url", ["https://cloudfront.amazonaws.com", "https://cloudfront.amazonaws.com:443"]
+)
+def test_the_proxy_chosen_is_botocores(
+    env: dict[str, str], url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.httpsession import ProxyConfiguration
+    from botocore.utils import get_environ_proxies
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    expected = ProxyConfiguration(get_environ_proxies(url)).proxy_url_for(url)
+    scheme, _, netloc = url.partition("://")
+    assert proxy_for(scheme, netloc) == expected
+
+
+def test_cgi_ignores_an_uppercase_http_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUEST_METHOD", "GET")  # a "Proxy:" request header must not redirect
+    monkeypatch.setenv("HTTP_PROXY", "http://attacker.example:8080")
+    assert proxy_for("http", "cloudfront.amazonaws.com") is None
+
+
+def test_cli_reports_an_unusable_proxy_in_one_line_and_exits_255(server: FakeServer) -> None:
+    done = run_cfinval(
+        *("list-invalidations-for-distribution-tenant", "--id", "dt_1"),
+        *("--endpoint-url", server.endpoint_url),
+        env={"HTTP_PROXY": "ht tp://x"},
+    )
+    assert done.returncode == 255
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "HTTP_PROXY: cannot use a proxy with the 'ht tp' scheme; only http:// and https:// "
+        "proxies are supported (as in the AWS SDKs)"
+    ]

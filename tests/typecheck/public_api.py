@@ -1,0 +1,37 @@
+"""Type-checked (not run) by tests/test_public_types.py: what the public signatures accept.
+
+A line ending in ``# E`` must be a mypy error; every other line must pass ``mypy --strict``.
+"""
+
+from __future__ import annotations
+
+import cfinval
+from cfinval.testing import FakeCloudFront
+
+creds = cfinval.Credentials("AKIDEXAMPLE", "secret")
+
+
+class OwnProvider:  # only load(): no base class, no ``method``
+    def load(self) -> cfinval.Credentials | None:
+        return creds
+
+
+def own_callable() -> cfinval.Credentials:
+    return creds
+
+
+cfinval.Client(credentials=creds)
+cfinval.Client(credentials=OwnProvider())
+cfinval.Client(credentials=own_callable)
+cfinval.Client(credentials=cfinval.default_chain("audit"))
+cfinval.Client(credentials=cfinval.EnvProvider())
+cfinval.AsyncClient(credentials=None)
+cfinval.AsyncClient(credentials=lambda: None)
+FakeCloudFront(credentials=creds)
+FakeCloudFront(credentials=[creds, creds])
+
+cfinval.Client(credentials=42)  # E
+cfinval.AsyncClient(credentials="AKIDEXAMPLE:secret")  # E
+FakeCloudFront(credentials=42)  # E
+
+reveal_type(cfinval.default_chain().load())  # noqa: F821
