@@ -72,7 +72,8 @@ matrix: lint typecheck
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python -m cfinval.testing.demo
 
-# cfinval vs boto3 in one run (fresh venvs under bench/_work/); writes bench/RESULTS.md.
+# cfinval vs boto3 and aiobotocore, over HTTPS, in one run (fresh venvs under bench/_work/; needs
+# the openssl command for the test certificates); writes bench/RESULTS.md. Quick check: bench/run.py --quick
 bench:
 	$(PY) bench/run.py
 

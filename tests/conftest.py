@@ -116,15 +116,22 @@ class Home:
 
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+# Where trust anchors and cfinval's CA cache come from: the tests decide.
+_TLS_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME")
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test starts with no AWS configuration at all: no AWS_* variables, an empty HOME,
-    no proxies, and the instance metadata service disabled (tests that want it re-enable it)."""
+    no proxies, no TLS variables (certifi's roots, a CA cache under the empty HOME), and the
+    instance metadata service disabled (tests that want it re-enable it)."""
     for name in list(os.environ):
         upper = name.upper()
-        if upper.startswith("AWS_") or upper == "BOTO_CONFIG" or name.lower() in _PROXY_VARS:
+        if (
+            upper.startswith("AWS_")
+            or upper in ("BOTO_CONFIG", *_TLS_VARS)
+            or name.lower() in _PROXY_VARS
+        ):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()

@@ -196,6 +196,118 @@ def test_https_proxy_tunnels_to_an_https_endpoint(
     assert proxy.seen == [("CONNECT", https.endpoint_url.removeprefix("https://"))]
 
 
+# --- trust anchors: read lazily, the same as httpx's, and what overrides them -------------------
+
+
+def _with_certifi(tls: TlsFiles, tmp_path: Path, extra: bytes = b"") -> Path:
+    """certifi's bundle with the test CA appended (what the benchmark gives every SDK)."""
+    import certifi
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes() + tls.ca.read_bytes() + extra)
+    return bundle
+
+
+def _hashed_directories() -> list[Path]:
+    return sorted((Path.home() / ".cache" / "cfinval").glob("ca*"))
+
+
+@pytest.mark.parametrize("lister", LISTERS)
+def test_a_ca_bundle_file_reaches_openssl_as_a_hashed_directory(
+    lister: object,
+    https: FakeServer,
+    tls: TlsFiles,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundle = _with_certifi(tls, tmp_path)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    assert callable(lister)
+    assert len(lister(https.endpoint_url).items) == 1
+    (directory,) = _hashed_directories()  # a file per certificate, named by its subject hash
+    assert len(list(directory.iterdir())) == bundle.read_bytes().count(b"-----BEGIN CERTIFICATE")
+
+
+def test_a_ca_bundle_holding_more_than_certificates_is_loaded_as_a_file(
+    https: FakeServer, tls: TlsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = _with_certifi(tls, tmp_path, extra=tls.key.read_bytes())  # OpenSSL skips the key
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    assert len(list_sync(https.endpoint_url).items) == 1
+    assert _hashed_directories() == []
+
+
+def test_ssl_cert_file_is_trusted_as_httpx_trusts_it(
+    https: FakeServer, tls: TlsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(_with_certifi(tls, tmp_path)))
+    assert len(list_sync(https.endpoint_url).items) == 1
+    assert len(_hashed_directories()) == 1
+
+
+def test_ssl_cert_dir_is_trusted_as_httpx_trusts_it(
+    https: FakeServer, tls: TlsFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cfinval._drivers.trust import hashed_directory
+
+    directory = hashed_directory(str(tls.ca))  # any hashed directory (openssl rehash) does
+    assert directory is not None
+    monkeypatch.setenv("SSL_CERT_DIR", directory)
+    assert len(list_sync(https.endpoint_url).items) == 1
+
+
+def test_aws_ca_bundle_wins_over_ssl_cert_file(
+    https: FakeServer, tls: TlsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certifi
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(_with_certifi(tls, tmp_path)))
+    monkeypatch.setenv("AWS_CA_BUNDLE", certifi.where())  # without the test CA
+    with pytest.raises(cfinval.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+        list_sync(https.endpoint_url)
+
+
+def test_an_unusable_ssl_cert_file_is_a_config_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "absent.pem"))
+    with pytest.raises(cfinval.ConfigError, match=r"absent\.pem \(from SSL_CERT_FILE\)"):
+        list_sync("https://127.0.0.1:1")
+
+
+def test_the_host_name_is_checked(
+    fake: FakeCloudFront, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = make_tls_files(tmp_path, names=("other.test",))  # a good chain, for another host
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(other.ca))
+    with (
+        fake.serve(ssl_certfile=other.cert, ssl_keyfile=other.key) as server,
+        pytest.raises(cfinval.TransportError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        list_sync(server.endpoint_url)
+    assert fake.requests == []
+
+
+def test_a_custom_endpoint_by_host_name(
+    https: FakeServer, fake: FakeCloudFront, tls: TlsFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tls.ca))
+    page = list_sync(https.endpoint_url.replace("127.0.0.1", "localhost"))
+    assert len(page.items) == 1
+    assert fake.requests[0].headers["host"].startswith("localhost:")
+
+
+def test_a_tunnel_through_a_proxy_does_not_weaken_verification(
+    https: FakeServer, fake: FakeCloudFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LoopbackProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with pytest.raises(cfinval.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            list_sync(https.endpoint_url)  # certifi's roots only: the test CA is unknown
+    assert proxy.seen == [("CONNECT", https.endpoint_url.removeprefix("https://"))]
+    assert fake.requests == []
+
+
 # --- the command: --ca-bundle, --no-verify-ssl, fake-server over HTTPS ---------------------------
 
 

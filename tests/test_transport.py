@@ -1,4 +1,5 @@
-"""The httpx clients cfinval creates: no TLS context for http:// endpoints, proxies honoured."""
+"""The httpx clients cfinval creates: no TLS context for http:// endpoints, httpx's trust
+anchors read through a hashed directory for https://, proxies honoured, connections kept."""
 
 from __future__ import annotations
 
@@ -82,10 +83,12 @@ def test_async_listing_from_an_http_endpoint_loads_no_ca_bundle(
     assert verified_contexts == []
 
 
-def test_https_endpoints_keep_httpx_verified_tls(verified_contexts: list[object]) -> None:
+def test_https_endpoints_get_certifi_as_a_hashed_directory(verified_contexts: list[object]) -> None:
     sync_client = new_sync_client("https", {"timeout": TIMEOUT})
     async_client = new_async_client("https", {"timeout": TIMEOUT})
-    assert len(verified_contexts) == 2
+    cache = Path.home() / ".cache" / "cfinval"
+    (directory,) = cache.iterdir()
+    assert verified_contexts == [(None, str(directory), None)] * 2  # capath: roots read lazily
     sync_client.close()
     asyncio.run(async_client.aclose())
 
@@ -219,3 +222,36 @@ def test_async_requests_do_not_search_for_sniffio_again_and_again(
         sys.modules.pop("sniffio", None)
         if saved is not None:
             sys.modules["sniffio"] = saved
+
+
+def test_more_requests_in_flight_than_httpx_keeps_by_default_reuse_their_connections(
+    fake: FakeCloudFront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cfinval.testing import _server
+
+    accepted: list[object] = []  # the connections the fake accepted
+    process_request = _server._Server.process_request
+
+    def counting(self: Any, request: Any, client_address: Any) -> None:
+        accepted.append(client_address)
+        process_request(self, request, client_address)
+
+    monkeypatch.setattr(_server._Server, "process_request", counting)
+
+    async def main() -> None:
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, endpoint_url=server.endpoint_url
+        ) as client:
+
+            async def twice() -> None:
+                for _ in range(2):
+                    await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+            await asyncio.gather(*(twice() for _ in range(32)))
+
+    with fake.serve() as server:
+        asyncio.run(main())
+    assert len(fake.requests) == 64
+    # httpx's defaults keep 20 idle connections, and httpcore 1.0 then closes nearly every
+    # one as it goes idle: some 60 connections for these 64 requests.
+    assert len(accepted) <= 32

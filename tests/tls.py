@@ -26,7 +26,17 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_tls_files(directory: Path) -> TlsFiles:
+def _san(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def make_tls_files(
+    directory: Path, names: tuple[str, ...] = ("localhost", "127.0.0.1")
+) -> TlsFiles:
+    """A CA, and a certificate it signed for ``names`` (host names and IP addresses)."""
     now = _dt.datetime.now(_dt.timezone.utc)
     valid = (now - _dt.timedelta(hours=1), now + _dt.timedelta(days=1))
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -66,9 +76,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
         .not_valid_before(valid[0])
         .not_valid_after(valid[1])
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([_san(name) for name in names]),
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)

@@ -5,6 +5,10 @@ Runs in the cfinval environment. Accepts the credentials in ``AWS_ACCESS_KEY_ID`
 tenant with ``ITEMS`` invalidations, writes the raw 100-item page (the canned response for the
 in-process measurements) to the file named by ``argv[1]``, then prints one JSON line:
 ``{"endpoint_url": ..., "tenant": ...}``.
+
+``argv[2:4]``, if given, are a PEM certificate (chain) and its key: the fake then serves HTTPS
+(each handshake in its connection's thread). Replies go out with TCP_NODELAY (the fake's handler
+sets it), so no client waits for a delayed ACK.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ def main() -> None:
     assert status == 200, body
     with open(sys.argv[1], "wb") as out:
         out.write(body)
-    with fake.serve() as server:
+    tls = {"ssl_certfile": sys.argv[2], "ssl_keyfile": sys.argv[3]} if len(sys.argv) > 2 else {}
+    with fake.serve(**tls) as server:
         print(json.dumps({"endpoint_url": server.endpoint_url, "tenant": TENANT}), flush=True)
         sys.stdin.read()  # serve until the runner closes our standard input
 

@@ -24,7 +24,7 @@ from . import sigv4 as _sigv4
 from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .metadata import UNSIGNED_HEADERS, CallMeta, build_user_agent
 from .record import Record
-from .xml import _bool, _int, _required, _text, page_to_dict, parse_timestamp, xml_to_dict
+from .xml import _bool, _int, _required, _text, parse_timestamp, xml_to_dict
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -274,18 +274,22 @@ def _items(node: Any) -> tuple[InvalidationSummary, ...]:
         return ()
     if not isinstance(node, dict):
         raise ValueError("Items is malformed")
-    out = []
-    for entry in node.get("InvalidationSummary", ()):
-        if not isinstance(entry, dict):
-            raise ValueError("InvalidationSummary is malformed")
-        out.append(
-            InvalidationSummary(
-                id=_required(entry, "Id"),
-                create_time=parse_timestamp(_required(entry, "CreateTime")),
-                status=_required(entry, "Status"),
-            )
-        )
-    return tuple(out)
+    return tuple(map(_summary, node.get("InvalidationSummary", ())))
+
+
+def _summary(entry: Any) -> InvalidationSummary:
+    # The usual case first, three text elements: a page holds up to 1,000 of these.
+    if type(entry) is dict:
+        id_, created, status = entry.get("Id"), entry.get("CreateTime"), entry.get("Status")
+        if type(id_) is str and type(created) is str and type(status) is str:
+            return InvalidationSummary(id_, parse_timestamp(created), status)
+    if not isinstance(entry, dict):
+        raise ValueError("InvalidationSummary is malformed")
+    return InvalidationSummary(
+        id=_required(entry, "Id"),
+        create_time=parse_timestamp(_required(entry, "CreateTime")),
+        status=_required(entry, "Status"),
+    )
 
 
 def parse_invalidation_list(
@@ -293,7 +297,7 @@ def parse_invalidation_list(
 ) -> InvalidationList:
     """Parse a 2xx body into an :class:`InvalidationList` or raise :class:`ResponseParseError`."""
     try:
-        doc = page_to_dict(body)
+        doc = xml_to_dict(body)
         root = doc.get("InvalidationList")
         if root is None:
             raise ValueError(f"root element is {next(iter(doc))!r}, not 'InvalidationList'")

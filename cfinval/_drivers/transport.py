@@ -10,12 +10,17 @@ one of a few transports built when first needed:
   ``ca_bundle``) is loaded only once a request needs TLS, as botocore does: a bundle that
   cannot be loaded does not stop an ``http://`` endpoint from working;
 * an ``https://`` request: httpx's transport, verified with the configured CA bundle (or
-  httpx's default certificates), the TLS context shared by every route that needs one;
+  httpx's default certificates), the TLS context shared by every route that needs one. A
+  bundle file reaches OpenSSL as a hashed directory (:mod:`.trust`), so that a handshake reads
+  the one root it needs instead of all ~140 being parsed when the context is made (~15 ms and
+  ~2 MiB of a cold start);
 * a request that a proxy serves (:mod:`.proxies`: ``HTTP(S)_PROXY`` and ``NO_PROXY``, read as
   botocore reads them): httpx's transport through that proxy.
 
 An unusable proxy or CA bundle is a :class:`~cfinval.ConfigError` raised before anything is
 sent; for the endpoint itself, when the client is built (the first call).
+
+Every transport keeps as many idle connections as it may open (see :data:`_LIMITS`).
 
 The asynchronous client also works around a cost in httpcore 1.0 (encode/httpcore#1103), see
 :func:`_note_missing_sniffio`.
@@ -40,7 +45,13 @@ if TYPE_CHECKING:
 
     from .._config import ClientConfig
 
-__all__ = ["http_options", "load_ca_bundle", "new_async_client", "new_sync_client"]
+__all__ = [
+    "default_tls_context",
+    "http_options",
+    "load_ca_bundle",
+    "new_async_client",
+    "new_sync_client",
+]
 
 #: The warning the AWS CLI prints (through urllib3) for each host reached with --no-verify-ssl.
 log = logging.getLogger("cfinval")
@@ -69,10 +80,15 @@ def load_ca_bundle(path: str, source: str) -> ssl.SSLContext:
     ``source`` when it cannot be loaded."""
     import ssl
 
+    from .trust import hashed_directory
+
     where = f"the CA bundle {path} (from {source})"
     try:
         if os.path.isdir(path):
             return ssl.create_default_context(capath=path)
+        directory = hashed_directory(path)  # None: a bundle best left to OpenSSL itself
+        if directory is not None:
+            return ssl.create_default_context(capath=directory)
         return ssl.create_default_context(cafile=path)
     except FileNotFoundError:
         raise ConfigError(f"{where} does not exist") from None
@@ -81,6 +97,21 @@ def load_ca_bundle(path: str, source: str) -> ssl.SSLContext:
         raise ConfigError(f"{where} holds no usable PEM certificates ({reason})") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {where}: {exc.strerror or exc}") from None
+
+
+def default_tls_context() -> ssl.SSLContext:
+    """What httpx trusts by default (``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's
+    bundle, which botocore uses too when certifi is installed), with a bundle file read through
+    a hashed directory as :func:`load_ca_bundle` reads one."""
+    import ssl
+
+    if os.environ.get("SSL_CERT_FILE"):
+        return load_ca_bundle(os.environ["SSL_CERT_FILE"], "SSL_CERT_FILE")
+    if os.environ.get("SSL_CERT_DIR"):  # as httpx takes it: whatever is (or is not) there
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi
+
+    return load_ca_bundle(certifi.where(), "certifi")
 
 
 class _Tls:
@@ -109,7 +140,7 @@ class _Tls:
             elif self._ca_bundle is not None:
                 self._value = load_ca_bundle(self._ca_bundle, self._source)
             else:  # httpx's default: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
-                self._value = httpx.create_ssl_context(verify=True, trust_env=True)
+                self._value = default_tls_context()
         return self._value
 
     def reached(self, host: str) -> None:
@@ -126,6 +157,13 @@ class _Tls:
 # requests through ``http://`` proxies. (httpx < 0.28 makes an unverified context of ``None``,
 # equally unused.)
 _NO_TLS_CONTEXT: Any = None
+
+#: httpx keeps 20 idle connections of its 100, and httpcore 1.0 closes a connection that goes
+#: idle whenever the pool holds more than 20 (it counts all of them, idle or not): with more
+#: than 20 requests in flight nearly every request opened, and for https handshook, a
+#: connection of its own. Everything here goes to one endpoint (or its proxy), so keep as many
+#: as may be open; idle ones still close after httpx's five seconds.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 TransportT = TypeVar("TransportT")
 
@@ -193,7 +231,7 @@ class _PlainHTTPTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` for ``http://`` requests only, built without a TLS context."""
 
     def __init__(self) -> None:
-        super().__init__(verify=_NO_TLS_CONTEXT)
+        super().__init__(verify=_NO_TLS_CONTEXT, limits=_LIMITS)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_tls(request)
@@ -204,7 +242,7 @@ class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
     """The asynchronous twin of :class:`_PlainHTTPTransport`."""
 
     def __init__(self) -> None:
-        super().__init__(verify=_NO_TLS_CONTEXT)
+        super().__init__(verify=_NO_TLS_CONTEXT, limits=_LIMITS)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _refuse_tls(request)
@@ -267,7 +305,7 @@ def new_sync_client(scheme: str | None, options: dict[str, Any]) -> httpx.Client
         return with_deadlines(_PlainHTTPTransport())
 
     def build(verify: Any, proxy: str | None) -> httpx.BaseTransport:
-        return with_deadlines(httpx.HTTPTransport(verify=verify, proxy=proxy))
+        return with_deadlines(httpx.HTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS))
 
     routes: _Routes[httpx.BaseTransport] = _Routes(tls, plain, build)
     if endpoint is not None:
@@ -299,7 +337,7 @@ def new_async_client(scheme: str | None, options: dict[str, Any]) -> httpx.Async
     tls, endpoint, rest = _split(scheme, options)
 
     def build(verify: Any, proxy: str | None) -> httpx.AsyncBaseTransport:
-        return httpx.AsyncHTTPTransport(verify=verify, proxy=proxy)
+        return httpx.AsyncHTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS)
 
     routes: _Routes[httpx.AsyncBaseTransport] = _Routes(tls, _AsyncPlainHTTPTransport, build)
     if endpoint is not None:
