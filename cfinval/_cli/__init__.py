@@ -160,15 +160,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
-    lister = add_command(
-        commands,
-        "list-invalidations-for-distribution-tenant",
-        parents=[common],
-        help="list a distribution tenant's invalidations (as the AWS CLI does)",
-        description="Lists the invalidations of a distribution tenant, newest first, following "
-        "every page unless --max-items or --no-paginate says otherwise. Output and NextToken "
-        "tokens are those of the AWS CLI.",
+    # (name, what it runs, whether it takes the global options, help, description)
+    table = (
+        (
+            "list-invalidations-for-distribution-tenant",
+            _cmd_list,
+            True,
+            "list a distribution tenant's invalidations (as the AWS CLI does)",
+            "Lists the invalidations of a distribution tenant, newest first, following every "
+            "page unless --max-items or --no-paginate says otherwise. Output and NextToken "
+            "tokens are those of the AWS CLI.",
+        ),
+        (
+            "audit",
+            _cmd_audit,
+            True,
+            "count InProgress/Completed invalidations of many tenants",
+            "Lists every tenant named in --ids-file (one Id per line; '-' or no file reads "
+            "stdin; blank lines and lines starting with # are skipped) with bounded "
+            "concurrency, and prints per-tenant counts. A tenant that fails (missing, access "
+            "denied) is reported on its own line; the exit code is then 254.",
+        ),
+        (
+            "wait",
+            _cmd_wait,
+            True,
+            "wait until a tenant's invalidations are Completed",
+            "Polls the tenant's listing until the given invalidations (default: those in "
+            "progress now) are Completed. Prints nothing and exits 0 on success; exits 255 on "
+            "timeout.",
+        ),
+        (
+            "fake-server",
+            _cmd_fake_server,
+            False,
+            "run the embedded fake CloudFront on 127.0.0.1",
+            "Serves the package's fake CloudFront over HTTP (HTTPS with --ssl-certfile) until "
+            "Ctrl+C or SIGTERM, so any client (cfinval, boto3, the AWS CLI with --endpoint-url) "
+            "can be tested without AWS. Requests must be SigV4-signed with the printed "
+            "credentials.",
+        ),
     )
+    sub: dict[str, argparse.ArgumentParser] = {}
+    for name, run, global_options, summary, description in table:
+        sub[name] = add_command(
+            commands,
+            name,
+            parents=[common] if global_options else [],
+            help=summary,
+            description=description,
+        )
+        sub[name].set_defaults(run=run)
+
+    lister = sub["list-invalidations-for-distribution-tenant"]
     lister.add_argument("--id", required=True, help="the distribution tenant Id")
     lister.add_argument("--max-items", type=_positive_int, metavar="N", help="total items to print")
     lister.add_argument(
@@ -182,18 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="make one call and print its raw response",
     )
     lister.add_argument("--marker", help=argparse.SUPPRESS)  # the raw Marker: one call
-    lister.set_defaults(run=_cmd_list)
+    audit = sub["audit"]
 
-    audit = add_command(
-        commands,
-        "audit",
-        parents=[common],
-        help="count InProgress/Completed invalidations of many tenants",
-        description="Lists every tenant named in --ids-file (one Id per line; '-' or no file "
-        "reads stdin; blank lines and lines starting with # are skipped) with bounded "
-        "concurrency, and prints per-tenant counts. A tenant that fails (missing, access "
-        "denied) is reported on its own line; the exit code is then 254.",
-    )
     audit.add_argument("--ids-file", default="-", metavar="FILE", help="tenant Ids, one a line")
     audit.add_argument(
         "--concurrency",
@@ -206,17 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-items-per-tenant", type=_positive_int, metavar="N", help="stop each listing at N"
     )
     audit.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
-    audit.set_defaults(run=_cmd_audit)
+    wait = sub["wait"]
 
-    wait = add_command(
-        commands,
-        "wait",
-        parents=[common],
-        help="wait until a tenant's invalidations are Completed",
-        description="Polls the tenant's listing until the given invalidations (default: those "
-        "in progress now) are Completed. Prints nothing and exits 0 on success; exits 255 on "
-        "timeout.",
-    )
     wait.add_argument("--id", required=True, help="the distribution tenant Id")
     wait.add_argument(
         "--invalidation-ids", nargs="+", metavar="ID", help="wait for these invalidations"
@@ -235,17 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"give up after this many seconds, exit code 255 (default: {DEFAULT_TIMEOUT:g})",
     )
-    wait.set_defaults(run=_cmd_wait)
+    fake = sub["fake-server"]
 
-    fake = add_command(
-        commands,
-        "fake-server",
-        help="run the embedded fake CloudFront on 127.0.0.1",
-        description="Serves the package's fake CloudFront over HTTP (HTTPS with "
-        "--ssl-certfile) until Ctrl+C or SIGTERM, so any client (cfinval, boto3, the AWS CLI "
-        "with --endpoint-url) can be tested without AWS. Requests must be SigV4-signed with "
-        "the printed credentials.",
-    )
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
     fake.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     fake.add_argument(
@@ -282,7 +298,6 @@ def build_parser() -> argparse.ArgumentParser:
         "error, throttle, html, empty, garbage, oversize, gzip-bomb, rewind, skew, "
         "reset, cut, stall, drip)",
     )
-    fake.set_defaults(run=_cmd_fake_server)
     add_help_command(parser, commands)
     return parser
 
