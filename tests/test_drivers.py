@@ -392,3 +392,127 @@ def test_fan_out_sleeps_are_effects_not_real_waits() -> None:
     assert [(r.error, [i.id for i in r.items or ()]) for r in results] == [(None, ["IDT_1"])]
     assert slept
     assert all(s > 0 for s in slept)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_during_a_credential_refresh_leaves_the_child_free_to_load_its_own() -> None:
+    fake = _fake_with(["dt_1"])
+    parent = os.getpid()
+    loading = threading.Event()
+    release = threading.Event()
+
+    class Slow:
+        def load(self) -> cfinval.Credentials:
+            if os.getpid() == parent:
+                loading.set()
+                release.wait(10)  # the parent's refresh is in flight when the fork happens
+            return FAKE_CREDENTIALS
+
+    with fake.serve() as server:
+        client = cfinval.Client(Slow(), endpoint_url=server.endpoint_url)
+        refresh = threading.Thread(
+            target=client.list_invalidations_for_distribution_tenant, args=("dt_1",)
+        )
+        refresh.start()
+        assert loading.wait(5)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover  (the child reports through its exit status)
+            signal_ok = 1
+            try:
+                page = client.list_invalidations_for_distribution_tenant(Id="dt_1")
+                signal_ok = 0 if page.items[0].id == "IDT_1" else 2
+            finally:
+                os._exit(signal_ok)
+        release.set()
+        refresh.join(5)
+        deadline = time.monotonic() + 10
+        while True:  # the child must end by itself: it must not wait on the parent's refresh
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if not done:  # pragma: no cover  (only when the bug is back)
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        client.close()
+    assert done
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_brought_http_client_used_before_a_fork_is_refused_in_the_child() -> None:
+    fake = _fake_with(["dt_1"])
+    client = cfinval.Client(FAKE_CREDENTIALS, http_client=httpx.Client(transport=fake.transport()))
+    client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover  (the child reports through its exit status)
+        try:
+            client.list_invalidations_for_distribution_tenant(Id="dt_1")
+        except RuntimeError as exc:
+            os._exit(0 if "os.fork()" in str(exc) else 2)
+        except BaseException:
+            os._exit(3)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    client.list_invalidations_for_distribution_tenant(Id="dt_1")  # the parent carries on
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_an_async_client_used_across_fork_serves_each_process_its_own_tenant() -> None:
+    fake = FakeCloudFront()
+    fake.add_invalidation("dt_5", "I5")
+    fake.add_invalidation("dt_7", "I7")
+    with fake.serve() as server:
+        client = cfinval.AsyncClient(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url)
+
+        async def ids(tenant: str, times: int) -> set[str]:
+            return {
+                (await client.list_invalidations_for_distribution_tenant(Id=tenant)).items[0].id
+                for _ in range(times)
+            }
+
+        loop = asyncio.new_event_loop()
+        try:
+            assert loop.run_until_complete(ids("dt_7", 1)) == {"I7"}  # a pooled connection
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover  (the child reports through its exit status)
+                try:
+                    seen = asyncio.run(ids("dt_5", 50))
+                    os._exit(0 if seen == {"I5"} else 2)
+                except BaseException:
+                    os._exit(3)
+            assert loop.run_until_complete(ids("dt_7", 50)) == {"I7"}
+            _, status = os.waitpid(pid, 0)
+            loop.run_until_complete(client.aclose())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_async_client_in_use_by_a_running_loop_refuses_a_second_loop_clearly() -> None:
+    fake = _fake_with(["dt_1"])
+    with fake.serve() as server:
+        client = cfinval.AsyncClient(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url)
+        busy = threading.Event()
+        done = threading.Event()
+
+        async def first() -> None:
+            await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+            busy.set()
+            while not done.is_set():  # this loop keeps running, as another thread's would
+                await asyncio.sleep(0.01)
+
+        async def second() -> None:
+            await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+        thread = threading.Thread(target=asyncio.run, args=(first(),))
+        thread.start()
+        try:
+            assert busy.wait(5)
+            with pytest.raises(RuntimeError, match="one AsyncClient per event loop"):
+                asyncio.run(second())
+        finally:
+            done.set()
+            thread.join(5)

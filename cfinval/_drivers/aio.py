@@ -58,31 +58,44 @@ class AsyncClient(
 
     async def _client(self) -> httpx.AsyncClient:
         self._check_open()
-        self._forked()
         loop = _current_loop()
-        if loop is not self._loop:
-            if self._http is not None and self._loop is not None:
-                if not self._owns_http:
-                    raise RuntimeError(
-                        "the httpx.AsyncClient passed as http_client= was used in another event "
-                        "loop; its connections cannot follow: create one per event loop, or "
-                        "let cfinval create its own"
-                    )
-                if not self._http.is_closed:  # its loop ended without finalizing it
-                    _RETIRED.append(self._http)
-                self._http = None
-            self._loop = loop
-        http = self._http
-        if http is None:
-            http = self._http = new_async_client(
-                self._session.endpoint.scheme, self._http_options()
-            )
-            if self._owns_http:
-                # Closed inside its own event loop when that loop finalizes its async
-                # generators (asyncio.run() and trio.run() both do, as they end).
-                self._keeper = _close_at_loop_end(http)
-                await self._keeper.__anext__()
+        with self._lock:  # event loops in other threads may get here at the same time
+            if loop is not self._loop:
+                self._leave(self._loop)
+                self._loop = loop
+            http = self._http
+            fresh = http is None
+            if http is None:
+                http = self._http = new_async_client(
+                    self._session.endpoint.scheme, self._http_options()
+                )
+        if fresh and self._owns_http:
+            # Closed inside its own event loop when that loop finalizes its async generators
+            # (asyncio.run() and trio.run() both do, as they end).
+            self._keeper = _close_at_loop_end(http)
+            await self._keeper.__anext__()
         return http
+
+    def _leave(self, previous: object) -> None:
+        """Let go of the HTTP client of the ``previous`` event loop (this one is another)."""
+        if self._http is None or previous is None:
+            return
+        if not self._owns_http:
+            raise RuntimeError(
+                "the httpx.AsyncClient passed as http_client= was used in another event "
+                "loop; its connections cannot follow: create one per event loop, or let "
+                "cfinval create its own"
+            )
+        if getattr(previous, "is_running", lambda: False)():
+            raise RuntimeError(
+                "this cfinval.AsyncClient is in use by an event loop that is still running "
+                "(in another thread): its connections belong to that loop; create one "
+                "AsyncClient per event loop"
+            )
+        if not self._http.is_closed:  # its loop ended without finalizing it
+            _RETIRED.append((self._http, self._keeper))
+        self._http = None
+        self._keeper = None
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
         http = await self._client()
@@ -194,8 +207,9 @@ class AsyncClient(
                 keeper, self._keeper = self._keeper, None
                 await (self._http.aclose() if keeper is None else keeper.aclose())
             elif not self._http.is_closed:
-                _RETIRED.append(self._http)
+                _RETIRED.append((self._http, self._keeper))
                 self._http = None
+                self._keeper = None
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -269,7 +283,7 @@ async def _close_at_loop_end(http: httpx.AsyncClient) -> AsyncGenerator[None, No
 
 #: Clients whose event loop ended without closing them (a loop run by hand): kept, so that
 #: garbage collection never touches sockets that loop owned.
-_RETIRED: list[httpx.AsyncClient] = []
+_RETIRED: list[tuple[httpx.AsyncClient, AsyncGenerator[None, None] | None]] = []
 
 
 async def _await_signal(signal: Signal) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -113,9 +115,13 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         self._http = http_client
         self._owns_http = http_client is None
-        self._pid = os.getpid()
         self._closed = False
         self._sleep = sleep
+        #: Guards the HTTP client's creation and replacement (threads, event loops).
+        self._lock = threading.Lock()
+        #: A brought ``http_client`` whose connections a fork left shared with the parent.
+        self._inherited = False
+        _LIVE.add(self)
 
     @property
     def endpoint_url(self) -> str:
@@ -135,20 +141,27 @@ class Base(Generic[H, S, Pages, Items, Many]):
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"this cfinval.{type(self).__name__} is closed")
+        if self._inherited:
+            raise RuntimeError(
+                f"the httpx client passed as http_client= to this cfinval.{type(self).__name__} "
+                "was in use before os.fork(): its connections are shared with the parent "
+                "process, whose answers could arrive here; create one in this process, or let "
+                "cfinval create its own (it makes a fresh one after a fork)"
+            )
 
-    def _forked(self) -> bool:
-        """Whether this process is a fork of the one that made the HTTP client (then the
-        inherited connections are the parent's: they are left alone, unclosed, and a new
-        client is made; closing them here would shut the parent's sockets too)."""
-        pid = os.getpid()
-        if pid == self._pid:
-            return False
-        self._pid = pid
-        if self._owns_http and self._http is not None:
-            _ABANDONED.append(self._http)
-            self._http = None
+    def _after_fork(self) -> None:
+        """In a forked child (run by ``os.register_at_fork``, before anything else runs): the
+        inherited connections are the parent's, so they are left alone, unclosed (closing
+        them would shut the parent's sockets too), and a new client is made on first use;
+        locks and a credential refresh the parent had in flight start afresh."""
+        self._lock = threading.Lock()
         self._credentials.after_fork()
-        return True
+        if self._http is not None:
+            if self._owns_http:
+                _ABANDONED.append(self._http)
+                self._http = None
+            else:
+                self._inherited = True
 
     def _limits_for(
         self, request: HttpRequest, http_timeout: httpx.Timeout
@@ -275,3 +288,14 @@ class Base(Generic[H, S, Pages, Items, Many]):
 #: HTTP clients left behind by a fork: kept referenced, so that the garbage collector never
 #: closes (or warns about) sockets that belong to the parent process.
 _ABANDONED: list[Any] = []
+#: Every client alive in this process, for the fork hook.
+_LIVE: weakref.WeakSet[Base[Any, Any, Any, Any, Any]] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_LIVE):
+        client._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

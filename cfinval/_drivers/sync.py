@@ -51,14 +51,13 @@ class Client(
     """
 
     _http_type = httpx.Client
-    _lock = threading.Lock()  # guards creating an owned HTTP client (rare: one for all)
 
     # -- effects ---------------------------------------------------------------------------
 
     def _client(self) -> httpx.Client:
         self._check_open()
         http = self._http
-        if http is None or self._forked():
+        if http is None:
             with self._lock:
                 if self._http is None:
                     self._http = new_sync_client(
