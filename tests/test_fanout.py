@@ -477,24 +477,36 @@ def test_a_parked_tenant_does_not_hold_the_only_slot_and_closing_wakes_it() -> N
         )
         return httpx.Response(status, headers=headers, content=body)
 
+    ticks = iter(range(10**6))
+
+    def clock() -> float:  # each reading 5 s after the last: a cool-down is over at once
+        return time.time() + 5 * next(ticks)
+
     with cfinval.Client(
         FAKE_CREDENTIALS,
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
         max_attempts=1,
+        clock=clock,
     ) as client:
         # Throttling has already brought the allowed concurrency down to 1: dt_fine may
-        # start only once dt_busy, throttled, waits (parks) before resuming.
+        # start only once dt_busy, throttled, waits (parks) before resuming. The shared
+        # cool-down passes on the clock; the 2 s resume wait is a real one, which closing ends.
         pacer = Pacer(2, base_delay=1.0, random=lambda: 1.0)  # cool-down 1 s, resume in 2 s
         pacer.limit = 1.0
         plan = FanOutPlan.create(["dt_busy", "dt_fine"], 2, None, None)
+        before = set(threading.enumerate())
         results = client._fan_out(Scheduler(client._session, plan, pacer))
         first = next(results)
+        workers = [t for t in threading.enumerate() if t not in before]
         started = time.monotonic()
         results.close()  # type: ignore[attr-defined]
-        closing = time.monotonic() - started
+        for worker in workers:
+            worker.join(5)
+        ended = time.monotonic() - started
     assert first.tenant_id == "dt_fine"
     assert first.items == tuple(fake.listing("dt_fine"))
-    assert closing < 0.5  # dt_busy's worker did not sit out its 2 s wait
+    assert [w.name for w in workers] == ["cfinval-0"]  # dt_busy's, parked
+    assert ended < 0.5  # dt_busy's worker did not sit out its 2 s wait
     assert busy_attempts == 1
 
 

@@ -86,7 +86,7 @@ def ours_table(title: str, data: Any, width: int) -> str:
     return stream.getvalue()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(documents)
 def test_text_equals_the_aws_cli_text_format(data: Any) -> None:
     try:
@@ -96,7 +96,7 @@ def test_text_equals_the_aws_cli_text_format(data: Any) -> None:
     assert ours_text(data) == expected
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     st.dictionaries(keys, documents, min_size=1, max_size=5),
     st.sampled_from([30, 80, 200]),
@@ -109,7 +109,7 @@ def test_table_equals_the_aws_cli_table_format(data: dict[str, Any], width: int)
     assert ours_table("Title", data, width) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(any_json, st.sampled_from([20, 80]))
 def test_the_formatters_never_raise_whatever_the_shape(data: Any, width: int) -> None:
     ours_text(data)

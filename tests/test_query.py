@@ -36,7 +36,7 @@ data = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(expressions, data)
 def test_the_subset_agrees_with_jmespath(expression: str, document: Any) -> None:
     assert _apply(_parse(expression), document) == jmespath.search(expression, document)

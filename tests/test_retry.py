@@ -141,7 +141,7 @@ class _BotocoreStandard:
         )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     calls=st.lists(_CALL, min_size=1, max_size=60),
     max_attempts=st.integers(1, 6),
@@ -219,7 +219,7 @@ def _legacy_config(max_attempts: int) -> Any:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     failures=st.lists(_FAILURE, min_size=1, max_size=7),
     max_attempts=st.integers(1, 7),
@@ -280,7 +280,7 @@ _EVENT = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(events=st.lists(_EVENT, max_size=80), start=st.floats(1e6, 2e9))
 def test_adaptive_rate_limiter_paces_like_botocore(
     events: list[tuple[Any, ...]], start: float

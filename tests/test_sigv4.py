@@ -181,7 +181,7 @@ endpoints = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     tenant_id=tenant_ids,
     marker=st.none() | st.text(no_surrogates, max_size=30),
