@@ -6,6 +6,7 @@ endpoint, and STS (whose SigV4 signatures are checked with botocore, an independ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import socket
 import threading
@@ -89,18 +90,24 @@ class Stub:
         self._server = _Server(self)
         if self._tls is not None:
             self._server.socket = self._tls.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True
-        )
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), daemon=True)
         self._thread.start()
         return self
+
+    def _serve(self, server: _Server) -> None:
+        # Not serve_forever(): its shutdown() waits out a poll interval, every time.
+        while not self._stopping.is_set():
+            server.handle_request()  # blocks until a connection comes
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
         assert self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._stopping.set()
+        with contextlib.suppress(OSError):  # wake the accept() up
+            socket.create_connection(self._server.server_address[:2], timeout=1).close()
         self._thread.join()
+        self._server.server_close()
 
 
 def iso(when: dt.datetime) -> str:

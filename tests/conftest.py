@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def boto3_call(
         region_name="us-east-1",
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="oracle-secret",
-        config=botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}),
+        config=botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
 
     def answer(request: Any, **_: Any) -> AWSResponse:
@@ -120,8 +121,15 @@ _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 _TLS_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME")
 
 
+@pytest.fixture(scope="session")
+def empty_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HOME of every test that does not ask for its own (the ``home`` fixture): one empty
+    directory for the session rather than a temporary directory per test."""
+    return tmp_path_factory.mktemp("empty-home")
+
+
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, empty_home: Path) -> Iterator[None]:
     """Every test starts with no AWS configuration at all: no AWS_* variables, an empty HOME,
     no proxies, no TLS variables (certifi's roots, a CA cache under the empty HOME), and the
     instance metadata service disabled (tests that want it re-enable it)."""
@@ -133,13 +141,23 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             or name.lower() in _PROXY_VARS
         ):
             monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
+    monkeypatch.setenv("HOME", str(empty_home))
+    monkeypatch.setenv("BOTO_CONFIG", str(empty_home / "no-boto-config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield
+    left = sorted(p.name for p in empty_home.iterdir())
+    for path in empty_home.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    assert not left, f"the test wrote {left} into the shared empty HOME: use the home fixture"
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
-    return Home(tmp_path / "home", monkeypatch)
+    """A HOME of the test's own, to write AWS files into."""
+    home = Home(tmp_path / "home", monkeypatch)
+    monkeypatch.setenv("HOME", str(home.path))
+    monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
+    return home

@@ -394,7 +394,7 @@ def _ours(body: bytes) -> object:
         return (type(exc), str(exc))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_element(), st.sampled_from(["", '<?xml version="1.0" encoding="UTF-8"?>\n']))
 def test_xml_to_dict_builds_what_xmltodict_builds(document: str, prolog: str) -> None:
     body = (prolog + document).encode("utf-8")

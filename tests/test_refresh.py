@@ -12,13 +12,14 @@ import time
 from collections.abc import Generator
 from typing import Any
 
+import httpx
 import pytest
 
 import cfinval
 from cfinval import Credentials
 from cfinval._core.effects import Sleep, Wait, forward, run
 from cfinval._credentials import CredentialResolver
-from cfinval.testing import verify_sigv4
+from cfinval.testing import FakeCloudFront, verify_sigv4
 
 from ._local_aws import Req, Stub, cloudfront, creds_json, iso, key_id_of, list_once
 from .conftest import Home
@@ -133,9 +134,14 @@ def test_50_threads_in_the_mandatory_window_trigger_exactly_one_refresh(home: Ho
 
 def test_200_tasks_in_the_mandatory_window_trigger_exactly_one_refresh(home: Home) -> None:
     endpoint = Rotating(first_ttl=5 * 60, gate=threading.Event())
+    fake = FakeCloudFront(credentials=(OLD, NEW))
+    fake.add_invalidation("dt_1", "I1", status="Completed")
+    # The credentials endpoint is real HTTP; the 201 listings go to the fake in memory.
+    url = "http://cloudfront.test"
 
-    async def main(url: str) -> None:
-        async with cfinval.AsyncClient(endpoint_url=url) as client:
+    async def main() -> None:
+        http = httpx.AsyncClient(mounts={url: fake.transport()})
+        async with http, cfinval.AsyncClient(endpoint_url=url, http_client=http) as client:
             await client.list_invalidations_for_distribution_tenant("dt_1")
             # the refresh is answered once the 199 other tasks wait for it: they can only get
             # there if the event loop keeps running while the refresh is in flight
@@ -145,9 +151,9 @@ def test_200_tasks_in_the_mandatory_window_trigger_exactly_one_refresh(home: Hom
             )
         assert all(page.items for page in pages)
 
-    with Stub(endpoint) as stub, cloudfront(OLD, NEW) as (fake, url):
+    with Stub(endpoint) as stub:
         home.env(AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
-        asyncio.run(main(url))
+        asyncio.run(main())
     assert endpoint.held is True
     assert endpoint.served == 2
     assert used(fake, OLD) == 1
