@@ -44,11 +44,13 @@ def test_aws_max_attempts_is_honoured_on_the_wire(monkeypatch: pytest.MonkeyPatc
     fake.add_tenant(TENANT)
     fake.add_fault(Fault.error(500))
     http = httpx.Client(transport=fake.transport())
-    client = cfinval.Client(FAKE_CREDENTIALS, http_client=http)
+    sleeps: list[float] = []
+    client = cfinval.Client(FAKE_CREDENTIALS, http_client=http, sleep=sleeps.append)
     with client, pytest.raises(cfinval.CloudFrontError) as raised:
         client.list_invalidations_for_distribution_tenant(TENANT)
     assert fake.served == 4
     assert raised.value.attempts == 4
+    assert len(sleeps) == 3
 
 
 @pytest.mark.parametrize(

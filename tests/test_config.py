@@ -206,12 +206,18 @@ def test_max_attempts_from_argument_environment_or_profile(
     home.env(**env)
     if profile is not None:
         home.config("[default]\n" + profile)
+    sleeps: list[float] = []
     with Stub(always_503) as stub, pytest.raises(cfinval.CloudFrontError) as raised:
         list_once(
-            "sync", credentials=FAKE_CREDENTIALS, endpoint_url=stub.url, max_attempts=argument
+            "sync",
+            credentials=FAKE_CREDENTIALS,
+            endpoint_url=stub.url,
+            max_attempts=argument,
+            sleep=sleeps.append,
         )
     assert raised.value.status_code == 503
     assert len(stub.requests) == attempts
+    assert len(sleeps) == attempts - 1
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1"])

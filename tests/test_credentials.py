@@ -339,7 +339,7 @@ def test_credential_process_that_cannot_start(home: Home) -> None:
 
 def test_credential_process_timeout(home: Home) -> None:
     script = home.file("slow.py", "import time\ntime.sleep(30)\n")
-    provider = cfinval.ProcessProvider(command=[sys.executable, str(script)], timeout=0.3)
+    provider = cfinval.ProcessProvider(command=[sys.executable, str(script)], timeout=0.1)
     result, took = elapsed(lambda: list_once("sync", credentials=provider))
     assert isinstance(result, cfinval.CredentialRetrievalError)
     assert "TimeoutExpired" in str(result)
@@ -659,21 +659,29 @@ def test_sts_does_not_retry_access_denied() -> None:
 
 
 def test_assume_role_gives_up_after_three_attempts(home: Home) -> None:
+    sleeps: list[float] = []
     with sts_server() as (sts, stub):
         role_config(home, stub.url)
         sts.fail_next = [(500, "InternalFailure")] * 5
         with pytest.raises(cfinval.CredentialRetrievalError, match="InternalFailure"):
-            list_once("sync", endpoint_url="http://127.0.0.1:9", profile="admin")
+            list_once(
+                "sync", endpoint_url="http://127.0.0.1:9", profile="admin", sleep=sleeps.append
+            )
     assert len(sts.calls) == 3
+    assert len(sleeps) == 2
 
 
 def test_assume_role_sts_unreachable(home: Home) -> None:
+    sleeps: list[float] = []
     with closed_port() as url:
         role_config(home, url)
         with pytest.raises(
             cfinval.CredentialRetrievalError, match=r"AssumeRole request to 127\.0\.0\.1"
         ):
-            list_once("sync", endpoint_url="http://127.0.0.1:9", profile="admin")
+            list_once(
+                "sync", endpoint_url="http://127.0.0.1:9", profile="admin", sleep=sleeps.append
+            )
+    assert len(sleeps) == 2  # retried as a network failure, without waiting here
 
 
 MFA = "arn:aws:iam::123456789012:mfa/me"

@@ -11,7 +11,7 @@ from typing import Any
 
 import jmespath
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cfinval._cli.query import QueryError, _apply, _parse, compile_query
@@ -38,6 +38,8 @@ data = st.recursive(
 
 @settings(max_examples=80, deadline=None)
 @given(expressions, data)
+@example("a[]", {"a": {"b": 1}})  # a projection of what is not a list
+@example("a[*].b", {"a": 7})
 def test_the_subset_agrees_with_jmespath(expression: str, document: Any) -> None:
     assert _apply(_parse(expression), document) == jmespath.search(expression, document)
 
