@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,8 @@ def _import_botocore_first() -> None:
 
 _import_botocore_first()
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
 RESPONSES = FIXTURES / "responses"
 
 
@@ -161,3 +165,105 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     monkeypatch.setenv("HOME", str(home.path))
     monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
     return home
+
+
+# --- slow subprocesses, started while the other tests run ---------------------------------------
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    """The process environment without AWS configuration or proxies (as clean_environment
+    leaves it for a test), this source tree first on the path and ``home`` as HOME."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith("AWS_")
+        and name.upper() != "BOTO_CONFIG"
+        and name.lower() not in _PROXY_VARS
+    }
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT), AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+class BackgroundJob:
+    """A slow subprocess one test file needs (the Lambda layer build, the benchmark's smoke
+    run). It starts as soon as collection ends if a test of that file was selected, so that it
+    runs on the other core while the other tests do; that file's tests run last and only
+    collect the result. It runs in a directory of its own, given as ``argv(directory)``."""
+
+    def __init__(self, test_file: str, argv: Callable[[Path], list[str]]) -> None:
+        self.test_file = test_file
+        self._argv = argv
+        self._process: subprocess.Popen[str] | None = None
+        self._result: subprocess.CompletedProcess[str] | None = None
+        self.directory: Path | None = None
+
+    def start(self) -> None:
+        if self._process is None:
+            self.directory = Path(tempfile.mkdtemp(prefix="cfinval-test-job-"))
+            (self.directory / "home").mkdir()
+            self._process = subprocess.Popen(
+                self._argv(self.directory),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_clean_env(self.directory / "home"),
+            )
+
+    def result(self, timeout: float) -> tuple[subprocess.CompletedProcess[str], Path]:
+        """Its exit code and output (starting it now if it was not), and its directory."""
+        self.start()
+        assert self._process is not None
+        assert self.directory is not None
+        if self._result is None:
+            out, err = self._process.communicate(timeout=timeout)
+            self._result = subprocess.CompletedProcess(
+                self._process.args, self._process.returncode, out, err
+            )
+        return self._result, self.directory
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+BACKGROUND = {
+    "layer": BackgroundJob(
+        "test_layer.py",
+        lambda d: [sys.executable, str(ROOT / "bench" / "layer.py"), "--out", str(d / "layer.zip")],
+    ),
+    "bench": BackgroundJob(
+        "test_bench.py",
+        lambda d: [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--smoke",
+            "--out",
+            str(d / "RESULTS.md"),
+            "--work",
+            str(d / "work"),
+        ],
+    ),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that collect a background job's result run last, when it is likely done."""
+    waiting = {job.test_file for job in BACKGROUND.values()}
+    items.sort(key=lambda item: item.path.name in waiting)  # stable: the order is kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    selected = {item.path.name for item in session.items}
+    for job in BACKGROUND.values():
+        if job.test_file in selected:
+            job.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for job in BACKGROUND.values():
+        job.close()

@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import BACKGROUND
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="the bench makes its certificates")
-def test_bench_runner_measures_every_sdk_and_writes_the_table(tmp_path: Path) -> None:
-    out = tmp_path / "RESULTS.md"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
-            "--smoke",
-            "--out",
-            str(out),
-            "--work",
-            str(tmp_path / "work"),
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_bench_runner_measures_every_sdk_and_writes_the_table() -> None:
+    # bench/run.py --smoke --out DIR/RESULTS.md --work DIR/work, started in the background
+    # when collection ended (see BackgroundJob)
+    done, directory = BACKGROUND["bench"].result(timeout=300)
     assert done.returncode == 0, done.stderr
+    out = directory / "RESULTS.md"
     text = out.read_text()
     assert "SMOKE RUN" in text
     rows = {

@@ -15,6 +15,8 @@ import pytest
 
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
+from .conftest import BACKGROUND
+
 ROOT = Path(__file__).resolve().parent.parent
 TAG = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
 RUNTIME = {"cfinval", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "attr", "attrs"}
@@ -22,15 +24,12 @@ NOT_RUNTIME = ("boto3", "botocore", "pytest", "_pytest", "respx", "hypothesis", 
 
 
 @pytest.fixture(scope="module")
-def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("layer") / "layer.zip"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "layer.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def layer() -> Path:
+    """The zip ``bench/layer.py --out DIR/layer.zip`` builds (started in the background when
+    collection ends: see ``BackgroundJob``)."""
+    done, directory = BACKGROUND["layer"].result(timeout=600)
     assert done.returncode == 0, done.stderr
+    out = directory / "layer.zip"
     assert f"{out}: " in done.stdout  # it reports where and how big
     return out
 
