@@ -676,14 +676,14 @@ def fleet_ids() -> tuple[list[str], set[str], set[str]]:
     return [*present, *sorted(missing)], missing, denied
 
 
-def check_thousand(
+def check_fleet(
     results: list[cfinval.TenantResult],
     expected: FakeCloudFront,
     ids: list[str],
     missing: set[str],
     denied: set[str],
 ) -> None:
-    assert len(results) == len(ids) == 1000
+    assert len(results) == len(ids)
     assert {r.tenant_id for r in results} == set(ids)
     for result in results:
         if result.tenant_id in missing:
@@ -718,16 +718,23 @@ def test_async_fan_out_over_1000_tenants_on_loopback_is_exact_and_bounded(
             return [r async for r in client.list_many(ids, concurrency=8)]
 
     results = asyncio.run(run())
-    check_thousand(results, expected, ids, missing, denied)
+    assert len(ids) == 1000
+    check_fleet(results, expected, ids, missing, denied)
     assert gate.throttled > 50
     assert 2 <= gate.peak <= 8
 
 
-def test_sync_fan_out_over_1000_tenants_on_loopback_is_exact_and_bounded(
+def test_sync_fan_out_over_250_of_those_tenants_on_loopback_is_exact_and_bounded(
     fleet_server: tuple[str, FakeCloudFront],
 ) -> None:
+    # The same scheduler decides for both drivers (test_drivers.py checks they agree); this
+    # runs the thread pool over a quarter of the fleet, missing and denied tenants included.
     url, expected = fleet_server
     ids, missing, denied = fleet_ids()
+    ids = ids[::4]
+    assert len(ids) == 250
+    assert missing & set(ids)
+    assert denied & set(ids)
     gate = Gate(every=9)
     with (
         httpx.Client(transport=GatedTransport(gate)) as http,
@@ -736,6 +743,6 @@ def test_sync_fan_out_over_1000_tenants_on_loopback_is_exact_and_bounded(
         ) as client,
     ):
         results = list(client.list_many(ids, concurrency=8))
-    check_thousand(results, expected, ids, missing, denied)
-    assert gate.throttled > 50
+    check_fleet(results, expected, ids, missing, denied)
+    assert gate.throttled > 20
     assert 2 <= gate.peak <= 8
