@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import cfinval
-from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, Fault
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
 TENANT = "dt_options"
 
@@ -36,21 +36,6 @@ def test_environment_sets_mode_and_attempts(monkeypatch: pytest.MonkeyPatch) -> 
     assert (client.retry_mode, client.max_attempts) == ("legacy", 2)
     explicit = cfinval.AsyncClient(FAKE_CREDENTIALS, retry_mode="adaptive", max_attempts=6)
     assert (explicit.retry_mode, explicit.max_attempts) == ("adaptive", 6)
-
-
-def test_aws_max_attempts_is_honoured_on_the_wire(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")
-    fake = FakeCloudFront()
-    fake.add_tenant(TENANT)
-    fake.add_fault(Fault.error(500))
-    http = httpx.Client(transport=fake.transport())
-    sleeps: list[float] = []
-    client = cfinval.Client(FAKE_CREDENTIALS, http_client=http, sleep=sleeps.append)
-    with client, pytest.raises(cfinval.CloudFrontError) as raised:
-        client.list_invalidations_for_distribution_tenant(TENANT)
-    assert fake.served == 4
-    assert raised.value.attempts == 4
-    assert len(sleeps) == 3
 
 
 @pytest.mark.parametrize(
