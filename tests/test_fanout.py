@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import cfinval
-from cfinval._core.effects import Send, Sleep
+from cfinval._core.effects import Send, Sleep, run
 from cfinval._core.fanout import (
     MAX_THROTTLE_RESUMES,
     FanOutPlan,
@@ -118,19 +118,16 @@ class Script:
 def run_flow(client: cfinval.Client, flow: Any, clock: Clock) -> tuple[Any, list[float]]:
     """Drive a flow with the client's transport; sleeping only moves the fake clock."""
     sleeps: list[float] = []
-    outcome: Any = None
-    while True:
-        try:
-            effect = flow.send(outcome)
-        except StopIteration as stop:
-            return stop.value, sleeps
+
+    def perform(effect: Any) -> Any:
         if isinstance(effect, Sleep):
             sleeps.append(effect.seconds)
             clock.now += effect.seconds
-            outcome = None
-        else:
-            assert isinstance(effect, Send)
-            outcome = client._send(effect.request)
+            return None
+        assert isinstance(effect, Send)
+        return client._send(effect.request)
+
+    return run(flow, perform), sleeps
 
 
 def tenant_with(count: int, clock: Clock) -> FakeCloudFront:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import cfinval
 from cfinval._core.body import BodyReader
 from cfinval._core.call import Session, list_flow
-from cfinval._core.effects import Emit, Flow, Send, Sleep, TransportFailure
+from cfinval._core.effects import Emit, Flow, Send, Sleep, TransportFailure, drive
 from cfinval._core.http import MAX_BODY_BYTES, HttpResponse
 from cfinval._core.pagination import PaginationPlan, PaginationState, pages_flow
 from cfinval._core.protocol import Endpoint, ListParams
@@ -95,23 +95,23 @@ class Harness:
         body = reader.body()
         return HttpResponse(reply.status, dict(reply.headers), body, reader.truncated, reader.error)
 
+    def perform(self, effect: Any) -> Any:
+        if isinstance(effect, Sleep):
+            assert effect.seconds >= 0
+            self.sleeps.append(effect.seconds)
+            self.clock.now += effect.seconds
+            return None
+        assert isinstance(effect, Send)
+        return self.exchange(effect.request)
+
     def run(self, flow: Flow[Any]) -> Any:
-        outcome: Any = None
+        """Drive ``flow`` with the core's drive loop, keeping what it emits."""
+        loop = drive(flow, self.perform)
         while True:
             try:
-                effect = flow.send(outcome)
+                self.emitted.append(next(loop))
             except StopIteration as stop:
                 return stop.value
-            outcome = None
-            if isinstance(effect, Sleep):
-                assert effect.seconds >= 0
-                self.sleeps.append(effect.seconds)
-                self.clock.now += effect.seconds
-            elif isinstance(effect, Emit):
-                self.emitted.append(effect.value)
-            else:
-                assert isinstance(effect, Send)
-                outcome = self.exchange(effect.request)
 
     def call(self, marker: str | None = None, max_items: int | None = None) -> Any:
         return self.run(list_flow(self.session, ListParams(TENANT, marker, max_items)))
