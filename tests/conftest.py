@@ -207,6 +207,9 @@ class BackgroundJob:
                 stderr=subprocess.PIPE,
                 text=True,
                 env=_clean_env(self.directory / "home"),
+                # A lower priority: it takes the core the tests leave idle, not theirs (some
+                # tests run their own server processes, or time a deadline).
+                preexec_fn=lambda: os.nice(10),
             )
 
     def result(self, timeout: float) -> tuple[subprocess.CompletedProcess[str], Path]:
