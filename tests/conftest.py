@@ -209,7 +209,7 @@ class BackgroundJob:
                 env=_clean_env(self.directory / "home"),
                 # A lower priority: it takes the core the tests leave idle, not theirs (some
                 # tests run their own server processes, or time a deadline).
-                preexec_fn=lambda: os.nice(10),
+                preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None,
             )
 
     def result(self, timeout: float) -> tuple[subprocess.CompletedProcess[str], Path]:
