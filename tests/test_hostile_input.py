@@ -16,7 +16,7 @@ from cfinval._cli.errors import one_line
 from cfinval._core.protocol import MAX_ID_LENGTH, MAX_MARKER_LENGTH
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
-from .process import run_cfinval
+from .process import run_cfinval, run_main
 
 OP = "list-invalidations-for-distribution-tenant"
 CONTROL = ["\r", "\n", "\x00", "\t", "\x1b", "\x01", "\x1f", "\x7f", "\x85", "\x9f"]
@@ -127,7 +127,7 @@ def test_one_line_escapes_what_a_terminal_would_act_on() -> None:
 
 @pytest.mark.parametrize("value", ["dt_1\r\nINJECTED", "dt_\x1b[2J\x1b[31mred\x9bx"])
 def test_cli_refuses_control_characters_with_252_and_one_escaped_line(value: str) -> None:
-    done = run_cfinval(OP, "--id", value, "--endpoint-url", "http://127.0.0.1:9")
+    done = run_main(OP, "--id", value, "--endpoint-url", "http://127.0.0.1:9")
     assert done.returncode == 252
     assert done.stdout == ""
     lines = done.stderr.strip("\n").split("\n")
@@ -137,7 +137,7 @@ def test_cli_refuses_control_characters_with_252_and_one_escaped_line(value: str
 
 
 def test_cli_refuses_a_100000_character_id_with_252() -> None:
-    done = run_cfinval(OP, "--id", "x" * 100_000, "--endpoint-url", "http://127.0.0.1:9")
+    done = run_main(OP, "--id", "x" * 100_000, "--endpoint-url", "http://127.0.0.1:9")
     assert done.returncode == 252
     assert done.stderr.strip() == (
         "Parameter validation failed: Id is 100,000 characters long; at most 1,024 are accepted"
@@ -169,7 +169,7 @@ def test_cli_escapes_what_a_hostile_service_says(
 
 @pytest.mark.parametrize("port", ["99999", "-1"])
 def test_fake_server_with_an_impossible_port_exits_252_in_one_line(port: str) -> None:
-    done = run_cfinval("fake-server", "--port", port)
+    done = run_main("fake-server", "--port", port)
     assert done.returncode == 252
     assert done.stderr.strip() == (f"--port must be 0 to 65535 (0: any free port), got {int(port)}")
     assert done.stdout == ""
@@ -228,7 +228,7 @@ def test_help_to_a_full_stdout_does_not_print_a_traceback() -> None:
 def test_configuration_errors_exit_255_in_one_line_naming_the_setting(
     args: list[str], env: dict[str, str], message: str
 ) -> None:
-    done = run_cfinval(OP, "--id", "dt_1", "--endpoint-url", "http://127.0.0.1:9", *args, env=env)
+    done = run_main(OP, "--id", "dt_1", "--endpoint-url", "http://127.0.0.1:9", *args, env=env)
     assert done.returncode == 255  # the AWS CLI's code for each of these
     assert done.stderr.strip().startswith(message), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

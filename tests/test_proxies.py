@@ -12,7 +12,7 @@ import cfinval
 from cfinval._drivers.proxies import proxy_for, usable_proxy
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
 
-from .process import run_cfinval
+from .process import run_main
 from .proxy import LoopbackProxy
 
 PATH = "/2020-05-31/distribution-tenant/dt_1/invalidation"
@@ -230,7 +230,7 @@ def test_cgi_ignores_an_uppercase_http_proxy(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_cli_reports_an_unusable_proxy_in_one_line_and_exits_255(server: FakeServer) -> None:
-    done = run_cfinval(
+    done = run_main(
         *("list-invalidations-for-distribution-tenant", "--id", "dt_1"),
         *("--endpoint-url", server.endpoint_url),
         env={"HTTP_PROXY": "ht tp://x"},

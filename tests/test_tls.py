@@ -17,7 +17,7 @@ import cfinval
 from cfinval._drivers.transport import UNVERIFIED_WARNING
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
 
-from .process import ROOT, run_cfinval
+from .process import ROOT, run_cfinval, run_main
 from .proxy import LoopbackProxy
 from .tls import TlsFiles, make_tls_files
 
@@ -314,7 +314,7 @@ def test_a_tunnel_through_a_proxy_does_not_weaken_verification(
 def test_cli_ca_bundle_verifies_and_overrides_aws_ca_bundle(
     https: FakeServer, tls: TlsFiles
 ) -> None:
-    done = run_cfinval(
+    done = run_main(
         *(OP, "--id", "dt_1", "--endpoint-url", https.endpoint_url, "--output", "text"),
         *("--ca-bundle", str(tls.ca)),
         env={"AWS_CA_BUNDLE": "/nonexistent/ca.pem"},
@@ -324,7 +324,7 @@ def test_cli_ca_bundle_verifies_and_overrides_aws_ca_bundle(
 
 
 def test_cli_ca_bundle_that_does_not_exist_exits_255_in_one_line(https: FakeServer) -> None:
-    done = run_cfinval(
+    done = run_main(
         OP, "--id", "dt_1", "--endpoint-url", https.endpoint_url, "--ca-bundle", "/nonexistent"
     )
     assert done.returncode == 255
@@ -396,7 +396,7 @@ def test_cli_fake_server_refuses_unloadable_certificates_with_252(
     args: list[str], message: str, tls: TlsFiles
 ) -> None:
     args = [{"KEY": str(tls.key), "CA": str(tls.ca)}.get(arg, arg) for arg in args]
-    done = run_cfinval("fake-server", *args)
+    done = run_main("fake-server", *args)
     assert done.returncode == 252
     assert done.stdout == ""
     assert done.stderr.strip().splitlines()[0].startswith(message)
