@@ -17,6 +17,7 @@ import cfinval
 from cfinval._core.metadata import UNSIGNED_HEADERS, build_user_agent
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, Fault, RecordedRequest
 
+from ._local_aws import boto3_session
 from .conftest import Home
 
 TENANT = "dt_meta"
@@ -35,7 +36,6 @@ def boto3_requests(
     fake: FakeCloudFront, retries: dict[str, Any] | None = None
 ) -> list[RecordedRequest]:
     """What boto3 sends for one call to ``fake`` (its backoff sleeps skipped)."""
-    import boto3
     import botocore.config
     import botocore.endpoint
     from botocore.exceptions import ClientError
@@ -49,7 +49,7 @@ def boto3_requests(
         mock.patch.object(ClientRateLimiter, "on_sending_request", return_value=None),
         suppress(ClientError),
     ):
-        client = boto3.session.Session().client(  # a new session reads the environment anew
+        client = boto3_session().client(  # a new session reads the environment anew
             "cloudfront",
             region_name="us-east-1",
             endpoint_url=server.endpoint_url,
@@ -223,12 +223,11 @@ def test_app_id_is_cleaned_as_botocore_cleans_it(app_id: str) -> None:
 def test_app_id_comes_from_the_environment_else_the_profile(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boto3
 
     home.config("[default]\nsdk_ua_app_id = from-profile\n")
 
     def app_ids() -> tuple[str | None, str | None]:
-        boto = boto3.session.Session().client(
+        boto = boto3_session().client(
             "cloudfront", region_name="us-east-1", aws_access_key_id="A", aws_secret_access_key="S"
         )
         agent = cfinval.Client(FAKE_CREDENTIALS)._session.meta.user_agent
