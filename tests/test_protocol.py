@@ -418,7 +418,7 @@ def _outcome(parse: Any, text: str) -> object:
         return (type(exc), str(exc))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)),
     st.integers(0, 23),
