@@ -188,9 +188,10 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 class BackgroundJob:
     """A slow subprocess one test file needs (the Lambda layer build, the benchmark's smoke
-    run). It starts as soon as collection ends if a test of that file was selected, so that it
-    runs on the other core while the other tests do; that file's tests run last and only
-    collect the result. It runs in a directory of its own, given as ``argv(directory)``."""
+    run, building the sdist and running its tests). It starts as soon as collection ends if
+    a test of that file was selected, so that it runs on the other core while the other tests
+    do; that file's tests run last and only collect the result. It runs in a directory of its
+    own, given as ``argv(directory)``."""
 
     def __init__(self, test_file: str, argv: Callable[[Path], list[str]]) -> None:
         self.test_file = test_file
@@ -250,6 +251,10 @@ BACKGROUND = {
             "--work",
             str(d / "work"),
         ],
+    ),
+    "sdist": BackgroundJob(
+        "test_packaging.py",
+        lambda d: [sys.executable, str(ROOT / "tests" / "sdist_job.py"), str(d)],
     ),
 }
 

@@ -1,40 +1,29 @@
 """What PyPI users get: the sdist and the wheel built from this tree (``python -m build``,
 offline: ``--no-isolation`` with the test extra's build and hatchling), their license and
-metadata, and the sdist's own tests passing from the unpacked sdist."""
+metadata, and the sdist's own tests passing from the unpacked sdist. The build and the
+sdist's test run are ``tests/sdist_job.py``, started in the background (``conftest.py``)."""
 
 from __future__ import annotations
 
-import os
+import json
 import re
-import subprocess
-import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import cfinval
 
+from .conftest import BACKGROUND
+
 ROOT = Path(cfinval.__file__).resolve().parent.parent
 NAME = f"cfinval-{cfinval.__version__}"  # tests/test_cli.py checks it against pyproject.toml
 DIST_INFO = f"{NAME}.dist-info"
-
-#: Run from the unpacked sdist (a few seconds, not the whole suite): the public API, parsing
-#: against fixtures/responses, SigV4 against the fixtures/sigv4 suites, the README's blocks
-#: collected and checked, and the quick starts run against the sdist's own fake. Every test
-#: module is still collected (imported), so one that needs a file the sdist lacks fails too.
-SDIST_TESTS = (
-    "test_exports",
-    "test_models",
-    "test_sigv4",
-    "test_every_python_fence",
-    "test_no_readme_block",
-    "(test_readme_block_runs_as_written and quick)",
-)
 
 
 @dataclass(frozen=True)
@@ -44,25 +33,21 @@ class Dists:
 
 
 @pytest.fixture(scope="module")
-def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
-    out = tmp_path_factory.mktemp("dist")
-    # No --sdist/--wheel: build makes the sdist, then the wheel from the unpacked sdist.
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
-    return Dists(out / f"{NAME}.tar.gz", out / f"{NAME}-py3-none-any.whl")
+def built() -> dict[str, Any]:
+    """What ``tests/sdist_job.py`` did: build, unpack the sdist, run its tests (started in the
+    background when collection ended: see ``BackgroundJob``)."""
+    done, directory = BACKGROUND["sdist"].result(timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads((directory / "result.json").read_text())
+    build = result["build"]
+    assert build["returncode"] == 0, build["stdout"] + build["stderr"]
+    return result
 
 
 @pytest.fixture(scope="module")
-def unpacked_sdist(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("sdist")
-    with tarfile.open(dists.sdist) as archive:
-        archive.extractall(where, filter="data")
-    return where / NAME
+def dists(built: dict[str, Any]) -> Dists:
+    out = Path(built["dist"])
+    return Dists(out / f"{NAME}.tar.gz", out / f"{NAME}-py3-none-any.whl")
 
 
 def sdist_names(dists: Dists) -> set[str]:
@@ -139,38 +124,14 @@ def test_sdist_ships_what_its_tests_use_and_no_local_state(dists: Dists) -> None
     assert local == []
 
 
-def test_sdist_tests_pass_from_the_unpacked_sdist(unpacked_sdist: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COV_"))}
-    env["PYTHONPATH"] = str(unpacked_sdist)  # the sdist's cfinval, not this checkout's
-    where = subprocess.run(
-        [sys.executable, "-c", "import cfinval; print(cfinval.__file__)"],
-        cwd=unpacked_sdist,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert Path(where.stdout.strip()).is_relative_to(unpacked_sdist)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--no-cov",
-            "tests",
-            "-k",
-            " or ".join(SDIST_TESTS),
-        ],
-        cwd=unpacked_sdist,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+def test_sdist_tests_pass_from_the_unpacked_sdist(built: dict[str, Any]) -> None:
+    unpacked = Path(built["unpacked"])
+    assert unpacked.name == NAME
+    where = built["where"]
+    assert where["returncode"] == 0, where["stderr"]
+    assert Path(where["stdout"].strip()).is_relative_to(unpacked)
+    done = built["tests"]
+    summary = done["stdout"].strip().splitlines()[-1] if done["stdout"].strip() else ""
+    assert done["returncode"] == 0, done["stdout"][-4000:] + done["stderr"][-2000:]
     assert re.search(r"\d+ passed", summary), summary
     assert "error" not in summary, summary
