@@ -54,7 +54,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
 import shutil
 import ssl
 import stat
@@ -239,7 +238,6 @@ _FORMAT = "ca2"
 _ABANDONED = 300
 #: Another bundle's directory that no process has used for this long (seconds) is removed.
 _UNUSED = 30 * 24 * 3600
-_OLD_FORMAT = re.compile(r"ca[0-9]+-[0-9a-f-]+")
 
 
 def _ours(path: str) -> bool:
@@ -361,8 +359,9 @@ def _sweep(root: str, keep: str, source: str) -> None:
                 stale = age > _ABANDONED
             elif name.startswith(f"{_FORMAT}-"):
                 stale = name.startswith(f"{_FORMAT}-{source}-") or age > _UNUSED
-            else:
-                stale = _OLD_FORMAT.fullmatch(name) is not None
+            else:  # an earlier layout: ca1-...
+                version, dash, _ = name.removeprefix("ca").partition("-")
+                stale = name.startswith("ca") and version.isdecimal() and bool(dash)
             if stale:
                 _remove(path)
         except OSError:
