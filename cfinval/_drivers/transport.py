@@ -13,7 +13,8 @@ one of a few transports built when first needed:
   httpx's default certificates), the TLS context shared by every route that needs one. A
   bundle file reaches OpenSSL as a hashed directory (:mod:`.trust`), so that a handshake reads
   the one root it needs instead of all ~140 being parsed when the context is made (~15 ms and
-  ~2 MiB of a cold start);
+  ~2 MiB of a cold start); its transports retry a connection once, with the bundle itself
+  loaded, if that directory is deleted under them;
 * a request that a proxy serves (:mod:`.proxies`: ``HTTP(S)_PROXY`` and ``NO_PROXY``, read as
   botocore reads them): httpx's transport through that proxy.
 
@@ -80,16 +81,13 @@ def load_ca_bundle(path: str, source: str) -> ssl.SSLContext:
     ``source`` when it cannot be loaded."""
     import ssl
 
-    from .trust import hashed_directory
+    from .trust import verifying_context
 
     where = f"the CA bundle {path} (from {source})"
     try:
         if os.path.isdir(path):
             return ssl.create_default_context(capath=path)
-        directory = hashed_directory(path)  # None: a bundle best left to OpenSSL itself
-        if directory is not None:
-            return ssl.create_default_context(capath=directory)
-        return ssl.create_default_context(cafile=path)
+        return verifying_context(path)  # through a cached hashed directory where that is safe
     except FileNotFoundError:
         raise ConfigError(f"{where} does not exist") from None
     except ssl.SSLError as exc:
@@ -305,7 +303,10 @@ def new_sync_client(scheme: str | None, options: dict[str, Any]) -> httpx.Client
         return with_deadlines(_PlainHTTPTransport())
 
     def build(verify: Any, proxy: str | None) -> httpx.BaseTransport:
-        return with_deadlines(httpx.HTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS))
+        from .trust import recovering  # survives the CA cache being deleted under it
+
+        transport = httpx.HTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS)
+        return recovering(with_deadlines(transport), verify)
 
     routes: _Routes[httpx.BaseTransport] = _Routes(tls, plain, build)
     if endpoint is not None:
@@ -337,7 +338,10 @@ def new_async_client(scheme: str | None, options: dict[str, Any]) -> httpx.Async
     tls, endpoint, rest = _split(scheme, options)
 
     def build(verify: Any, proxy: str | None) -> httpx.AsyncBaseTransport:
-        return httpx.AsyncHTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS)
+        from .trust import recovering_async
+
+        transport = httpx.AsyncHTTPTransport(verify=verify, proxy=proxy, limits=_LIMITS)
+        return recovering_async(transport, verify)
 
     routes: _Routes[httpx.AsyncBaseTransport] = _Routes(tls, _AsyncPlainHTTPTransport, build)
     if endpoint is not None:

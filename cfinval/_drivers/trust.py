@@ -7,11 +7,38 @@ and reads a root only when a handshake asks for its issuer, from the file named 
 issuer's *subject hash* (``<8 hex digits>.<n>``, what ``openssl rehash`` writes). The trust
 anchors are the same: the directory holds every certificate of the bundle, and nothing else.
 
-The directory is built once per bundle content, in a private cache directory, and reused by
-later processes. Only bundles this module fully understands are turned into a directory: plain
-``CERTIFICATE`` blocks of well-formed DER. Anything else (CRLs, ``TRUSTED CERTIFICATE`` blocks,
-odd encodings, a cache that cannot be written or is not ours) returns ``None``, and the caller
-loads the bundle as before.
+The directory is built once per bundle file and content, in a private cache directory, and
+reused by later processes. Only bundles this module fully understands are turned into a
+directory: plain ``CERTIFICATE`` blocks of well-formed DER. Anything else (CRLs, ``TRUSTED
+CERTIFICATE`` blocks, odd encodings, a cache that cannot be written or is not safe) makes
+:func:`verifying_context` load the bundle itself, as httpx would.
+
+**Safe paths.** OpenSSL opens a root file by its path when a handshake needs it, possibly hours
+after the context was made, so the cache must be one that no other user can change at any time,
+not just when it is checked: every directory from ``/`` down to it must be owned by root or by
+this user and not writable by anyone else, unless it is sticky (``/tmp``: others may create
+entries there but not rename or remove ours), the cache directory itself ours with mode 0700, and
+no part of the path a link (links above the cache are resolved once, and OpenSSL gets the real
+path). ``$TMPDIR`` or ``$XDG_CACHE_HOME`` in a shared directory that is not sticky fails this,
+and the bundle is loaded itself. Nothing here follows a link: the checks use ``lstat``, a link
+where the cache or one of its directories should be is refused (or renamed away and unlinked
+itself when it sits inside our own cache), and removal never descends through one.
+
+**A directory that goes away.** A cache can be deleted while a client runs (by hand, or by a
+cleaner of old files in ``/tmp``). OpenSSL keeps a root once it has read it, so only a handshake
+needing a root not read yet depends on the files. Rather than checking the directory before
+every connection (a race with the cleaner all the same), the transports of a context made on a
+cache directory (:func:`recovering`) catch a connection that failed *certificate verification*
+while the directory is gone, incomplete or replaced: the bundle file is then loaded into the
+very same context (exactly its roots, as ``cafile=`` would, and as boto3 loads the bundle into
+its context for every new connection) and that connection is retried once. From then on nothing
+depends on the cache; a request never fails because of it, and nothing is checked while it is
+there. A new client builds the directory again (it is checked for every file when reused).
+
+**Clean-up.** Building a directory removes, in the same cache: ``.build-*`` directories older
+than five minutes (a process died while building), the directories of the same bundle file for
+other contents (superseded: certifi was upgraded) or an earlier layout (``ca1-*``), and other
+bundles' directories no process has used for 30 days.
 
 The subject hash is OpenSSL's ``X509_NAME_hash_ex``: the first four bytes (little-endian) of the
 SHA-1 of the subject name's canonical encoding, where every string value becomes a UTF8String,
@@ -23,11 +50,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import logging
 import os
+import shutil
+import ssl
 import stat
+import threading
+import time
+import weakref
 
-__all__ = ["hashed_directory", "subject_hash"]
+import httpx
+
+__all__ = [
+    "hashed_directory",
+    "recovering",
+    "recovering_async",
+    "subject_hash",
+    "verifying_context",
+]
 
 # --- DER, as much as a certificate's subject needs -----------------------------------------------
 
@@ -190,8 +232,12 @@ def _hashed_files(pem: bytes) -> dict[str, bytes] | None:
 
 # --- the cache ------------------------------------------------------------------------------------
 
-#: Bumped whenever the directory's layout or the hash changes.
-_FORMAT = "ca1"
+#: Bumped whenever the directory's layout, name or hash changes (``ca1``: named by content only).
+_FORMAT = "ca2"
+#: A ``.build-*`` directory this old (seconds) belongs to a process that died while building.
+_ABANDONED = 300
+#: Another bundle's directory that no process has used for this long (seconds) is removed.
+_UNUSED = 30 * 24 * 3600
 
 
 def _ours(path: str) -> bool:
@@ -208,39 +254,68 @@ def _ours(path: str) -> bool:
     )
 
 
+def _safe_path(path: str) -> bool:
+    """Every directory from ``/`` down to ``path`` (a real path) is a directory, not a link,
+    owned by root or this user, that no one else may write into unless it is sticky (``/tmp``:
+    others may add entries there, but not rename or remove ours). Then no other user can ever
+    replace a part of the path, so what is checked once stays true however late OpenSSL opens a
+    file under it (OpenSSH's safe-path rule, with sticky directories allowed)."""
+    uid = os.getuid()
+    while True:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (0, uid):
+            return False
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def _private_dir(path: str) -> str | None:
+    """``path``, made (mode 0700) if missing, as a real path (links above it resolved), when
+    every directory down to it passes :func:`_safe_path` and it is ours alone; else ``None``."""
+    parent = os.path.dirname(path)
+    try:
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+        parent = os.path.realpath(parent)
+        if not _safe_path(parent):
+            return None
+        path = os.path.join(parent, os.path.basename(path))
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)  # never through a link: an existing one fails here
+    except OSError:
+        return None
+    return path if _ours(path) else None
+
+
 def _cache_root() -> str | None:
     """A private directory for the hashed bundles: ``$XDG_CACHE_HOME/cfinval`` (or
     ``~/.cache/cfinval``), else ``cfinval-<uid>`` in ``$TMPDIR`` or ``/tmp`` (AWS Lambda, where
-    only ``/tmp`` is writable). It must be ours alone; ``None`` if none can be."""
+    only ``/tmp`` is writable), the first that :func:`_private_dir` accepts; ``None`` if none."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     home = os.environ.get("HOME", "")
     if os.path.isabs(xdg):
-        root = os.path.join(xdg, "cfinval")
+        root = _private_dir(os.path.join(xdg, "cfinval"))
     elif os.path.isabs(home):
-        root = os.path.join(home, ".cache", "cfinval")
+        root = _private_dir(os.path.join(home, ".cache", "cfinval"))
     else:
-        root = ""
-    if root and _private_dir(root):
-        return root
-    # A shared directory: _private_dir refuses what another user made there first.
-    tmp = os.environ.get("TMPDIR") or "/tmp"  # noqa: S108
-    root = os.path.join(tmp, f"cfinval-{os.getuid()}")
-    return root if _private_dir(root) else None
+        root = None
+    if root is None:
+        tmp = os.environ.get("TMPDIR") or "/tmp"  # noqa: S108  (checked as any other)
+        root = _private_dir(os.path.join(os.path.abspath(tmp), f"cfinval-{os.getuid()}"))
+    return root
 
 
-def _private_dir(path: str) -> bool:
-    try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
-    except OSError:
-        return False
-    return _ours(path)
-
-
-def _complete(directory: str, pem: bytes) -> bool:
-    """Every certificate of ``pem`` has its file (a cleaner of old files in ``/tmp`` may have
+def _complete(directory: str, count: int) -> bool:
+    """The directory holds its ``count`` files (a cleaner of old files in ``/tmp`` may have
     taken some; a missing root would fail every handshake that needs it)."""
     try:
-        return len(os.listdir(directory)) == pem.count(_BEGIN)
+        return len(os.listdir(directory)) == count
     except OSError:
         return False
 
@@ -254,18 +329,47 @@ def _write(directory: str, files: dict[str, bytes]) -> None:
             os.close(fd)
 
 
-def _remove(directory: str) -> None:
-    for name in os.listdir(directory):
-        os.unlink(os.path.join(directory, name))
-    os.rmdir(directory)
+def _remove(path: str) -> None:
+    """Remove ``path`` without following a link: a link (or file) is unlinked itself, a
+    directory removed with what it holds (``shutil.rmtree`` refuses a link and, where the OS
+    allows, walks the tree by file descriptor, never through a link)."""
+    if stat.S_ISDIR(os.lstat(path).st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
-def hashed_directory(bundle: str) -> str | None:
-    """A directory holding exactly the certificates of the PEM file ``bundle``, hashed for
-    ``capath=``; ``None`` when that cannot be done safely (then load the file itself).
+def _sweep(root: str, keep: str, source: str) -> None:
+    """After ``keep`` was built: remove what nothing needs any more. Builds older than
+    :data:`_ABANDONED` (their process died), this bundle file's directories for other contents
+    (superseded: certifi was upgraded) or in an earlier format, and other bundles' directories
+    unused for :data:`_UNUSED`. Names that are not cfinval's are left alone. Best effort."""
+    now = time.time()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        if name == keep:
+            continue
+        path = os.path.join(root, name)
+        try:
+            age = now - os.lstat(path).st_mtime
+            if name.startswith(".build-"):
+                stale = age > _ABANDONED
+            elif name.startswith(f"{_FORMAT}-"):
+                stale = name.startswith(f"{_FORMAT}-{source}-") or age > _UNUSED
+            else:  # an earlier layout: ca1-...
+                version, dash, _ = name.removeprefix("ca").partition("-")
+                stale = name.startswith("ca") and version.isdecimal() and bool(dash)
+            if stale:
+                _remove(path)
+        except OSError:
+            continue
 
-    Raises ``OSError`` when ``bundle`` cannot be read.
-    """
+
+def _directory(bundle: str) -> tuple[str, int] | None:
+    """(the hashed directory of ``bundle``, how many files it holds), built if need be."""
     if not hasattr(os, "getuid"):  # pragma: no cover  (Windows: no owner check, no cache)
         return None
     with open(bundle, "rb") as f:
@@ -273,9 +377,14 @@ def hashed_directory(bundle: str) -> str | None:
     root = _cache_root()
     if root is None:
         return None
-    target = os.path.join(root, f"{_FORMAT}-{hashlib.sha256(pem).hexdigest()[:32]}")
-    if _ours(target) and _complete(target, pem):
-        return target
+    source = hashlib.sha256(os.fsencode(os.path.realpath(bundle))).hexdigest()[:8]
+    name = f"{_FORMAT}-{source}-{hashlib.sha256(pem).hexdigest()[:32]}"
+    target = os.path.join(root, name)
+    count = pem.count(_BEGIN)
+    if _ours(target) and _complete(target, count):
+        with contextlib.suppress(OSError):
+            os.utime(target)  # in use: not another bundle's "unused" directory to sweep
+        return target, count
     files = _hashed_files(pem)
     if files is None:
         return None
@@ -285,15 +394,185 @@ def hashed_directory(bundle: str) -> str | None:
         os.mkdir(work, 0o700)
         try:
             _write(work, files)
-            if os.path.lexists(target):  # incomplete, or not ours: out of the way
+            if os.path.lexists(target):  # incomplete, not ours, or a link: out of the way
                 stale = f"{work}-stale"
-                os.rename(target, stale)
+                os.rename(target, stale)  # renames a link itself, never what it points to
                 _remove(stale)
             os.rename(work, target)
         except OSError:
-            _remove(work)
+            with contextlib.suppress(OSError):
+                _remove(work)
             raise
     except OSError:
         # Another process may have put a complete directory in place meanwhile.
-        return target if _ours(target) and _complete(target, pem) else None
-    return target
+        return (target, count) if _ours(target) and _complete(target, count) else None
+    _sweep(root, name, source)
+    return target, count
+
+
+def hashed_directory(bundle: str) -> str | None:
+    """A directory holding exactly the certificates of the PEM file ``bundle``, hashed for
+    ``capath=``; ``None`` when that cannot be done safely (then load the file itself).
+
+    Raises ``OSError`` when ``bundle`` cannot be read.
+    """
+    found = _directory(bundle)
+    return None if found is None else found[0]
+
+
+# --- at run time: a directory that goes away --------------------------------------------------
+
+log = logging.getLogger("cfinval")
+
+
+class _Fallback:
+    """What a context reading roots from a cache directory does when that directory is no
+    longer as it was built: load ``bundle`` itself, once."""
+
+    def __init__(self, bundle: str, directory: str, count: int) -> None:
+        self._bundle = bundle
+        self._directory = directory
+        self._count = count
+        self._identity = self._stat()
+        self._lock = threading.Lock()
+        #: The whole bundle is in the context's store: nothing depends on the directory now.
+        self.loaded = False
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            info = os.lstat(self._directory)
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+
+    def _intact(self) -> bool:
+        """The very directory the context was made with, holding all its files."""
+        identity = self._stat()
+        return (
+            identity is not None
+            and identity == self._identity
+            and _complete(self._directory, self._count)
+        )
+
+    def recover(self, context: ssl.SSLContext, error: BaseException) -> bool:
+        """After a connection failed with ``error``: ``True`` when it failed certificate
+        verification and the directory is gone, incomplete or replaced (a root the handshake
+        needed may have been missing); the bundle is then loaded into ``context`` (it was not
+        before this call, or another thread just did it), so retrying verifies against exactly
+        the bundle's roots and no file under the cache."""
+        if not _failed_verification(error):
+            return False
+        with self._lock:
+            if self.loaded:
+                return True
+            if self._intact():
+                return False  # the cache is as built: the failure is the server's
+            try:
+                context.load_verify_locations(cafile=self._bundle)
+            except OSError as exc:  # ssl.SSLError too; boto3 would fail to connect as well
+                log.debug("cannot load %s after its cache went away: %s", self._bundle, exc)
+                return False
+            self.loaded = True
+        log.debug(
+            "the cache %s of %s changed under a running client: loaded the bundle itself",
+            self._directory,
+            self._bundle,
+        )
+        return True
+
+
+def _failed_verification(error: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+#: The contexts made on a cache directory, with their fallback (weakly: a context outlives no
+#: client).
+_FALLBACKS: weakref.WeakKeyDictionary[ssl.SSLContext, _Fallback] = weakref.WeakKeyDictionary()
+
+
+def verifying_context(bundle: str) -> ssl.SSLContext:
+    """A verifying TLS context trusting exactly the certificates of the PEM file ``bundle``:
+    read from a cache directory when one can be used safely (give its transports to
+    :func:`recovering` / :func:`recovering_async`), else loaded now.
+
+    Raises ``OSError`` (``ssl.SSLError`` included) when ``bundle`` cannot be loaded.
+    """
+    found = _directory(bundle)
+    if found is None:
+        return ssl.create_default_context(cafile=bundle)
+    directory, count = found
+    context = ssl.create_default_context(capath=directory)
+    _FALLBACKS[context] = _Fallback(bundle, directory, count)
+    return context
+
+
+class _Recovering(httpx.BaseTransport):
+    def __init__(
+        self, transport: httpx.BaseTransport, context: ssl.SSLContext, fallback: _Fallback
+    ) -> None:
+        self._transport = transport
+        self._context = context
+        self._fallback = fallback
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        loaded = self._fallback.loaded
+        try:
+            return self._transport.handle_request(request)
+        except httpx.ConnectError as exc:  # nothing of the request was sent
+            if loaded or not self._fallback.recover(self._context, exc):
+                raise
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class _AsyncRecovering(httpx.AsyncBaseTransport):
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport, context: ssl.SSLContext, fallback: _Fallback
+    ) -> None:
+        self._transport = transport
+        self._context = context
+        self._fallback = fallback
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        loaded = self._fallback.loaded
+        try:
+            return await self._transport.handle_async_request(request)
+        except httpx.ConnectError as exc:
+            if loaded or not self._fallback.recover(self._context, exc):
+                raise
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def _fallback_of(verify: object) -> tuple[ssl.SSLContext, _Fallback] | None:
+    if isinstance(verify, ssl.SSLContext):
+        fallback = _FALLBACKS.get(verify)
+        if fallback is not None:
+            return verify, fallback
+    return None
+
+
+def recovering(transport: httpx.BaseTransport, verify: object) -> httpx.BaseTransport:
+    """``transport`` (made with ``verify``), retrying a connection once when it failed because
+    the cache directory of ``verify`` went away (see :meth:`_Fallback.recover`)."""
+    found = _fallback_of(verify)
+    return transport if found is None else _Recovering(transport, *found)
+
+
+def recovering_async(
+    transport: httpx.AsyncBaseTransport, verify: object
+) -> httpx.AsyncBaseTransport:
+    """The asynchronous twin of :func:`recovering`."""
+    found = _fallback_of(verify)
+    return transport if found is None else _AsyncRecovering(transport, *found)
