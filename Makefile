@@ -48,8 +48,11 @@ typecheck: $(STAMP)
 
 test: lint typecheck pytest
 
+# Both cores: pytest-xdist runs the test files on two workers (a file stays on one worker).
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 matrix: lint typecheck
 	@ran=; failed=; missing=; \

@@ -266,7 +266,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly:
+    if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist every worker collects every test: each job starts on first use
+        # instead, in the one worker that runs its file (make test distributes by file).
         return
     selected = {item.path.name for item in session.items}
     for job in BACKGROUND.values():

@@ -93,11 +93,11 @@ def test_matrix_runs_pytest_on_each_version_found_and_names_the_missing(
     assert "matrix: Python 3.98 not found" in "\n".join(lines)
     assert f"matrix: Python 3.99: {interpreter} in .venv-3.99" in lines
     assert f"{interpreter} -m venv .venv-3.99" in lines  # its own venv, from that interpreter
-    assert ".venv-3.99/bin/python -m pytest" in lines
+    assert ".venv-3.99/bin/python -m pytest -n 2 --dist loadfile" in lines
     assert lines[-1] == "matrix: passed: 3.99; failed: none; not found: 3.98"
     # ruff and mypy once, in the main venv, before the versions
     assert lines.index(f"{tmp_path}/venv/bin/mypy --strict cfinval") < lines.index(
-        ".venv-3.99/bin/python -m pytest"
+        ".venv-3.99/bin/python -m pytest -n 2 --dist loadfile"
     )
 
 
