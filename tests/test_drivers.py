@@ -4,6 +4,7 @@ event loops, trio and fork. Loopback servers only; nothing here sleeps to pass."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -168,12 +169,15 @@ class _StallingServer:
 
     def __init__(self, fake: FakeCloudFront) -> None:
         release = self.release = threading.Event()
+        self.waiting = 0
+        outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
                 if "/dt_slow" in self.path:
+                    outer.waiting += 1
                     release.wait(30)
                 status, headers, body = fake.handle("GET", self.path, dict(self.headers))
                 self.send_response(status)
@@ -181,13 +185,15 @@ class _StallingServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(OSError):  # the client may have gone meanwhile
+                    self.wfile.write(body)
 
             def log_message(self, *_args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # clients leave
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -516,3 +522,45 @@ def test_an_async_client_in_use_by_a_running_loop_refuses_a_second_loop_clearly(
         finally:
             done.set()
             thread.join(5)
+
+
+def test_ctrl_c_on_an_audit_with_stalled_requests_exits_130_at_once(
+    stalling: _StallingServer, tmp_path: Any
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("dt_slow1\ndt_fast\ndt_slow2\n")
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS.secret_access_key,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "cfinval", "audit", "--ids-file", str(ids), "--endpoint-url"]
+        + [stalling.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl+C's default, whatever the parent ignores
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while stalling.waiting < 2 and time.monotonic() < deadline:  # both slow ones in flight
+            time.sleep(0.02)
+        started = time.monotonic()
+        audit.send_signal(signal.SIGINT)
+        _, err = audit.communicate(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if audit.poll() is None:  # pragma: no cover  (only when the bug is back)
+            audit.kill()
+            audit.communicate()
+    assert audit.returncode == 130
+    assert took < 2.0
+    assert "Traceback" not in err
