@@ -215,25 +215,6 @@ class Decision(Record):
         self.throttled = throttled
 
 
-def _describe(error: BaseException) -> str:
-    """What went wrong, never empty: the error's text, else that of what caused it, else the
-    first line of its class's documentation (an async connection reset has no text at all)."""
-    current: BaseException | None = error
-    quiet: list[str] = []
-    for _ in range(8):  # a chain of causes is short; never follow a cycle
-        if current is None:
-            break
-        text = str(current).strip()
-        if text:
-            return text
-        if current is not error:
-            quiet.append(type(current).__name__)
-        current = current.__cause__ or current.__context__
-    lines = (type(error).__doc__ or "").strip().splitlines()
-    text = lines[0].strip().rstrip(".") if lines else "no detail given"
-    return f"{text} ({', '.join(quiet)})" if quiet else text
-
-
 def _transport_decision(
     outcome: TransportFailure, state: CallState, retry: RetryStrategy
 ) -> Decision:
@@ -245,16 +226,11 @@ def _transport_decision(
         outcome.kind,
         type(outcome.error).__name__,
     )
-    retried = None if outcome.kind == "local" else retry.decide(attempt, None, None)
+    retried = retry.decide(attempt, None, None) if outcome.retryable else None
     if retried is not None:
         return Decision(RETRY, delay=retried[0], cost=retried[1])
     log.debug("attempt %d/%d: giving up", attempt, max_attempts)
-    # An error the request itself caused (h11 refusing a header) quotes the offending header:
-    # name the error only, never its text.
-    detail = "" if outcome.kind == "local" else f": {_describe(outcome.error)}"
-    failure = TransportError(
-        f"request failed after {attempt} attempt(s): {type(outcome.error).__name__}{detail}"
-    )
+    failure = TransportError(f"request failed after {attempt} attempt(s): {outcome.describe()}")
     failure.attempts = attempt
     return Decision(FAIL, error=failure)
 
@@ -426,7 +402,8 @@ def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
             return decision.page
         if action == FAIL:
             assert decision.error is not None
-            if isinstance(outcome, TransportFailure):
+            # (a local failure's error quotes the header it refused: it is not chained)
+            if isinstance(outcome, TransportFailure) and outcome.retryable:
                 raise decision.error from outcome.error
             raise decision.error
         if action == REFRESH:
