@@ -348,7 +348,7 @@ def test_missing_credentials_stop_the_whole_fan_out(monkeypatch: pytest.MonkeyPa
         (["dt_a"], {"concurrency": 0}, "concurrency"),
         (["dt_a"], {"concurrency": True}, "concurrency"),
         (["dt_a"], {"max_items_per_tenant": 0}, "max_items"),
-        (["dt_a"], {"page_size": -1}, "MaxItems"),
+        (["dt_a"], {"page_size": -1}, "page_size must be a positive int"),
         (["dt_a"], {"keep_items": "no"}, "keep_items"),
     ],
 )
