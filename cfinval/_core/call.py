@@ -280,7 +280,8 @@ def decide(
     * a network failure: ``RETRY`` while the retry strategy allows, else ``FAIL`` with a
       :class:`TransportError` (a request that cannot be sent as built is never retried);
     * an unparsable 2xx body: ``FAIL`` at once;
-    * expired temporary credentials: ``REFRESH`` once;
+    * expired temporary credentials: ``REFRESH`` once, if an attempt is left, else ``FAIL``
+      with the service's error (never retried with the same credentials);
     * a clock-skew error: ``RESIGN`` with the server's time (``FAIL`` on the last attempt, the
       correction kept for the next call). A correction is kept for good only once a request
       signed with it succeeded: when a corrected attempt is refused as skewed too, the servers
@@ -324,9 +325,14 @@ def decide(
         error.code,
         error.request_id,
     )
-    if error.code in EXPIRED_TOKEN_CODES and not state.refreshed:
-        # The service says our temporary credentials expired (sooner than they said).
-        return Decision(REFRESH, error=error, throttled=throttled)
+    if error.code in EXPIRED_TOKEN_CODES:
+        # The service says our temporary credentials expired (sooner than they said): load
+        # fresh ones and try again, once, and only within max_attempts. (botocore never
+        # refreshes on this error: it raises it, after the same number of attempts at most.)
+        if not state.refreshed and attempt < max_attempts:
+            return Decision(REFRESH, error=error, throttled=throttled)
+        log.debug("attempt %d/%d: credentials expired; giving up", attempt, max_attempts)
+        return Decision(FAIL, error=error, throttled=throttled)
     skewed = _skew_decision(error, outcome.headers.get("date"), state, throttled)
     if skewed is not None:
         return skewed
