@@ -97,7 +97,9 @@ class TransportFailure(Record):
         return name if self.kind == "local" else f"{name}: {_error_text(self.error)}"
 
     def __repr__(self) -> str:
-        return f"TransportFailure(error={self.describe()!r}, kind={self.kind!r})"
+        if self.retryable:
+            return super().__repr__()
+        return f"TransportFailure(error=<{type(self.error).__name__}>, kind={self.kind!r})"
 
 
 def _error_text(error: BaseException) -> str:
