@@ -29,6 +29,8 @@ from cfinval._core.protocol import NAMESPACE
 from cfinval._core.retry import StandardRetry
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, Fault
 
+from .conftest import _Raw
+
 NOW = 1_800_000_000.0
 AHEAD = 20 * 60.0  # the second backend's clock
 PAGE = (
@@ -130,10 +132,86 @@ def test_service_errors_follow_the_retry_strategy(
     assert decision.error.code == code
 
 
-def test_expired_credentials_are_refreshed_once() -> None:
-    expired = error_response(403, "ExpiredToken")
-    assert decide(expired, state(), retry()).action == REFRESH
-    assert decide(expired, state(2, refreshed=True), retry()).action == FAIL
+@pytest.mark.parametrize(
+    ("attempt", "refreshed", "action"),
+    [
+        (1, False, REFRESH),
+        (2, False, REFRESH),  # after a retry: attempt 3 is still within max_attempts
+        (3, False, FAIL),  # the last attempt: no 4th, whatever the cause
+        (2, True, FAIL),  # refreshed once already
+        (3, True, FAIL),
+    ],
+)
+def test_expired_credentials_are_refreshed_once_within_max_attempts(
+    attempt: int, refreshed: bool, action: str
+) -> None:
+    decision = decide(
+        error_response(403, "ExpiredToken"), state(attempt, refreshed=refreshed), retry()
+    )
+    assert decision.action == action
+    assert isinstance(decision.error, cfinval.CloudFrontError)
+    assert decision.error.code == "ExpiredToken"
+    assert decision.error.attempts == attempt
+
+
+def test_expired_token_after_two_retries_ends_the_call_as_botocore_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    from cfinval._core.call import Session, list_flow
+    from cfinval._core.effects import Send, Sleep, immediate, run
+    from cfinval._core.protocol import Endpoint, ListParams
+
+    script = [(503, "ServiceUnavailable"), (503, "ServiceUnavailable"), (403, "ExpiredToken")]
+
+    class Source:
+        invalidated = 0
+
+        def get(self) -> Any:
+            return immediate(FAKE_CREDENTIALS)
+
+        def invalidate(self, stale: Any) -> None:
+            self.invalidated += 1
+
+    source = Source()
+    session = Session(
+        Endpoint.from_url("https://cloudfront.amazonaws.com"), source, retry(), clock=lambda: NOW
+    )
+    answers = iter(script)
+    effects: list[Any] = []
+
+    def perform(effect: Any) -> Any:
+        effects.append(effect)
+        return error_response(*next(answers)) if isinstance(effect, Send) else None
+
+    with pytest.raises(cfinval.CloudFrontError) as ours:
+        run(list_flow(session, ListParams("dt_1")), perform)
+    assert [type(e) for e in effects] == [Send, Sleep, Send, Sleep, Send]
+    assert (ours.value.code, ours.value.attempts, source.invalidated) == ("ExpiredToken", 3, 0)
+
+    # botocore, answered the same way: three attempts, and the ExpiredToken raised
+    theirs = iter(script)
+    sent: list[str] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        sent.append(request.url)
+        body = error_response(*next(theirs)).body
+        return AWSResponse(request.url, 503 if len(sent) < 3 else 403, {}, _Raw(body))
+
+    client = boto3.client(
+        "cloudfront",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="oracle-secret",
+        aws_session_token="oracle-token",
+    )
+    client.meta.events.register("before-send.cloudfront.*", answer)
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    assert info.value.response["Error"]["Code"] == "ExpiredToken"
+    assert len(sent) == 3
 
 
 def test_a_skewed_clock_is_corrected_from_the_servers_date() -> None:

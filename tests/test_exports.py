@@ -20,6 +20,7 @@ PUBLIC = [
     "ContainerProvider",
     "CredentialProvider",
     "CredentialRetrievalError",
+    "CredentialSource",
     "Credentials",
     "EntityNotFound",
     "EnvProvider",

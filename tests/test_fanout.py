@@ -261,6 +261,28 @@ def test_async_list_many_reports_each_tenant_and_isolates_errors() -> None:
     check(asyncio.run(run()), fake, ids)
 
 
+def test_async_list_many_runs_on_anyio_3s_stream_factory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx allows anyio 3, where create_memory_object_stream is a plain function: calling
+    # it subscripted (anyio >= 4 only) would raise TypeError there.
+    import anyio
+
+    modern = anyio.create_memory_object_stream
+
+    def anyio3_factory(max_buffer_size: float = 0, item_type: object = None) -> Any:
+        return modern(max_buffer_size)
+
+    monkeypatch.setattr(anyio, "create_memory_object_stream", anyio3_factory)
+    fake, ids = fleet()
+
+    async def run() -> dict[str, cfinval.TenantResult]:
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, http_client=httpx.AsyncClient(transport=fake.transport())
+        ) as client:
+            return {r.tenant_id: r async for r in client.list_many(ids, concurrency=2)}
+
+    check(asyncio.run(run()), fake, ids)
+
+
 def test_max_items_per_tenant_cuts_each_listing_with_a_resume_token() -> None:
     fake, ids = fleet()
     with cfinval.Client(
@@ -345,7 +367,7 @@ def test_missing_credentials_stop_the_whole_fan_out(monkeypatch: pytest.MonkeyPa
         (["dt_a"], {"concurrency": 0}, "concurrency"),
         (["dt_a"], {"concurrency": True}, "concurrency"),
         (["dt_a"], {"max_items_per_tenant": 0}, "max_items"),
-        (["dt_a"], {"page_size": -1}, "MaxItems"),
+        (["dt_a"], {"page_size": -1}, "page_size must be a positive int"),
         (["dt_a"], {"keep_items": "no"}, "keep_items"),
     ],
 )

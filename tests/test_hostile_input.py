@@ -94,6 +94,68 @@ def test_the_limit_itself_is_accepted(name: str, limit: int, fake: FakeCloudFron
     assert len(fake.requests[0].target) > limit
 
 
+# --- counts -------------------------------------------------------------------------------------
+
+HUGE = [10**5000, -(10**5000), 2**31]
+
+
+def _count_starts(client: cfinval.Client, value: int) -> dict[str, Any]:
+    return {
+        "MaxItems": lambda: client.list_invalidations_for_distribution_tenant(
+            "dt_1", MaxItems=value
+        ),
+        "page_size": lambda: _first(client.paginate("dt_1", page_size=value)),
+        "max_items": lambda: _first(client.paginate("dt_1", max_items=value)),
+        "items max_items": lambda: _first(client.iter_invalidations("dt_1", max_items=value)),
+        "max_items_per_tenant": lambda: client.list_many(["dt_1"], max_items_per_tenant=value),
+        "concurrency": lambda: client.list_many(["dt_1"], concurrency=value),
+    }
+
+
+@pytest.mark.parametrize("value", HUGE, ids=["10**5000", "-10**5000", "2**31"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MaxItems",
+        "page_size",
+        "max_items",
+        "items max_items",
+        "max_items_per_tenant",
+        "concurrency",
+    ],
+)
+def test_an_absurd_count_is_refused_before_sending(
+    name: str, value: int, fake: FakeCloudFront
+) -> None:
+    http = httpx.Client(transport=fake.transport())
+    with (
+        cfinval.Client(FAKE_CREDENTIALS, http_client=http) as client,
+        pytest.raises(cfinval.ParamValidationError) as caught,
+    ):
+        _count_starts(client, value)[name]()
+    text = str(caught.value)
+    assert text.startswith(f"{name.split()[-1]} must be a positive int")
+    assert len(text) < 200  # the value is described, not written out in 5,000 digits
+    assert fake.requests == []
+
+
+def test_the_count_limit_itself_is_sent_and_the_service_answers_for_itself(
+    fake: FakeCloudFront,
+) -> None:
+    for value in (5000, 2**31 - 1):
+        with pytest.raises(cfinval.InvalidArgument, match="MaxItems must be an integer from 1"):
+            sync_call(fake, Id="dt_1", MaxItems=value)
+    assert [r.target.rsplit("MaxItems=", 1)[1] for r in fake.requests] == ["5000", "2147483647"]
+
+
+def test_cli_refuses_a_count_past_the_limit_with_252() -> None:
+    done = run_cfinval(
+        OP, "--id", "dt_1", "--max-items", str(2**31), "--endpoint-url", "http://127.0.0.1:9"
+    )
+    assert done.returncode == 252
+    assert done.stderr.strip().startswith("Parameter validation failed: max_items must be")
+
+
 # --- control characters -------------------------------------------------------------------------
 
 

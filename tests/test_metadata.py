@@ -371,3 +371,18 @@ def test_sts_requests_carry_the_aws_sdk_user_agent() -> None:
     agent = request.header("User-Agent")
     assert agent is not None
     assert tokens(agent)[:2] == [f"cfinval/{cfinval.__version__}", "ua/2.1"]
+
+
+def test_the_version_is_written_in_one_place() -> None:
+    # The User-Agent, the tracer and the package metadata must never disagree about it.
+    import ast
+    from pathlib import Path
+
+    package = Path(cfinval.__file__).parent
+    written = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == cfinval.__version__
+    )
+    assert written == ["_version.py"]

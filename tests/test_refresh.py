@@ -399,11 +399,23 @@ def expired_for(*keys: str) -> Any:
 def test_expired_token_drops_the_credentials_refreshes_and_retries_once(kind: str) -> None:
     provider = Scripted(expiring_in(OLD, 3600), expiring_in(NEW, 3600))
     with cloudfront(OLD, NEW, verifier=expired_for(OLD.access_key_id)) as (fake, url):
-        page = list_once(kind, credentials=provider, endpoint_url=url, max_attempts=1)
+        page = list_once(kind, credentials=provider, endpoint_url=url, max_attempts=2)
     assert page.items
     assert page.attempts == 2
     assert provider.calls == 2
     assert [key_id_of(fake, i) for i in range(2)] == [OLD.access_key_id, NEW.access_key_id]
+
+
+def test_expired_token_with_max_attempts_1_is_raised_after_one_request() -> None:
+    provider = Scripted(expiring_in(OLD, 3600), expiring_in(NEW, 3600))
+    with (
+        cloudfront(OLD, NEW, verifier=expired_for(OLD.access_key_id)) as (fake, url),
+        pytest.raises(cfinval.CloudFrontError) as raised,
+    ):
+        list_once("sync", credentials=provider, endpoint_url=url, max_attempts=1)
+    assert (raised.value.code, raised.value.attempts) == ("ExpiredToken", 1)
+    assert len(fake.requests) == 1
+    assert provider.calls == 1
 
 
 def test_expired_token_again_after_the_refresh_is_raised() -> None:

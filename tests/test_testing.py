@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import threading
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -11,6 +13,7 @@ import pytest
 import cfinval
 from cfinval._core.protocol import parse_invalidation_list
 from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
+from cfinval.testing._faults import FakeReply
 
 PATH = "/2020-05-31/distribution-tenant/{}/invalidation"
 
@@ -181,6 +184,67 @@ def test_stopping_the_server_closes_connections_kept_alive() -> None:
         with pytest.raises(cfinval.TransportError):
             c.list_invalidations_for_distribution_tenant(Id="dt_1")
     assert fake.served == 1
+
+
+class _HeldResponder:
+    """Answers as ``fake`` does, once ``release`` is set; notes the handler thread."""
+
+    def __init__(self, fake: FakeCloudFront) -> None:
+        self.fake = fake
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.handler: threading.Thread | None = None
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply:
+        self.handler = threading.current_thread()
+        self.entered.set()
+        self.release.wait(10)
+        return self.fake.respond(method, target, headers)
+
+
+def _hold_a_request(responder: _HeldResponder, server: FakeServer) -> socket.socket:
+    port = int(server.endpoint_url.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(f"GET {PATH.format('dt_1')} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert responder.entered.wait(10)
+    return sock
+
+
+def test_stop_returns_only_once_the_connection_handlers_have_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cfinval.testing import _server
+
+    responder = _HeldResponder(FakeCloudFront())
+    server = FakeServer(responder).start()
+    close = _server._Server.server_close
+
+    def close_then_release(self: _server._Server) -> None:
+        close(self)
+        responder.release.set()  # the handler goes on only now, late in stop()
+
+    monkeypatch.setattr(_server._Server, "server_close", close_then_release)
+    with _hold_a_request(responder, server):
+        server.stop()
+        assert responder.handler is not None
+        assert not responder.handler.is_alive()
+
+
+def test_stop_waits_for_a_stuck_handler_only_briefly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfinval.testing import _server
+
+    monkeypatch.setattr(_server, "_HANDLER_JOIN_TIMEOUT", 0.05)
+    responder = _HeldResponder(FakeCloudFront())
+    server = FakeServer(responder).start()
+    try:
+        with _hold_a_request(responder, server):
+            server.stop()  # returns although the handler is still held
+            assert responder.handler is not None
+            assert responder.handler.is_alive()
+    finally:
+        responder.release.set()
+    responder.handler.join(10)
+    assert not responder.handler.is_alive()
 
 
 def test_a_new_fake_on_the_same_port_answers_clients_of_the_stopped_one() -> None:

@@ -215,25 +215,6 @@ class Decision(Record):
         self.throttled = throttled
 
 
-def _describe(error: BaseException) -> str:
-    """What went wrong, never empty: the error's text, else that of what caused it, else the
-    first line of its class's documentation (an async connection reset has no text at all)."""
-    current: BaseException | None = error
-    quiet: list[str] = []
-    for _ in range(8):  # a chain of causes is short; never follow a cycle
-        if current is None:
-            break
-        text = str(current).strip()
-        if text:
-            return text
-        if current is not error:
-            quiet.append(type(current).__name__)
-        current = current.__cause__ or current.__context__
-    lines = (type(error).__doc__ or "").strip().splitlines()
-    text = lines[0].strip().rstrip(".") if lines else "no detail given"
-    return f"{text} ({', '.join(quiet)})" if quiet else text
-
-
 def _transport_decision(
     outcome: TransportFailure, state: CallState, retry: RetryStrategy
 ) -> Decision:
@@ -245,16 +226,11 @@ def _transport_decision(
         outcome.kind,
         type(outcome.error).__name__,
     )
-    retried = None if outcome.kind == "local" else retry.decide(attempt, None, None)
+    retried = retry.decide(attempt, None, None) if outcome.retryable else None
     if retried is not None:
         return Decision(RETRY, delay=retried[0], cost=retried[1])
     log.debug("attempt %d/%d: giving up", attempt, max_attempts)
-    # An error the request itself caused (h11 refusing a header) quotes the offending header:
-    # name the error only, never its text.
-    detail = "" if outcome.kind == "local" else f": {_describe(outcome.error)}"
-    failure = TransportError(
-        f"request failed after {attempt} attempt(s): {type(outcome.error).__name__}{detail}"
-    )
+    failure = TransportError(f"request failed after {attempt} attempt(s): {outcome.describe()}")
     failure.attempts = attempt
     return Decision(FAIL, error=failure)
 
@@ -304,7 +280,8 @@ def decide(
     * a network failure: ``RETRY`` while the retry strategy allows, else ``FAIL`` with a
       :class:`TransportError` (a request that cannot be sent as built is never retried);
     * an unparsable 2xx body: ``FAIL`` at once;
-    * expired temporary credentials: ``REFRESH`` once;
+    * expired temporary credentials: ``REFRESH`` once, if an attempt is left, else ``FAIL``
+      with the service's error (never retried with the same credentials);
     * a clock-skew error: ``RESIGN`` with the server's time (``FAIL`` on the last attempt, the
       correction kept for the next call). A correction is kept for good only once a request
       signed with it succeeded: when a corrected attempt is refused as skewed too, the servers
@@ -348,9 +325,14 @@ def decide(
         error.code,
         error.request_id,
     )
-    if error.code in EXPIRED_TOKEN_CODES and not state.refreshed:
-        # The service says our temporary credentials expired (sooner than they said).
-        return Decision(REFRESH, error=error, throttled=throttled)
+    if error.code in EXPIRED_TOKEN_CODES:
+        # The service says our temporary credentials expired (sooner than they said): load
+        # fresh ones and try again, once, and only within max_attempts. (botocore never
+        # refreshes on this error: it raises it, after the same number of attempts at most.)
+        if not state.refreshed and attempt < max_attempts:
+            return Decision(REFRESH, error=error, throttled=throttled)
+        log.debug("attempt %d/%d: credentials expired; giving up", attempt, max_attempts)
+        return Decision(FAIL, error=error, throttled=throttled)
     skewed = _skew_decision(error, outcome.headers.get("date"), state, throttled)
     if skewed is not None:
         return skewed
@@ -426,7 +408,8 @@ def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
             return decision.page
         if action == FAIL:
             assert decision.error is not None
-            if isinstance(outcome, TransportFailure):
+            # (a local failure's error quotes the header it refused: it is not chained)
+            if isinstance(outcome, TransportFailure) and outcome.retryable:
                 raise decision.error from outcome.error
             raise decision.error
         if action == REFRESH:

@@ -74,7 +74,9 @@ class TransportFailure(Record):
     """The driver could not complete the exchange; ``error`` is the original exception.
 
     ``kind`` is ``connect`` (nothing was sent), ``timeout``, ``local`` (the request cannot be
-    sent as built) or ``other``.
+    sent as built) or ``other``. A ``local`` failure is never retried (it would fail the same
+    way) and its error's text is never shown: the HTTP layer quotes the header it refused,
+    which can be a token. Every flow describes a failure with :meth:`describe`.
     """
 
     __slots__ = ("error", "kind")
@@ -82,6 +84,41 @@ class TransportFailure(Record):
     def __init__(self, error: BaseException, kind: str = "other") -> None:
         self.error = error
         self.kind = kind
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another attempt may go differently (not for a request that cannot be sent)."""
+        return self.kind != "local"
+
+    def describe(self) -> str:
+        """The failure for an error message: the error's class and what went wrong, or for a
+        ``local`` failure the class only."""
+        name = type(self.error).__name__
+        return name if self.kind == "local" else f"{name}: {_error_text(self.error)}"
+
+    def __repr__(self) -> str:
+        if self.retryable:
+            return super().__repr__()
+        return f"TransportFailure(error=<{type(self.error).__name__}>, kind={self.kind!r})"
+
+
+def _error_text(error: BaseException) -> str:
+    """What went wrong, never empty: the error's text, else that of what caused it, else the
+    first line of its class's documentation (an async connection reset has no text at all)."""
+    current: BaseException | None = error
+    quiet: list[str] = []
+    for _ in range(8):  # a chain of causes is short; never follow a cycle
+        if current is None:
+            break
+        text = str(current).strip()
+        if text:
+            return text
+        if current is not error:
+            quiet.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    lines = (type(error).__doc__ or "").strip().splitlines()
+    text = lines[0].strip().rstrip(".") if lines else "no detail given"
+    return f"{text} ({', '.join(quiet)})" if quiet else text
 
 
 class Run:

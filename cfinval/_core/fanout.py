@@ -34,7 +34,7 @@ from .call import Session
 from .effects import Flow, Send, Sleep, forward
 from .http import HttpResponse
 from .pagination import PaginationPlan, PaginationState, pages_flow
-from .protocol import error_from_response
+from .protocol import check_count, error_from_response
 from .retry import is_throttling
 
 __all__ = ["RECHECK", "FanOutPlan", "Pacer", "Scheduler", "TenantPlan", "tenant_flow"]
@@ -149,8 +149,9 @@ class FanOutPlan:
                 "tenant_ids must be a collection of tenant Ids (a list, a tuple, ...), "
                 f"not {type(tenant_ids).__name__}"
             )
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ParamValidationError(f"concurrency must be a positive int, got {concurrency!r}")
+        workers = check_count("concurrency", concurrency)
+        if max_items_per_tenant is not None:
+            check_count("max_items_per_tenant", max_items_per_tenant)
         if not isinstance(keep_items, bool):
             raise ParamValidationError(f"keep_items must be True or False, got {keep_items!r}")
         plans: dict[str, PaginationPlan] = {}
@@ -158,7 +159,7 @@ class FanOutPlan:
             # validate before using the Id as a key: an unhashable one must not raise TypeError
             plan = PaginationPlan.create(tenant_id, page_size, max_items_per_tenant, None)
             plans.setdefault(plan.tenant_id, TenantPlan(plan, keep_items))
-        return cls(tuple(plans.values()), concurrency)
+        return cls(tuple(plans.values()), workers)
 
 
 def _observe(pacer: Pacer, outcome: object, now: float) -> None:

@@ -6,8 +6,36 @@ from collections.abc import Mapping
 
 from .record import Record
 
+__all__ = [
+    "HEADER_VALUE_PROBLEM",
+    "MAX_BODY_BYTES",
+    "HttpRequest",
+    "HttpResponse",
+    "is_header_value",
+]
+
 #: Bodies larger than this are refused. A 1,000-item page is about 150 KiB.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+#: What is wrong with a value :func:`is_header_value` refuses (the value itself is never shown).
+HEADER_VALUE_PROBLEM = (
+    "is not a legal header value: it has whitespace at its ends, or control or non-ASCII "
+    "characters (a stray space or newline from a file or variable?); the value is not shown"
+)
+
+
+def is_header_value(value: object) -> bool:
+    """Whether ``value`` can be sent as an HTTP header value as it is: a non-empty string of
+    visible ASCII characters (spaces only between them). The HTTP layer (h11) refuses anything
+    else, with an error that quotes the value: a token must be checked before it is sent."""
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and value.isascii()
+        and value.isprintable()
+        and value == value.strip()
+    )
 
 
 #: Header values never shown in a ``repr``.

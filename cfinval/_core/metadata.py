@@ -18,20 +18,18 @@ import os
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from .._version import __version__
 from .http import HttpResponse
 from .record import Record
 
 __all__ = [
     "UNSIGNED_HEADERS",
-    "VERSION",
     "CallMeta",
     "ClientMeta",
     "build_user_agent",
     "lambda_trace_header",
     "new_invocation_id",
 ]
-
-VERSION = "0.1.0"
 
 #: Headers never signed, whoever adds them (botocore's ``SIGNED_HEADERS_BLACKLIST``): proxies,
 #: HTTP clients and tracing add or rewrite them after signing, which must not break a signature.
@@ -90,7 +88,7 @@ def build_user_agent(
     system = platform.system()
     family = system.lower()
     family = "macos" if family == "darwin" else family
-    parts = [_ua_part("cfinval", VERSION), "ua/2.1"]
+    parts = [_ua_part("cfinval", __version__), "ua/2.1"]
     if family in _UA_OS_NAMES:
         parts.append(_ua_part("os", family, platform.release()))
     else:

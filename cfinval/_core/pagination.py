@@ -16,7 +16,7 @@ from .._errors import (
 from .._models import InvalidationList, InvalidationSummary
 from .call import Session, list_flow
 from .effects import Emit, Flow, forward
-from .protocol import ListParams
+from .protocol import ListParams, check_count
 from .record import Record
 
 __all__ = [
@@ -170,15 +170,13 @@ class PaginationPlan(Record):
         starting_token: object,
         since: object = None,
     ) -> PaginationPlan:
-        params = ListParams.validate(tenant_id, None, page_size)
-        if max_items is not None and (
-            isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
-        ):
-            raise ParamValidationError(f"max_items must be a positive int, got {max_items!r}")
+        size = None if page_size is None else check_count("page_size", page_size)
+        most = None if max_items is None else check_count("max_items", max_items)
+        params = ListParams.validate(tenant_id, None, size)
         marker, skip = (None, 0) if starting_token is None else decode_token(starting_token)  # type: ignore[arg-type]
         if marker is not None:
             ListParams.validate(tenant_id, marker, page_size)
-        return cls(params.id, params.max_items, max_items, marker, skip, _validate_since(since))
+        return cls(params.id, size, most, marker, skip, _validate_since(since))
 
 
 def pages_flow(session: Session, plan: PaginationPlan, state: PaginationState) -> Flow[None]:

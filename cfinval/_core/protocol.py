@@ -28,10 +28,12 @@ from .xml import _bool, _int, _required, _text, parse_timestamp, xml_to_dict
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_COUNT",
     "Endpoint",
     "HttpRequest",
     "HttpResponse",
     "ListParams",
+    "check_count",
     "error_from_response",
     "parse_invalidation_list",
     "parse_response",
@@ -107,11 +109,7 @@ class ListParams(Record):
             if not isinstance(Marker, str):
                 raise ParamValidationError(f"Marker must be a str, not {type(Marker).__name__}")
             _check_text("Marker", Marker, MAX_MARKER_LENGTH)
-        if MaxItems is not None and (
-            isinstance(MaxItems, bool) or not isinstance(MaxItems, int) or MaxItems < 1
-        ):
-            raise ParamValidationError(f"MaxItems must be a positive int, got {MaxItems!r}")
-        return cls(Id, Marker, MaxItems)
+        return cls(Id, Marker, None if MaxItems is None else check_count("MaxItems", MaxItems))
 
     def query(self) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = []
@@ -120,6 +118,28 @@ class ListParams(Record):
         if self.max_items is not None:
             pairs.append(("MaxItems", str(self.max_items)))
         return pairs
+
+
+#: The largest count accepted (``MaxItems``, ``page_size``, ``max_items``, ``concurrency``):
+#: the service's model declares ``MaxItems`` a 32-bit integer. The service has its own, smaller
+#: limit and answers ``InvalidArgument`` above it; past this one a value is a mistake (and one
+#: of more than 4,300 digits cannot even be written in a URL: ``str()`` refuses it).
+MAX_COUNT = 2**31 - 1
+
+
+def check_count(name: str, value: object) -> int:
+    """``value`` if it is an int from 1 to :data:`MAX_COUNT`, else :class:`ParamValidationError`
+    (an int too long to write out is described, not written)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        digits = int(abs(value).bit_length() * 0.30103) + 1
+        shown = f"{'a negative' if value < 0 else 'an'} int of about {digits:,} digits"
+    elif isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT:
+        return value
+    else:
+        shown = repr(value)
+    raise ParamValidationError(
+        f"{name} must be a positive int of at most {MAX_COUNT:,}, got {shown}"
+    )
 
 
 #: The longest ``Id`` and ``Marker`` sent. No real value comes close (tenant Ids are 1-64

@@ -90,9 +90,10 @@ TRANSIENT_CODES = frozenset(
     {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}
 )
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
-#: The operation's modeled errors: a 429 carrying one of these is not a throttle.
-#: The service says the temporary credentials expired: refresh them once and retry.
+#: The service says the temporary credentials expired: refresh them once and retry, while an
+#: attempt is left (see ``call.decide``).
 EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+#: The operation's modeled errors: a 429 carrying one of these is not a throttle.
 _MODELED_CODES = frozenset({"AccessDenied", "EntityNotFound", "InvalidArgument"})
 MAX_BACKOFF = 20.0
 RETRY_AFTER_MAX_ADDITIONAL = 5.0

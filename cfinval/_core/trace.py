@@ -51,13 +51,13 @@ def _tracer() -> Tracer:
     global _tracer_cache
     from opentelemetry import trace
 
-    from .metadata import VERSION
+    from .._version import __version__
 
     provider = trace.get_tracer_provider()
     cached = _tracer_cache
     if cached is not None and cached[0] is provider:
         return cached[1]
-    tracer = trace.get_tracer("cfinval", VERSION, provider, schema_url=SCHEMA_URL)
+    tracer = trace.get_tracer("cfinval", __version__, provider, schema_url=SCHEMA_URL)
     _tracer_cache = (provider, tracer)
     return tracer
 

@@ -3,7 +3,8 @@ service, AWS sign-in) as flows. No I/O here; the client's driver sends the reque
 
 Like the STS calls, each call makes up to three attempts as the standard retry mode decides
 (network failures, 5xx answers and throttling, with jittered backoff yielded as ``Sleep``); any
-other answer is the caller's to interpret.
+other answer is the caller's to interpret. A request the HTTP layer refuses to send (a
+``local`` failure) is tried once and its error named by class only.
 """
 
 from __future__ import annotations
@@ -108,11 +109,8 @@ def json_call(
         attempt += 1
         outcome: Any = yield Send(request)
         if isinstance(outcome, TransportFailure):
-            problem = (
-                f"{operation} request to {host} failed: "
-                f"{type(outcome.error).__name__}: {outcome.error}"
-            )
-            decision = retry.decide(attempt, None, None)
+            problem = f"{operation} request to {host} failed: {outcome.describe()}"
+            decision = retry.decide(attempt, None, None) if outcome.retryable else None
             if decision is None:
                 raise CredentialRetrievalError(provider, problem)
         else:

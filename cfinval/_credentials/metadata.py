@@ -15,7 +15,7 @@ from typing import Any
 
 from .._config import AwsConfig, env_true
 from .._core.effects import Flow, Send, Sleep, TransportFailure
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import HEADER_VALUE_PROBLEM, HttpRequest, HttpResponse, is_header_value
 from .._errors import ConfigError, CredentialRetrievalError
 from .._models import Credentials
 from .base import CredentialFlow, log, make_credentials, parse_expiration
@@ -100,8 +100,10 @@ class ContainerProvider:
         env = self._env()
         headers = [("Accept", "application/json")]
         token: str | None = None
+        source = self.TOKEN
         if self.TOKEN_FILE in env:
             path = env[self.TOKEN_FILE]
+            source = f"{self.TOKEN_FILE} {path}"
             try:
                 with open(path, encoding="utf-8") as handle:
                     token = handle.read()
@@ -112,8 +114,10 @@ class ContainerProvider:
         elif self.TOKEN in env:
             token = env[self.TOKEN]
         if token is not None:
-            if not (token.isascii() and token.isprintable()):
-                raise ConfigError("the container authorization token is not a legal header value")
+            if not is_header_value(token):
+                raise ConfigError(
+                    f"the container authorization token ({source}) {HEADER_VALUE_PROBLEM}"
+                )
             headers.append(("Authorization", token))
         return headers
 
@@ -122,11 +126,15 @@ class ContainerProvider:
         if url is None:
             return None
         problem = ""
-        for attempt in range(1, self.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             request = HttpRequest("GET", url, tuple(self._headers()), timeout=self.timeout)
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
-                problem = f"{type(outcome.error).__name__}: {outcome.error}"
+                problem = outcome.describe()
+                if not outcome.retryable:  # it would fail the same way again
+                    break
             else:
                 assert isinstance(outcome, HttpResponse)
                 if outcome.status_code != 200:
@@ -141,12 +149,12 @@ class ContainerProvider:
                     else:
                         return self._parse(data)
             log.debug("container credentials attempt %d failed: %s", attempt, problem)
-            if attempt < self.attempts:
-                yield Sleep(self.retry_delay)
+            if attempt >= self.attempts:
+                break
+            yield Sleep(self.retry_delay)
         raise CredentialRetrievalError(
             self.method,
-            f"no credentials from the container endpoint after {self.attempts} attempt(s): "
-            f"{problem}",
+            f"no credentials from the container endpoint after {attempt} attempt(s): {problem}",
         )
 
     def _parse(self, data: dict[str, Any]) -> Credentials:
@@ -340,8 +348,8 @@ class InstanceMetadataProvider:
         for _ in range(attempts):
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
-                self._last = f"no answer from {base} ({type(outcome.error).__name__})"
-                if outcome.kind == "timeout":
+                self._last = f"no answer from {base} ({outcome.describe()})"
+                if outcome.kind == "timeout" or not outcome.retryable:
                     return None, True
                 continue
             assert isinstance(outcome, HttpResponse)
@@ -362,7 +370,9 @@ class InstanceMetadataProvider:
         for _ in range(attempts):
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
-                self._last = f"no answer from {url} ({type(outcome.error).__name__})"
+                self._last = f"no answer from {url} ({outcome.describe()})"
+                if not outcome.retryable:
+                    return None
                 continue
             assert isinstance(outcome, HttpResponse)
             if outcome.status_code != 200 or not outcome.body.strip():

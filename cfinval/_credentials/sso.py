@@ -22,6 +22,7 @@ from typing import Any
 
 from .._config import AwsConfig, Section
 from .._core.effects import Flow
+from .._core.http import HEADER_VALUE_PROBLEM, is_header_value
 from .._core.record import Record
 from .._errors import (
     ConfigError,
@@ -117,10 +118,6 @@ def sso_settings(aws: AwsConfig) -> SSOSettings | None:
     )
 
 
-def _header_safe(value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and value.isascii() and value.isprintable()
-
-
 class SSOProvider(ClockedProfileProvider):
     """Credentials of an IAM Identity Center (SSO) profile: the role ``sso_role_name`` in the
     account ``sso_account_id``, with the token ``aws sso login`` cached. ``profile`` defaults as
@@ -163,7 +160,14 @@ class SSOProvider(ClockedProfileProvider):
             f"there is no cached SSO token for {owner} ({path})",
             login,
         )
-        if not _header_safe(data.get("accessToken")) or "expiresAt" not in data:
+        access = data.get("accessToken")
+        if isinstance(access, str) and access and not is_header_value(access):
+            raise LoginRequiredError(
+                self.method,
+                f"the cached SSO token for {owner} ({path}) {HEADER_VALUE_PROBLEM}",
+                command=login,
+            )
+        if not is_header_value(access) or "expiresAt" not in data:
             raise LoginRequiredError(
                 self.method, f"the cached SSO token for {owner} is invalid ({path})", command=login
             )
@@ -249,7 +253,7 @@ class SSOProvider(ClockedProfileProvider):
             return None
         access, expires_in = result.get("accessToken"), result.get("expiresIn")
         if (
-            not _header_safe(access)
+            not is_header_value(access)
             or not isinstance(expires_in, int)
             or isinstance(expires_in, bool)
         ):

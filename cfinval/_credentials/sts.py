@@ -72,7 +72,8 @@ def sts_credentials_flow(
     """Call STS ``action`` with ``params`` (signed with ``credentials``, unsigned when ``None``)
     and return the credentials it hands out. Failures are retried as the standard retry mode
     says (network failures, 5xx, throttling; plus ``IDPCommunicationError`` and
-    ``InvalidIdentityToken``), 3 attempts; any other failure raises
+    ``InvalidIdentityToken``), 3 attempts, but never a request that cannot be sent (a
+    ``local`` failure); any other failure raises
     :class:`CredentialRetrievalError` with the service's code and message."""
     form = [("Action", action), ("Version", STS_VERSION), *params]
     retry = StandardRetry(STS_MAX_ATTEMPTS, random=random, retryable_codes=_STS_TRANSIENT_CODES)
@@ -83,12 +84,9 @@ def sts_credentials_flow(
         request = sign_form_post(endpoint, "sts", form, credentials, now)
         outcome: Any = yield Send(request)
         if isinstance(outcome, TransportFailure):
-            problem = (
-                f"{action} request to {endpoint.netloc} failed: "
-                f"{type(outcome.error).__name__}: {outcome.error}"
-            )
+            problem = f"{action} request to {endpoint.netloc} failed: {outcome.describe()}"
             code = None
-            decision = retry.decide(attempt, None, None)
+            decision = retry.decide(attempt, None, None) if outcome.retryable else None
         else:
             assert isinstance(outcome, HttpResponse)
             if outcome.status_code < 300 and not outcome.truncated:

@@ -154,10 +154,12 @@ class AsyncClient(
 
     async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
         import anyio
+        from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-        send, receive = anyio.create_memory_object_stream[
-            tuple[int, TenantResult | None, BaseException | None]
-        ](math.inf)
+        # (not subscripted: anyio 3, which httpx allows, has a plain function here)
+        send: MemoryObjectSendStream[tuple[int, TenantResult | None, BaseException | None]]
+        receive: MemoryObjectReceiveStream[tuple[int, TenantResult | None, BaseException | None]]
+        send, receive = anyio.create_memory_object_stream(math.inf)
         tasks: dict[int, _Task] = {}
 
         async def work(key: int, flow: Flow[TenantResult]) -> None:

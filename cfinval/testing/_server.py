@@ -2,8 +2,8 @@
 
 Connection-level faults are acted out here: ``reset`` closes the socket with an RST, ``cut``
 sends half the body then closes, ``stall`` waits before answering, ``drip`` sends the body a
-byte at a time. Waits end early when the server stops, so stopping never hangs, and stopping
-closes every connection.
+byte at a time. Waits end early when the server stops, so stopping never hangs: it closes every
+connection, then waits (briefly) for the connection handlers to end.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -26,6 +27,9 @@ __all__ = ["FakeServer", "Responder"]
 
 #: How long a client may take over the TLS handshake before the server gives up on it.
 _HANDSHAKE_TIMEOUT = 10.0
+#: How long stopping waits, in all, for the connection handlers to end once their connections
+#: are closed (they end at once; only a responder that ignores the stop holds one up).
+_HANDLER_JOIN_TIMEOUT = 2.0
 
 
 class Responder(Protocol):
@@ -104,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    # Handler threads are daemons (one held up never keeps the process alive), so
+    # socketserver's server_close() does not wait for them: stop() joins them itself.
     daemon_threads = True
     #: socketserver listens with a backlog of 5: a burst of concurrent connections beyond it
     #: waits for the client's SYN retransmission (1 s, then 3 s).
@@ -117,13 +123,32 @@ class _Server(ThreadingHTTPServer):
         self.stopping = threading.Event()
         # Open connections (keep-alive ones included), so that stopping can close them all.
         self._connections: set[socket.socket] = set()
+        self._handlers: set[threading.Thread] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection in a thread of its own (as ``ThreadingMixIn`` does), noted so
+        that :meth:`join_handlers` can wait for it."""
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="cfinval-fake-connection",
+            daemon=True,
+        )
         with self._connections_lock:
             self._connections.add(request)
-        super().process_request(request, client_address)
+            self._handlers = {t for t in self._handlers if t.is_alive()}
+            self._handlers.add(thread)
+        thread.start()
+
+    def join_handlers(self, timeout: float) -> None:
+        """Wait until every connection handler has ended, or ``timeout`` seconds in all."""
+        deadline = time.monotonic() + timeout
+        with self._connections_lock:
+            handlers = list(self._handlers)
+        for thread in handlers:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
@@ -208,12 +233,15 @@ class FakeServer:
 
     def stop(self) -> None:
         """Stop serving and close every connection, keep-alive ones included: a client that
-        called before gets connection errors, not answers from a stopped fake."""
+        called before gets connection errors, not answers from a stopped fake. Returns once
+        the connection handlers have ended (or after a couple of seconds, if a responder
+        ignores the stop)."""
         if self._server is not None:
             self._server.stopping.set()
             self._server.shutdown()  # no new connection is accepted after this
             self._server.close_connections()
-            self._server.server_close()  # waits for the handlers, which now end promptly
+            self._server.server_close()  # the listening socket (handler threads: see below)
+            self._server.join_handlers(_HANDLER_JOIN_TIMEOUT)  # they end promptly now
             if self._thread is not None:
                 self._thread.join()
             self._server = None

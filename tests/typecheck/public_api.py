@@ -30,8 +30,16 @@ cfinval.AsyncClient(credentials=lambda: None)
 FakeCloudFront(credentials=creds)
 FakeCloudFront(credentials=[creds, creds])
 
+
+def pick_source(use_env: bool) -> cfinval.CredentialSource:  # the type of ``credentials=``
+    return cfinval.EnvProvider() if use_env else own_callable
+
+
+cfinval.Client(credentials=pick_source(True))
+
 cfinval.Client(credentials=42)  # E
 cfinval.AsyncClient(credentials="AKIDEXAMPLE:secret")  # E
 FakeCloudFront(credentials=42)  # E
+wrong: cfinval.CredentialSource = "AKIDEXAMPLE"  # E
 
 reveal_type(cfinval.default_chain().load())  # noqa: F821
