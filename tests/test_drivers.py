@@ -533,6 +533,7 @@ def test_ctrl_c_on_an_audit_with_stalled_requests_exits_130_at_once(
 
     ids = tmp_path / "ids.txt"
     ids.write_text("dt_slow1\ndt_fast\ndt_slow2\n")
+    url = stalling.url
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS.access_key_id,
@@ -540,8 +541,7 @@ def test_ctrl_c_on_an_audit_with_stalled_requests_exits_130_at_once(
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     audit = subprocess.Popen(
-        [sys.executable, "-m", "cfinval", "audit", "--ids-file", str(ids), "--endpoint-url"]
-        + [stalling.url],
+        [sys.executable, "-m", "cfinval", "audit", "--ids-file", str(ids), "--endpoint-url", url],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
