@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 import cfinval
+from cfinval.testing import FAKE_CREDENTIALS
 
 
 class SyncApi:
@@ -77,3 +79,23 @@ class AsyncApi:
 
 
 Api = SyncApi | AsyncApi
+
+
+# One listing of tenant dt_1 at ``endpoint_url`` with one attempt, by each client: for tests of
+# the network path (proxies, TLS) where the transport is what differs.
+def list_sync(endpoint_url: str) -> cfinval.InvalidationList:
+    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1) as client:
+        return client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+
+def list_async(endpoint_url: str) -> cfinval.InvalidationList:
+    async def main() -> cfinval.InvalidationList:
+        async with cfinval.AsyncClient(
+            FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1
+        ) as client:
+            return await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+    return asyncio.run(main())
+
+
+LISTERS = [pytest.param(list_sync, id="sync"), pytest.param(list_async, id="async")]

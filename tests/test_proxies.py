@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 
@@ -10,8 +9,9 @@ import pytest
 
 import cfinval
 from cfinval._drivers.proxies import proxy_for, usable_proxy
-from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
+from cfinval.testing import FakeCloudFront, FakeServer
 
+from .drivers import LISTERS, list_async, list_sync
 from .process import run_main
 from .proxy import LoopbackProxy
 
@@ -42,24 +42,6 @@ def server(fake: FakeCloudFront) -> Iterator[FakeServer]:
 def proxy() -> Iterator[LoopbackProxy]:
     with LoopbackProxy() as proxy:
         yield proxy
-
-
-def list_sync(endpoint_url: str) -> cfinval.InvalidationList:
-    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1) as client:
-        return client.list_invalidations_for_distribution_tenant(Id="dt_1")
-
-
-def list_async(endpoint_url: str) -> cfinval.InvalidationList:
-    async def main() -> cfinval.InvalidationList:
-        async with cfinval.AsyncClient(
-            FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1
-        ) as client:
-            return await client.list_invalidations_for_distribution_tenant(Id="dt_1")
-
-    return asyncio.run(main())
-
-
-LISTERS = [pytest.param(list_sync, id="sync"), pytest.param(list_async, id="async")]
 
 
 @pytest.mark.parametrize("lister", LISTERS)

@@ -3,7 +3,6 @@ CLI's --ca-bundle / --no-verify-ssl, and an HTTPS endpoint through a CONNECT pro
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -15,8 +14,9 @@ import pytest
 
 import cfinval
 from cfinval._drivers.transport import UNVERIFIED_WARNING
-from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, FakeServer
+from cfinval.testing import FakeCloudFront, FakeServer
 
+from .drivers import LISTERS, list_sync
 from .process import ROOT, run_cfinval, run_main
 from .proxy import LoopbackProxy
 from .tls import TlsFiles, make_tls_files
@@ -46,24 +46,6 @@ def https(fake: FakeCloudFront, tls: TlsFiles) -> Iterator[FakeServer]:
 def http(fake: FakeCloudFront) -> Iterator[FakeServer]:
     with fake.serve() as server:
         yield server
-
-
-def list_sync(endpoint_url: str) -> cfinval.InvalidationList:
-    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1) as client:
-        return client.list_invalidations_for_distribution_tenant(Id="dt_1")
-
-
-def list_async(endpoint_url: str) -> cfinval.InvalidationList:
-    async def main() -> cfinval.InvalidationList:
-        async with cfinval.AsyncClient(
-            FAKE_CREDENTIALS, endpoint_url=endpoint_url, max_attempts=1
-        ) as client:
-            return await client.list_invalidations_for_distribution_tenant(Id="dt_1")
-
-    return asyncio.run(main())
-
-
-LISTERS = [pytest.param(list_sync, id="sync"), pytest.param(list_async, id="async")]
 
 
 # --- the fake over HTTPS, verified against the test CA ------------------------------------------
