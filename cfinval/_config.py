@@ -33,11 +33,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 from ._core.endpoints import EndpointUnavailable, cloudfront_endpoint, identity_endpoint
+from ._core.locks import ForkSafeLock
 from ._core.metadata import ClientMeta, build_user_agent
 from ._core.protocol import Endpoint
 from ._core.retry import RETRY_MODES
@@ -215,7 +215,7 @@ class SharedFiles:
             credentials_path = env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
         self.config_path = _expand(config_path)
         self.credentials_path = _expand(credentials_path)
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._config: dict[str, dict[str, Section]] | None = None
         self._credentials: dict[str, Section] | None = None
         self._profiles: dict[str, Section] | None = None

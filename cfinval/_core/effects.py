@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iter
 from typing import Any, Generic, TypeVar
 
 from .http import HttpRequest, HttpResponse
+from .locks import ForkSafeLock
 from .record import Record
 
 __all__ = [
@@ -200,7 +201,7 @@ class Signal:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._callbacks: list[Callable[[], None]] = []
 
     def set(self) -> None:

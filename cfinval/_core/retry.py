@@ -38,10 +38,10 @@ import datetime as _dt
 import math
 import random as _random
 import re
-import threading
 from collections.abc import Callable
 
 from .._errors import CloudFrontError, ParamValidationError
+from .locks import ForkSafeLock
 from .record import Record
 
 __all__ = [
@@ -149,7 +149,7 @@ class RetryQuota(Record):
     def __init__(self, capacity: int = 500) -> None:
         self.capacity = capacity
         self.available = capacity
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def acquire(self, amount: int) -> bool:
         with self._lock:
@@ -382,7 +382,7 @@ class ClientRateLimiter:
         self._bucket = TokenBucket(1.0, now)
         self._clocker = RateClocker(now)
         self.enabled = False
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     @property
     def max_rate(self) -> float:

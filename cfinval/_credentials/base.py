@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from .._config import AwsConfig, check_profile_name
 from .._core.effects import Flow
+from .._core.locks import ForkSafeLock
 from .._core.xml import parse_timestamp
 from .._errors import CredentialRetrievalError, ParamValidationError
 from .._models import Credentials
@@ -203,7 +203,7 @@ class ProfileProvider:
         check_profile_name(profile)
         self._profile = profile
         self._config = config
-        self._config_lock = threading.Lock()
+        self._config_lock = ForkSafeLock()
 
     def _aws(self) -> AwsConfig:
         with self._config_lock:

@@ -9,12 +9,12 @@ never blocked).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .._core.effects import Flow, Signal, Wait
+from .._core.locks import ForkSafeLock
 from .._errors import CredentialRetrievalError, NoCredentialsError
 from .._models import Credentials
 from .base import describe_of, load_flow, log, method_of
@@ -63,15 +63,14 @@ class CredentialResolver:
         self.loads = 0
         self._cached: Credentials | None = None
         self._inflight: _Refresh | None = None
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def __repr__(self) -> str:
         return f"CredentialResolver({method_of(self.provider)}, loads={self.loads})"
 
     def after_fork(self) -> None:
-        """In a forked child: a refresh the parent had in flight does not run here, and the
-        lock may have been held by a parent thread that does not exist here."""
-        self._lock = threading.Lock()
+        """In a forked child: a refresh the parent had in flight does not run here (its lock
+        is a fresh one already: see ``_core.locks``)."""
         self._inflight = None
 
     def _remaining(self, credentials: Credentials) -> float | None:

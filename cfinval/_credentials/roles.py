@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from .._config import AwsConfig, Section
 from .._core.effects import Flow, Prompt, PromptFailure
+from .._core.locks import ForkSafeLock
 from .._core.retry import EXPIRED_TOKEN_CODES
 from .._errors import ConfigError, CredentialRetrievalError, Error
 from .._models import Credentials
@@ -236,7 +236,7 @@ class AssumeRoleProvider(ProfileProvider):
         self._prompter = mfa_prompter
         self._clock = clock
         self._step: _RoleStep | None = None
-        self._step_lock = threading.Lock()
+        self._step_lock = ForkSafeLock()
 
     def load(self) -> CredentialFlow:
         aws = self._aws()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from .._core.call import Session
 from .._core.defaults import DEFAULT_CONCURRENCY
 from .._core.effects import Flow
 from .._core.http import HttpRequest
+from .._core.locks import ForkSafeLock
 from .._core.pagination import PaginationPlan, PaginationState, items_flow, pages_flow
 from .._core.protocol import ListParams
 from .._core.retry import make_retry
@@ -118,7 +118,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
         self._closed = False
         self._sleep = sleep
         #: Guards the HTTP client's creation and replacement (threads, event loops).
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         #: A brought ``http_client`` whose connections a fork left shared with the parent.
         self._inherited = False
         _LIVE.add(self)
@@ -153,8 +153,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
         """In a forked child (run by ``os.register_at_fork``, before anything else runs): the
         inherited connections are the parent's, so they are left alone, unclosed (closing
         them would shut the parent's sockets too), and a new client is made on first use;
-        locks and a credential refresh the parent had in flight start afresh."""
-        self._lock = threading.Lock()
+        a credential refresh the parent had in flight starts afresh (locks: ``_core.locks``)."""
         self._credentials.after_fork()
         if self._http is not None:
             if self._owns_http:

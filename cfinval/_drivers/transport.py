@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
+from .._core.locks import ForkSafeLock
 from .._errors import ConfigError
 from .proxies import describe, proxy_for
 
@@ -178,7 +178,7 @@ class _Routes(Generic[TransportT]):
         self._tls = tls
         self._plain = plain
         self._build = build  # (verify, proxy) -> transport
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._by_origin: dict[tuple[str, bytes], TransportT] = {}
         self._transports: dict[tuple[str | None, bool], TransportT] = {}
 

@@ -57,11 +57,12 @@ import os
 import shutil
 import ssl
 import stat
-import threading
 import time
 import weakref
 
 import httpx
+
+from .._core.locks import ForkSafeLock
 
 __all__ = [
     "hashed_directory",
@@ -434,7 +435,7 @@ class _Fallback:
         self._directory = directory
         self._count = count
         self._identity = self._stat()
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         #: The whole bundle is in the context's store: nothing depends on the directory now.
         self.loaded = False
 
