@@ -227,6 +227,8 @@ def test_leaving_a_sync_fan_out_early_does_not_wait_for_stalled_requests(
         box = _in_thread(first_then_leave, 10)
     finally:
         stalling.release.set()
+        for worker in [t for t in threading.enumerate() if t.name.startswith("cfinval-")]:
+            worker.join(5)  # the workers still on the network end by themselves
         client.close()
     tenant, took = box["value"]
     assert tenant == "dt_fast"
