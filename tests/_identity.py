@@ -22,7 +22,7 @@ import pytest
 
 import cfinval
 
-from ._local_aws import Answer, Req, Stub, boto3_session, key_id_of
+from ._local_aws import Answer, Req, Stub, boto3_session, key_id_of, list_once
 
 ACCOUNT = "123456789012"
 ROLE = "AuditReadOnly"
@@ -356,5 +356,14 @@ def boto3_key_id(profile: str, endpoint_url: str, cf: Any) -> str | BaseExceptio
             config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         ).list_invalidations_for_distribution_tenant(Id="dt_1")
     except Exception as exc:
+        return exc
+    return key_id_of(cf)
+
+
+def cfinval_key_id(profile: str, url: str, cf: Any, kind: str = "sync") -> str | BaseException:
+    """What :func:`boto3_key_id` says, for cfinval (``kind``: ``sync`` or ``async``)."""
+    try:
+        list_once(kind, profile=profile, endpoint_url=url)
+    except cfinval.Error as exc:
         return exc
     return key_id_of(cf)

@@ -24,6 +24,7 @@ from ._identity import (
     ACCOUNT,
     FakeIdentity,
     boto3_key_id,
+    cfinval_key_id,
     identity_server,
     login_cache_file,
     new_login_key,
@@ -55,14 +56,6 @@ def write_login_token(home: Home, expires_in: float, **kwargs: Any) -> Path:
     return _write_login_token(
         home.path, SESSION, CACHED, expires_in, KEY, "login-refresh-1", **kwargs
     )
-
-
-def cfinval_key_id(profile: str, url: str, cf: Any, kind: str = "sync") -> str | BaseException:
-    try:
-        list_once(kind, profile=profile, endpoint_url=url)
-    except cfinval.Error as exc:
-        return exc
-    return key_id_of(cf)
 
 
 class Compared:

@@ -30,12 +30,13 @@ from ._identity import (
     START_URL,
     FakeIdentity,
     boto3_key_id,
+    cfinval_key_id,
     identity_server,
     point_botocore_at,
     sso_cache_file,
     write_sso_token,
 )
-from ._local_aws import cloudfront, key_id_of, list_once, sts_server
+from ._local_aws import cloudfront, list_once, sts_server
 from .conftest import Home
 
 KINDS = ["sync", "async"]
@@ -58,14 +59,6 @@ def fake(monkeypatch: pytest.MonkeyPatch, home: Home) -> Iterator[FakeIdentity]:
     with identity_server(monkeypatch) as server:
         server.role(SSO_ROLE)
         yield server
-
-
-def cfinval_key_id(profile: str, url: str, cf: Any, kind: str = "sync") -> str | BaseException:
-    try:
-        list_once(kind, profile=profile, endpoint_url=url)
-    except cfinval.Error as exc:
-        return exc
-    return key_id_of(cf)
 
 
 class Compared:

@@ -7,6 +7,8 @@ deadline bounds a whole attempt (connect, send, headers and body). Without an ex
 
 from __future__ import annotations
 
+import math
+
 from .._errors import ParamValidationError
 
 __all__ = ["READS_PER_ATTEMPT", "Phases", "attempt_limits", "check_attempt_timeout", "seconds"]
@@ -18,21 +20,19 @@ READS_PER_ATTEMPT = 3
 Phases = tuple[float | None, float | None, float | None, float | None]
 
 
-def seconds(name: str, value: object) -> float | None:
-    """A positive number of seconds, or ``None`` for no limit."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        if value != value or value == float("inf"):
-            raise ParamValidationError(f"{name} must be a finite number of seconds, got {value!r}")
-        return float(value)
-    raise ParamValidationError(
-        f"{name} must be a positive number of seconds or None, got {value!r}"
-    )
+def seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """A finite number of seconds, more than zero (or zero too, with ``allow_zero``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamValidationError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "more than zero"
+        raise ParamValidationError(f"{name} must be {bound} seconds, got {value!r}")
+    return float(value)
 
 
 def check_attempt_timeout(value: object) -> float | None:
-    return seconds("attempt_timeout", value)
+    """``attempt_timeout=``: seconds, or ``None`` for no deadline."""
+    return None if value is None else seconds("attempt_timeout", value)
 
 
 def attempt_limits(

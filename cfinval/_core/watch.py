@@ -9,7 +9,6 @@ deadline, and tests drive it with a fake clock instead of sleeping.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Generator, Iterable
 from typing import Any
 
@@ -20,21 +19,13 @@ from .._models import InvalidationList, InvalidationSummary
 from .call import Session
 from .effects import Flow, Sleep, StopForwarding, forward
 from .pagination import PaginationPlan, PaginationState, pages_flow
+from .timeouts import seconds
 
 __all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
 
 log = logging.getLogger("cfinval")
 
 COMPLETED = "Completed"
-
-
-def _seconds(name: str, value: object, *, allow_zero: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParamValidationError(f"{name} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "zero or more" if allow_zero else "more than zero"
-        raise ParamValidationError(f"{name} must be {bound} seconds, got {value!r}")
-    return float(value)
 
 
 @frozen
@@ -77,8 +68,8 @@ class WaitPlan:
         return cls(
             listing.tenant_id,
             ids,
-            _seconds("poll", poll, allow_zero=False),
-            None if timeout is None else _seconds("timeout", timeout, allow_zero=True),
+            seconds("poll", poll, allow_zero=False),
+            None if timeout is None else seconds("timeout", timeout, allow_zero=True),
             listing.page_size,
         )
 
