@@ -375,17 +375,20 @@ def test_a_next_marker_equal_to_the_starting_marker_stops_before_a_duplicate_pag
         emitted: list[list[str]] = []
         try:
             paginator = api.client.paginate("dt_1", starting_token=token)
-            with pytest.raises(cfinval.PaginationError, match="twice"):
+
+            async def collect() -> None:
+                async for page in paginator:
+                    emitted.append([i.id for i in page.items])
+
+            def drain() -> None:
                 if api.kind == "sync":
                     for page in paginator:
                         emitted.append([i.id for i in page.items])
                 else:
-
-                    async def collect() -> None:
-                        async for page in paginator:
-                            emitted.append([i.id for i in page.items])
-
                     api.run(collect())
+
+            with pytest.raises(cfinval.PaginationError, match="twice"):
+                drain()
         finally:
             api.close()
     assert emitted == [["I1"]]
