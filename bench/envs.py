@@ -318,6 +318,8 @@ class FakeServer:
         info = json.loads(line)
         self.endpoint_url: str = info["endpoint_url"]
         self.tenant: str = info["tenant"]
+        #: A second tenant, empty, where the create-one-invalidation runs create theirs.
+        self.create_tenant: str = info.get("create_tenant", info["tenant"])
         #: What a client of this fake is given: the bundle with the test CA, for HTTPS.
         self.client_env: dict[str, str | None] = (
             {} if tls is None else {"AWS_CA_BUNDLE": str(tls.bundle)}

@@ -40,6 +40,7 @@ COLD_LABELS = {
     "lambda": ("Lambda cold start, HTTPS, empty CA cache", "boto3"),
     "floor": ("the floor (httpx, xmltodict, attrs alone), Lambda cold start, HTTPS", "boto3"),
     "smithy": ("Lambda cold start, HTTPS, empty CA cache", "aws_sdk_cloudfront"),
+    "create": ("Lambda cold start, create one invalidation, HTTPS, empty CA cache", "boto3"),
     "cli": ("warm-cache command-line run, HTTPS (CA cache built by an earlier run)", "boto3"),
     "nocache": ("Lambda cold start, HTTPS, CFINVAL_CA_CACHE=off", "boto3"),
     "http": ("Lambda cold start, plain HTTP", "boto3"),
@@ -49,6 +50,7 @@ COLD_SIDES = {
     "lambda": ("boto3", "cfinval"),
     "floor": ("boto3", "floor"),
     "smithy": ("smithy", "cfinval"),
+    "create": ("create_boto3", "create_cfinval"),
     "cli": ("boto3", "cfinval_cli"),
     "nocache": ("boto3", "cfinval_nocache"),
     "http": ("boto3_http", "cfinval_http"),
@@ -142,6 +144,11 @@ def render_cold(r: dict) -> str:
         missing = r.get("smithy_missing", {}).get(version)
         if missing:
             notes.append(f"- aws_sdk_cloudfront on Python {version}: not measured ({missing}).")
+    if r.get("create_missing"):
+        notes.append(
+            "- Create one invalidation (vs boto3's "
+            f"`create_invalidation_for_distribution_tenant`): not measured ({r['create_missing']})."
+        )
     return "\n".join(rows) + "\n\n" + "\n".join(notes) + ("\n" if notes else "")
 
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+import cfinval
+
 from .conftest import BACKGROUND
 
 
@@ -34,6 +36,12 @@ def test_bench_runner_measures_every_sdk_and_writes_the_table() -> None:
         f"Lambda cold start, HTTPS, CFINVAL_CA_CACHE=off (Python {version})",
         f"Lambda cold start, plain HTTP (Python {version})",
     ]
+    if hasattr(cfinval.Client, "create_invalidation_for_distribution_tenant"):
+        cold.append(
+            f"Lambda cold start, create one invalidation, HTTPS, empty CA cache (Python {version})"
+        )
+    else:
+        assert "Create one invalidation (vs boto3's" in text
     cache = [
         "Lambda cold start (new execution environment, empty `/tmp`): process wall",
         "Lambda cold start: process CPU",
