@@ -365,3 +365,76 @@ def write_results(path: Path, r: dict[str, Any], s: Any, mode: str, seconds: flo
     body = render(r, s)
     path.write_text(results_text(r, s, mode, seconds))
     return body
+
+
+def readme_table(r: dict) -> str:
+    """The README's table, from a run's results (``python bench/report.py RESULTS_JSON``)."""
+    first = next(iter(r["pythons"]))
+    lam = f"Lambda, {first}"
+    rows = [
+        "| | conditions | cfinval | peer | peer / cfinval |",
+        "|---|---|---:|---:|---:|",
+    ]
+
+    def cold(key: str, version: str, label: str, conditions: str, what: str = "wall") -> None:
+        c = r["cold"][version]
+        peer_side, side = COLD_SIDES[key]
+        unit = {"wall": "wall_ms", "cpu": "cpu_ms", "rss": "rss_mib"}[what]
+        mine, theirs = c["sides"][side][unit], c["sides"][peer_side][unit]
+        shown = (lambda v: f"{v:.1f} MiB") if what == "rss" else (lambda v: f"{v:.0f} ms")
+        word = {"wall": "faster", "cpu": "less", "rss": "smaller"}[what]
+        rows.append(
+            f"| {label} | {conditions} | {shown(mine)} | {COLD_LABELS[key][1]} {shown(theirs)} "
+            f"| **{c['ratios'][key][what]:.2f}x** {word} |"
+        )
+
+    if "cold" in r:
+        cold("lambda", first, "cold start to first page over HTTPS, wall", lam)
+        cold("lambda", first, "the same, CPU", lam, "cpu")
+        cold("lambda", first, "peak memory of that process", lam, "rss")
+        for version in r["cold"]:
+            if version != first:
+                cold("lambda", version, "the same cold start, wall", f"Lambda, {version}")
+        cold("cli", first, "a command-line run, wall", f"CLI, {first}")
+        cold("floor", first, "the floor: httpx, xmltodict, attrs alone, wall", lam)
+        cold("floor", first, "the floor, peak memory", lam, "rss")
+        if "create" in r["cold"][first]["ratios"]:
+            cold("create", first, "cold start to one invalidation created, wall", lam)
+    if "per_page" in r:
+        p = r["per_page"]
+        rows.append(
+            f"| CPU per 100-item page (build, sign, parse) | in process, {first} "
+            f"| {p['cfinval_us'] / 1000:.2f} ms | boto3 {p['boto3_us'] / 1000:.2f} ms "
+            f"| **{p['ratio']:.2f}x** less |"
+        )
+    for row, v in r.get("load", {}).items():
+        rows.append(
+            f"| client CPU per page, {LOAD_LABELS[row].split(' (')[0]} | 1,000 pages over HTTPS, "
+            f"{first} | {v['cfinval_cpu_us'] / 1000:.2f} ms | {v['peer']} "
+            f"{v['peer_cpu_us'] / 1000:.2f} ms | **{v['ratio_cpu']:.2f}x** less |"
+        )
+    if "footprint" in r:
+        f = r["footprint"][first]
+        for label, mine in (
+            ("installed, with its dependencies", f["cfinval"]),
+            ("the floor's dependencies alone", f["floor"]),
+        ):
+            rows.append(
+                f"| {label} | fresh venv, bytecode, {first} | {_mib(mine['bytes'])} "
+                f"| boto3 {_mib(f['boto3']['bytes'])} "
+                f"| **{f['boto3']['bytes'] / mine['bytes']:.2f}x** smaller |"
+            )
+        if "layer_cfinval" in f:
+            mine, theirs = f["layer_cfinval"]["bytes"], f["layer_boto3"]["bytes"]
+            rows.append(
+                f"| Lambda layer zip | `make layer`, {first} | {_mib(mine)} | boto3 {_mib(theirs)} "
+                f"| **{theirs / mine:.2f}x** smaller |"
+            )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(readme_table(json.loads(Path(sys.argv[1]).read_text())))
