@@ -98,8 +98,8 @@ made (`cfinval/_drivers/trust.py`). Each scenario is measured with it (the defau
             f"""## Installed size
 
 Every file under each fresh venv's `site-packages` (the venvs hold no pip), bytecode included,
-on each Python: dependency closures differ by version (anyio needs `typing_extensions` before
-3.13). The floor's closure is cfinval's venv without cfinval's own files: what httpx, xmltodict
+on each Python: a closure can differ by version (a requirement may hold for some Pythons only,
+as anyio's on `typing_extensions`, and bytecode differs). The floor's closure is cfinval's venv without cfinval's own files: what httpx, xmltodict
 and attrs install by themselves. The target applies on Python {first}.
 
 {render_footprint(r)}"""
