@@ -284,7 +284,8 @@ def decide(
     No I/O and no clock: everything comes in through the arguments. The only state it
     changes is the retry quota that ``retry.decide`` draws on; it logs its reasons at DEBUG.
 
-    * the operation's result (a page, an invalidation...): ``DONE`` with it as ``page`` (``confirm`` when the attempt was signed with a new clock correction);
+    * the operation's result (a page, an invalidation...): ``DONE`` with it as ``page``
+      (``confirm`` when the attempt was signed with a new clock correction);
     * a network failure: ``RETRY`` while the retry strategy allows, else ``FAIL`` with a
       :class:`TransportError` (a request that cannot be sent as built is never retried);
     * an unparsable 2xx body: ``FAIL`` at once;
