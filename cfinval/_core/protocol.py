@@ -164,6 +164,8 @@ def check_count(name: str, value: object) -> int:
 #: a longer one is a mistake or an attack, and would only make an over-long URL.
 MAX_ID_LENGTH = 1024
 MAX_MARKER_LENGTH = 1024
+
+
 def _auth_headers(
     method: str,
     endpoint: Endpoint,
@@ -320,9 +322,7 @@ def root_element(body: bytes, name: str) -> dict[str, Any]:
     return root
 
 
-def _invalidation_list(
-    body: bytes, request_id: str | None, attempts: int
-) -> InvalidationList:
+def _invalidation_list(body: bytes, request_id: str | None, attempts: int) -> InvalidationList:
     root = root_element(body, "InvalidationList")
     next_marker = _text(root["NextMarker"], "NextMarker") if "NextMarker" in root else None
     return InvalidationList(
