@@ -398,6 +398,11 @@ class FakeCloudFront:
                 if distribution_id is None or tenant.distribution_id == distribution_id
             ]
 
+    def distributions(self) -> list[str]:
+        """The Ids of the distributions the tenants belong to, sorted."""
+        with self._lock:
+            return sorted({tenant.distribution_id for tenant in self._tenants.values()})
+
     def invalidation_paths(self, tenant_id: str, invalidation_id: str) -> tuple[str, ...]:
         """The paths of an invalidation created through the API."""
         with self._lock:
