@@ -27,8 +27,7 @@ import httpx
 from attrs import define, field
 
 from .._core import sigv4 as _sigv4
-from .._core.protocol import API_VERSION, SERVICE
-from .._errors import ParamValidationError
+from .._core.protocol import SERVICE
 from .._models import Credentials, InvalidationSummary
 from . import _invalidations, _tenants
 from ._faults import OPERATIONS, FakeReply, Fault, FaultRule
@@ -40,7 +39,16 @@ from ._replies import gzip_zeros as _gzip_zeros
 from ._replies import list_xml as _list_xml
 from ._tenants import DEFAULT_DISTRIBUTION_ID
 from ._tenants import Tenant as _Tenant
-from ._transport import MAX_RECORDED, RecordedRequest, _RequestLog, mock_transport
+from ._transport import (
+    MAX_RECORDED,
+    RecordedRequest,
+    _credentials_tuple,
+    _RequestLog,
+    mock_transport,
+)
+from ._transport import (
+    route as _route,
+)
 
 if TYPE_CHECKING:
     from ._server import FakeServer
@@ -56,10 +64,6 @@ __all__ = [
 #: The credentials a :class:`FakeCloudFront` accepts unless told otherwise.
 FAKE_CREDENTIALS = Credentials("AKIDCFINVALFAKE00001", "cfinval-fake-secret-key-do-not-use")
 
-_PATH = re.compile(rf"^/{API_VERSION}/distribution-tenant/([^/]+)/invalidation$")
-_ONE = re.compile(rf"^/{API_VERSION}/distribution-tenant/([^/]+)/invalidation/([^/]+)$")
-_TENANTS = f"/{API_VERSION}/distribution-tenants"
-_BY_CUSTOMIZATION = f"/{API_VERSION}/distribution-tenants-by-customization"
 _LOCATION = "https://cloudfront.amazonaws.com"
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<day>\d{8})/(?P<region>[^/]+)/"
@@ -161,24 +165,6 @@ def verify_sigv4(
             "The request signature we calculated does not match the signature you provided.",
         )
     return None
-
-
-def _credentials_tuple(value: Credentials | Iterable[Credentials]) -> tuple[Credentials, ...]:
-    """``credentials=``: one :class:`~cfinval.Credentials` or several."""
-    if isinstance(value, Credentials):
-        return (value,)
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ParamValidationError(
-            "credentials must be cfinval.Credentials or an iterable of them, "
-            f"got {type(value).__name__}"
-        )
-    found = tuple(value)
-    for item in found:
-        if not isinstance(item, Credentials):
-            raise ParamValidationError(
-                f"credentials must hold cfinval.Credentials only, got {type(item).__name__}"
-            )
-    return found
 
 
 @define
@@ -652,24 +638,6 @@ class FakeCloudFront:
         from ._server import FakeServer
 
         return FakeServer(self, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-
-
-def _route(method: str, path: str) -> tuple[str | None, tuple[str, ...], int]:
-    """``(operation, its path arguments, 0)``, or ``(None, (), 404 or 405)``."""
-    match = _PATH.match(path)
-    args: tuple[str, ...] = ()
-    if match is not None:
-        methods = {"GET": OPERATIONS[0], "POST": OPERATIONS[1]}
-        args = (unquote(match[1]),)
-    elif (match := _ONE.match(path)) is not None:
-        methods = {"GET": OPERATIONS[2]}
-        args = (unquote(match[1]), unquote(match[2]))
-    elif path in (_TENANTS, _BY_CUSTOMIZATION):
-        methods = {"POST": OPERATIONS[3 if path == _TENANTS else 4]}
-    else:
-        return None, (), 404
-    operation = methods.get(method)
-    return (operation, args, 0) if operation is not None else (None, (), 405)
 
 
 def _no_tenant(tenant_id: str) -> tuple[int, str, str]:

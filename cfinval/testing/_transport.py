@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import httpx
 from attrs import field, frozen
 
+from .._core.protocol import API_VERSION
+from .._errors import ParamValidationError
+from .._models import Credentials
+from ._faults import OPERATIONS
+
 if TYPE_CHECKING:
     from ._fake import FakeCloudFront
 
-__all__ = ["MAX_RECORDED", "RecordedRequest", "mock_transport"]
+__all__ = ["MAX_RECORDED", "RecordedRequest", "mock_transport", "route"]
 
 
 @frozen
@@ -75,3 +82,45 @@ def mock_transport(fake: FakeCloudFront) -> httpx.MockTransport:
         )
 
     return httpx.MockTransport(handler)
+
+
+_PATH = re.compile(rf"^/{API_VERSION}/distribution-tenant/([^/]+)/invalidation$")
+_ONE = re.compile(rf"^/{API_VERSION}/distribution-tenant/([^/]+)/invalidation/([^/]+)$")
+_TENANTS = f"/{API_VERSION}/distribution-tenants"
+_BY_CUSTOMIZATION = f"/{API_VERSION}/distribution-tenants-by-customization"
+
+
+def route(method: str, path: str) -> tuple[str | None, tuple[str, ...], int]:
+    """``(operation, its path arguments, 0)``, or ``(None, (), 404 or 405)``."""
+    match = _PATH.match(path)
+    args: tuple[str, ...] = ()
+    if match is not None:
+        methods = {"GET": OPERATIONS[0], "POST": OPERATIONS[1]}
+        args = (unquote(match[1]),)
+    elif (match := _ONE.match(path)) is not None:
+        methods = {"GET": OPERATIONS[2]}
+        args = (unquote(match[1]), unquote(match[2]))
+    elif path in (_TENANTS, _BY_CUSTOMIZATION):
+        methods = {"POST": OPERATIONS[3 if path == _TENANTS else 4]}
+    else:
+        return None, (), 404
+    operation = methods.get(method)
+    return (operation, args, 0) if operation is not None else (None, (), 405)
+
+
+def _credentials_tuple(value: Credentials | Iterable[Credentials]) -> tuple[Credentials, ...]:
+    """``credentials=``: one :class:`~cfinval.Credentials` or several."""
+    if isinstance(value, Credentials):
+        return (value,)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ParamValidationError(
+            "credentials must be cfinval.Credentials or an iterable of them, "
+            f"got {type(value).__name__}"
+        )
+    found = tuple(value)
+    for item in found:
+        if not isinstance(item, Credentials):
+            raise ParamValidationError(
+                f"credentials must hold cfinval.Credentials only, got {type(item).__name__}"
+            )
+    return found
