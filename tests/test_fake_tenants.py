@@ -21,8 +21,15 @@ import httpx
 import pytest
 
 from cfinval._core.protocol import NAMESPACE
-from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront, Fault, FaultRule, SeedError, load_seed
-from cfinval.testing._fake import DEFAULT_DISTRIBUTION_ID
+from cfinval.testing import (
+    DEFAULT_DISTRIBUTION_ID,
+    FAKE_CREDENTIALS,
+    FakeCloudFront,
+    Fault,
+    FaultRule,
+    SeedError,
+    load_seed,
+)
 
 BASE = "/2020-05-31/distribution-tenant"
 BATCH = (
@@ -722,3 +729,13 @@ def test_fake_server_serves_the_workflow_to_boto3(tmp_path: Path) -> None:
         )
         tenants = cf.list_distribution_tenants(AssociationFilter={"DistributionId": "EX"})
         assert [t["Id"] for t in tenants["DistributionTenantList"]] == ["dt_1"]
+
+
+def test_removing_a_tenant_frees_its_share_of_the_limits() -> None:
+    fake = FakeCloudFront(verify_signatures=False, max_paths_in_progress=1)
+    fake.add_tenant("dt_1")
+    fake.add_tenant("dt_2")
+    assert raw(fake, "POST", f"{BASE}/dt_1/invalidation", batch_xml(["/a"]))[0] == 201
+    assert raw(fake, "POST", f"{BASE}/dt_2/invalidation", batch_xml(["/a"]))[0] == 400
+    fake.remove_tenant("dt_1")
+    assert raw(fake, "POST", f"{BASE}/dt_2/invalidation", batch_xml(["/a"]))[0] == 201

@@ -271,7 +271,9 @@ class FakeCloudFront:
 
     def remove_tenant(self, tenant_id: str) -> None:
         with self._lock:
-            self._tenants.pop(tenant_id, None)
+            tenant = self._tenants.pop(tenant_id, None)
+            for invalidation_id in tenant.batches if tenant is not None else ():
+                self._inflight.discard(invalidation_id)  # its invalidations no longer count
 
     def new_invalidation_id(self) -> str:
         with self._lock:
