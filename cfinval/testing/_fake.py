@@ -5,8 +5,7 @@ Operations: ``ListInvalidationsForDistributionTenant``, ``CreateInvalidationForD
 and ``ListDistributionTenantsByCustomization`` (see ``_tenants``).
 
 The core (:meth:`FakeCloudFront.handle`) maps a raw request (method, target as sent, headers,
-body) to
-``(status, headers, body)``; :meth:`FakeCloudFront.transport` serves it through an
+body) to ``(status, headers, body)``; :meth:`FakeCloudFront.transport` serves it through an
 ``httpx.MockTransport`` and :meth:`FakeCloudFront.serve` as a real HTTP server on loopback.
 """
 
@@ -46,9 +45,7 @@ from ._transport import (
     _RequestLog,
     mock_transport,
 )
-from ._transport import (
-    route as _route,
-)
+from ._transport import route as _route
 
 if TYPE_CHECKING:
     from ._server import FakeServer

@@ -28,7 +28,17 @@ from .._models import InvalidationSummary
 from ._replies import invalidation_xml
 from ._tenants import BodyError, Tenant, parse_body
 
-__all__ = ["Batch", "CreateResult", "InFlight", "Schedule", "create", "get"]
+__all__ = [
+    "Batch",
+    "CreateResult",
+    "InFlight",
+    "Limits",
+    "Schedule",
+    "create",
+    "get",
+    "parse_batch",
+    "replace_status",
+]
 
 #: What a path may not contain (CloudFront refuses control characters).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -65,7 +65,7 @@ def tenant_list_xml(
     root: str, summaries: Iterable[Mapping[str, Any]], next_marker: str | None
 ) -> bytes:
     """A ``ListDistributionTenants[ByCustomization]Result``: ``summaries`` as
-    :meth:`~cfinval.testing._tenants.Tenant.summary_xml` gives them."""
+    ``Tenant.summary()`` gives them."""
     content: dict[str, Any] = {}
     if next_marker is not None:
         content["NextMarker"] = next_marker

@@ -20,7 +20,7 @@ from attrs import define, field
 
 from .._core.protocol import NAMESPACE
 from .._models import InvalidationSummary
-from ._replies import error, tenant_list_xml, timestamp
+from ._replies import tenant_list_xml, timestamp
 
 if TYPE_CHECKING:
     from ._invalidations import Batch
@@ -29,9 +29,11 @@ __all__ = [
     "DEFAULT_CONNECTION_GROUP_ID",
     "DEFAULT_DISTRIBUTION_ID",
     "TENANT_STATUSES",
+    "BodyError",
     "Tenant",
     "check_customizations",
     "check_domains",
+    "configure",
     "list_tenants",
     "parse_body",
 ]
@@ -309,10 +311,6 @@ def _by_customization(tenants: Sequence[Tenant], node: Mapping[str, Any]) -> lis
     index = 0 if web_acl else 1
     wanted = web_acl or certificate
     return [tenant for tenant in tenants if tenant.customization_arns()[index] == wanted]
-
-
-def error_reply(reply: tuple[int, str, str], request_id: str) -> tuple[int, bytes]:
-    return error(*reply, request_id)
 
 
 def configure(
