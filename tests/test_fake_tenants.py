@@ -19,6 +19,8 @@ import botocore.credentials
 import botocore.exceptions
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cfinval._core.protocol import NAMESPACE
 from cfinval.testing import (
@@ -739,3 +741,51 @@ def test_removing_a_tenant_frees_its_share_of_the_limits() -> None:
     assert raw(fake, "POST", f"{BASE}/dt_2/invalidation", batch_xml(["/a"]))[0] == 400
     fake.remove_tenant("dt_1")
     assert raw(fake, "POST", f"{BASE}/dt_2/invalidation", batch_xml(["/a"]))[0] == 201
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["dt_1", "dt_2", "dt_3"]),
+            st.integers(1, 4),  # plain paths
+            st.integers(0, 3),  # wildcard paths
+            st.floats(0, 40),  # seconds of fake time before this create
+        ),
+        max_size=25,
+    )
+)
+def test_in_flight_limits_match_a_model(steps: list[tuple[str, int, int, float]]) -> None:
+    clock = Clock()
+    fake = FakeCloudFront(
+        clock=clock,
+        verify_signatures=False,
+        complete_after=60,
+        max_paths_in_progress=8,
+        max_wildcards_in_progress=3,
+    )
+    distribution = {"dt_1": "E1", "dt_2": "E1", "dt_3": "E2"}
+    for tenant, dist in distribution.items():
+        fake.add_tenant(tenant, distribution_id=dist)
+    model: list[tuple[str, float, int, int]] = []  # (distribution, created, paths, wildcards)
+    for n, (tenant, plain, wild, wait) in enumerate(steps):
+        clock.now += wait
+        live = [m for m in model if clock.now - m[1] < 60]
+        dist = distribution[tenant]
+        paths = sum(m[2] for m in live if m[0] == dist)
+        wildcards = sum(m[3] for m in live if m[0] == dist)
+        batch = [f"/p{k}" for k in range(plain)] + [f"/w{k}*" for k in range(wild)]
+        if plain + wild > 8 or wild > 3:
+            expected = 413
+        elif paths + plain + wild > 8 or wildcards + wild > 3:
+            expected = 400
+        else:
+            expected = 201
+            model.append((dist, clock.now, plain + wild, wild))
+        status = raw(fake, "POST", f"{BASE}/{tenant}/invalidation", batch_xml(batch, ref=str(n)))[0]
+        assert status == expected
+        for name in ("E1", "E2"):
+            assert fake.in_progress(name) == (
+                sum(m[2] for m in model if m[0] == name and clock.now - m[1] < 60),
+                sum(m[3] for m in model if m[0] == name and clock.now - m[1] < 60),
+            )
