@@ -28,15 +28,16 @@ from attrs import define, field
 from .._core import sigv4 as _sigv4
 from .._core.protocol import SERVICE
 from .._models import Credentials, InvalidationSummary
-from . import _invalidations, _tenants
 from ._faults import OPERATIONS, FakeReply, Fault, FaultRule
 from ._invalidations import CreateResult, InFlight, Limits, Schedule
+from ._invalidations import create as _create_invalidation
+from ._invalidations import get as _get_invalidation
 from ._replies import RESPONSE_FAULTS as _RESPONSE_FAULTS
 from ._replies import error as _error
 from ._replies import fault_response as _fault_response
 from ._replies import gzip_zeros as _gzip_zeros
 from ._replies import list_xml as _list_xml
-from ._tenants import DEFAULT_DISTRIBUTION_ID
+from ._tenants import DEFAULT_DISTRIBUTION_ID, configure, list_tenants
 from ._tenants import Tenant as _Tenant
 from ._transport import (
     MAX_RECORDED,
@@ -251,7 +252,7 @@ class FakeCloudFront:
         ``Customizations`` (``WebAcl``, ``Certificate``, ``GeoRestrictions``).
         """
         with self._lock:
-            self._tenants[tenant_id] = _tenants.configure(
+            self._tenants[tenant_id] = configure(
                 self._tenants.get(tenant_id),
                 tenant_id,
                 self.now(),
@@ -588,7 +589,7 @@ class FakeCloudFront:
     ) -> CreateResult | tuple[int, bytes] | tuple[int, str, str]:
         """The operations other than the invalidation listing (the lock held)."""
         if operation in OPERATIONS[3:]:
-            return _tenants.list_tenants(
+            return list_tenants(
                 list(self._tenants.values()),
                 body,
                 by_customization=operation == OPERATIONS[4],
@@ -603,8 +604,8 @@ class FakeCloudFront:
             return 403, "AccessDenied", "Access denied."
         if operation == OPERATIONS[2]:
             schedule = Schedule(self.complete_after, self.complete_after_gets)
-            return _invalidations.get(tenant, args[1], self._inflight, schedule)
-        return _invalidations.create(
+            return _get_invalidation(tenant, args[1], self._inflight, schedule)
+        return _create_invalidation(
             tenant,
             body,
             inflight=self._inflight,
