@@ -789,3 +789,32 @@ def test_in_flight_limits_match_a_model(steps: list[tuple[str, int, int, float]]
                 sum(m[2] for m in model if m[0] == name and clock.now - m[1] < 60),
                 sum(m[3] for m in model if m[0] == name and clock.now - m[1] < 60),
             )
+
+
+def test_async_httpx_bodies_reach_the_fake_over_the_mock_transport() -> None:
+    import asyncio
+
+    fake = FakeCloudFront(verify_signatures=False)
+    fake.add_tenant("dt_1")
+
+    async def go() -> int:
+        async with httpx.AsyncClient(
+            transport=fake.transport(), base_url="https://cloudfront.amazonaws.com"
+        ) as http:
+            response = await http.post(f"{BASE}/dt_1/invalidation", content=batch_xml(["/as"]))
+            return response.status_code
+
+    assert asyncio.run(go()) == 201
+    assert fake.invalidation_paths("dt_1", fake.listing("dt_1")[0].id) == ("/as",)
+
+
+def test_a_rewound_tenant_listing_points_back_at_the_first_page() -> None:
+    fake = FakeCloudFront(verify_signatures=False)
+    for n in range(5):
+        fake.add_tenant(f"dt_{n}")
+    fake.add_fault("rewind,op=ListDistributionTenants")
+    request = f'<ListDistributionTenantsRequest xmlns="{NAMESPACE}"><Marker>dt_1</Marker>'
+    body = (request + "<MaxItems>2</MaxItems></ListDistributionTenantsRequest>").encode()
+    answer = raw(fake, "POST", "/2020-05-31/distribution-tenants", body)[2]
+    assert b"<NextMarker>dt_1</NextMarker>" in answer  # the first page's, again
+    assert b"<Id>dt_2</Id>" in answer
