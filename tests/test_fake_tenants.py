@@ -1,6 +1,6 @@
-"""The fake's tenant workflow (issue 19), with boto3 as the oracle over loopback and raw requests
-for what boto3 would never send: create/get invalidations, their schedule in virtual time, the
-in-flight limits, idempotent caller references, the two tenant listings, faults by operation."""
+"""The fake's tenant workflow (issue 19) with boto3 as the oracle over loopback: create/get
+invalidations, the waiter, idempotent caller references, the two tenant listings, faults by
+operation, seeds and fake-server. Raw requests: tests/test_fake_invalidations.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.auth
-import botocore.awsrequest
 import botocore.config
-import botocore.credentials
 import botocore.exceptions
 import pytest
 
