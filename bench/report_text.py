@@ -99,8 +99,9 @@ made (`cfinval/_drivers/trust.py`). Each scenario is measured with it (the defau
 
 Every file under each fresh venv's `site-packages` (the venvs hold no pip), bytecode included,
 on each Python: a closure can differ by version (a requirement may hold for some Pythons only,
-as anyio's on `typing_extensions`, and bytecode differs). The floor's closure is cfinval's venv without cfinval's own files: what httpx, xmltodict
-and attrs install by themselves. The target applies on Python {first}.
+as anyio's on `typing_extensions`, and bytecode differs). The floor's closure is cfinval's venv
+without cfinval's own files: what httpx, xmltodict and attrs install by themselves. The target
+applies on Python {first}.
 
 {render_footprint(r)}"""
         )
