@@ -139,8 +139,8 @@ that is not the SDK. Figures from different runs differ for these reasons, large
    first; one with a fresh `HOME` each round times the empty one. The outside measure that gave
    2.14x (nine rounds, fresh venvs, certifi plus a test CA as `AWS_CA_BUNDLE`) is within the
    spread of the empty-cache figure: the interquartile ranges printed above span 0.1 to 0.3
-   between rounds of one run on this machine, so 2.31x, 2.22x and 2.14x are one cost measured
-   under three cache states and loads, not three costs.
+   between rounds of one run on this machine, so what separates 2.31x, 2.22x and 2.14x is the
+   cache's state (about 0.1) and the spread of a run, not a change in either SDK.
 2. **The Python.** Lambda runs 3.12 and 3.13; the earlier figures were on 3.11. Both SDKs'
    import costs move between versions, and not by the same amount.
 3. **Load on the machine.** Interference adds roughly the same milliseconds to both processes,
