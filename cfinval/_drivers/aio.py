@@ -18,7 +18,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .._core.fanout import Scheduler
 
 __all__ = ["AsyncClient"]
+
+R = TypeVar("R")
 
 
 class AsyncClient(
@@ -188,17 +190,17 @@ class AsyncClient(
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
         return await self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
+    async def _fan_out(self, scheduler: Scheduler[R]) -> AsyncIterator[R]:
         import anyio
         from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
         # (not subscripted: anyio 3, which httpx allows, has a plain function here)
-        send: MemoryObjectSendStream[tuple[int, TenantResult | None, BaseException | None]]
-        receive: MemoryObjectReceiveStream[tuple[int, TenantResult | None, BaseException | None]]
+        send: MemoryObjectSendStream[tuple[int, R | None, BaseException | None]]
+        receive: MemoryObjectReceiveStream[tuple[int, R | None, BaseException | None]]
         send, receive = anyio.create_memory_object_stream(math.inf)
         tasks: dict[int, _Task] = {}
 
-        async def work(key: int, flow: Flow[TenantResult]) -> None:
+        async def work(key: int, flow: Flow[R]) -> None:
             try:
                 result = await self._run(flow)
             except Exception as exc:  # handed to the consumer, who raises it

@@ -196,7 +196,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
     def _paginator(self, flow: Flow[None], state: PaginationState) -> Any:
         raise NotImplementedError  # pragma: no cover
 
-    def _fan_out(self, scheduler: Scheduler) -> Any:
+    def _fan_out(self, scheduler: Scheduler[Any]) -> Any:
         raise NotImplementedError  # pragma: no cover
 
     # -- the public methods that are not awaited (arguments are checked here, before I/O) ---

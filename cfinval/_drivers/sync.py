@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .._core.fanout import Scheduler
 
 __all__ = ["Client"]
+
+R = TypeVar("R")
 
 
 class Client(
@@ -166,10 +168,10 @@ class Client(
         """
         return self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    def _fan_out(self, scheduler: Scheduler) -> Iterator[TenantResult]:
+    def _fan_out(self, scheduler: Scheduler[R]) -> Iterator[R]:
         """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
         at once): a worker stuck on the network never holds up the caller's exit."""
-        done: queue.SimpleQueue[tuple[int, TenantResult | None, BaseException | None]]
+        done: queue.SimpleQueue[tuple[int, R | None, BaseException | None]]
         done = queue.SimpleQueue()
         stop = threading.Event()
         sleep = self._sleep
@@ -182,7 +184,7 @@ class Client(
                 return None
             return self._perform(effect)
 
-        def work(key: int, flow: Flow[TenantResult]) -> None:
+        def work(key: int, flow: Flow[R]) -> None:
             try:
                 done.put((key, run(flow, perform), None))
             except _Stopped:
