@@ -29,6 +29,7 @@ from ._credentials import (
     default_chain,
 )
 from ._drivers.aio import AsyncClient
+from ._drivers.deploy import AsyncInvalidationRun, InvalidationRun
 from ._drivers.paginators import AsyncPaginator, Paginator
 from ._drivers.sync import Client
 from ._errors import (
@@ -59,7 +60,9 @@ from ._models import (
     Invalidation,
     InvalidationBatch,
     InvalidationList,
+    InvalidationReport,
     InvalidationSummary,
+    TenantInvalidation,
     TenantResult,
 )
 from ._version import __version__
@@ -68,6 +71,7 @@ __all__ = [
     "AccessDenied",
     "AssumeRoleProvider",
     "AsyncClient",
+    "AsyncInvalidationRun",
     "AsyncPaginator",
     "BatchTooLarge",
     "ChainProvider",
@@ -89,6 +93,8 @@ __all__ = [
     "Invalidation",
     "InvalidationBatch",
     "InvalidationList",
+    "InvalidationReport",
+    "InvalidationRun",
     "InvalidationSummary",
     "LoginProvider",
     "LoginRequiredError",
@@ -105,6 +111,7 @@ __all__ = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantInvalidation",
     "TenantResult",
     "TooManyInvalidationsInProgress",
     "TransportError",
