@@ -5,6 +5,7 @@
     cfinval list-invalidations-for-distribution-tenant --id ID [AWS CLI paging/output options]
     cfinval audit --ids-file FILE          per-tenant InProgress/Completed counts
     cfinval wait --id ID                   until the tenant's invalidations are Completed
+    cfinval invalidate-tenants --distribution-id ID --paths P...   the deploy step (_cli.deploy)
     cfinval fake-server                    the embedded fake CloudFront on 127.0.0.1
     cfinval help | cfinval <command> help  help, as ``aws help`` (also ``-h``/``--help``)
 
@@ -31,6 +32,7 @@ from cfinval._errors import OPERATION_NAME as OPERATION
 if TYPE_CHECKING:
     import httpx
 
+from .deploy import add_deploy_command
 from .errors import (
     CONFIG_RC,
     GENERAL_RC,
@@ -297,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
         "'stall:5,every=4', 'reset,every=10', 'skew:900' (repeatable; kinds: "
         "error, throttle, html, empty, garbage, oversize, gzip-bomb, rewind, skew, "
         "reset, cut, stall, drip)",
+    )
+    add_deploy_command(
+        commands,
+        common,
+        positive_int=_positive_int,
+        positive_seconds=_positive_seconds,
+        seconds=_seconds,
     )
     add_help_command(parser, commands)
     return parser
