@@ -213,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
             description=description,
         )
         sub[name].set_defaults(run=run)
+    add_deploy_command(  # the deploy step: its own module
+        commands,
+        common,
+        positive_int=_positive_int,
+        positive_seconds=_positive_seconds,
+        seconds=_seconds,
+    )
 
     lister = sub["list-invalidations-for-distribution-tenant"]
     lister.add_argument("--id", required=True, help="the distribution tenant Id")
@@ -299,13 +306,6 @@ def build_parser() -> argparse.ArgumentParser:
         "'stall:5,every=4', 'reset,every=10', 'skew:900' (repeatable; kinds: "
         "error, throttle, html, empty, garbage, oversize, gzip-bomb, rewind, skew, "
         "reset, cut, stall, drip)",
-    )
-    add_deploy_command(
-        commands,
-        common,
-        positive_int=_positive_int,
-        positive_seconds=_positive_seconds,
-        seconds=_seconds,
     )
     add_help_command(parser, commands)
     return parser
