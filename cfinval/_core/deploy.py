@@ -70,7 +70,8 @@ MAX_PREFIX_LENGTH = 512
 #: their invalidation to complete only poll, so they do not hold up the others' creates.
 WAITING_PER_ACTIVE = 4
 #: How long a tenant refused for the in-flight limits sleeps at most before it looks at the
-#: gate again (it opens early when one of the run's invalidations completes).
+#: gate again (it opens early when one of the run's invalidations completes); never longer
+#: than ``poll``, the cadence at which completions are seen.
 GATE_RECHECK = 5.0
 
 
@@ -242,7 +243,7 @@ def invalidation_flow(
         now = session.monotonic()
         wait = run.gate.wait_time(now)
         if wait > 0:  # closed by the in-flight limits: keep the place, send nothing
-            yield Sleep(min(wait, GATE_RECHECK))
+            yield Sleep(min(wait, GATE_RECHECK, options.poll))
             continue
         try:
             created = yield from paced(session, pacer, operation_flow(session, create))
