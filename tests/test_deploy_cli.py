@@ -77,7 +77,7 @@ def test_every_tenant_gets_one_invalidation_and_a_json_report(
 def test_failed_tenants_are_in_the_report_and_exit_254(
     capsys: pytest.CaptureFixture[str], fake: FakeCloudFront, url: str
 ) -> None:
-    code, report, err = run(
+    code, report, _ = run(
         capsys,
         *[CMD, "--endpoint-url", url, "--paths", "/*"],
         *["--tenant-ids", "dt_1", "dt_missing", "dt_locked"],

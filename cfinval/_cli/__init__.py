@@ -219,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
         positive_int=_positive_int,
         positive_seconds=_positive_seconds,
         seconds=_seconds,
+        client=_client,
+        output_format=_output_format,
+        query=_query,
+        print=_print,
+        read_ids=_read_ids,
     )
 
     lister = sub["list-invalidations-for-distribution-tenant"]

@@ -17,6 +17,7 @@ resume without creating anything twice.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import Any, TextIO
 
@@ -44,9 +45,12 @@ DESCRIPTION = (
 )
 
 
-def add_deploy_command(commands: Any, common: argparse.ArgumentParser, **types: Any) -> None:
-    """Register the command; ``types`` are the CLI's argument types (``positive_int``,
-    ``positive_seconds``, ``seconds``)."""
+def add_deploy_command(commands: Any, common: argparse.ArgumentParser, **cli: Any) -> None:
+    """Register the command. ``cli`` holds what the command shares with the others (passed
+    in: this module does not import the package it is part of): the argument types
+    ``positive_int``, ``positive_seconds``, ``seconds`` and the helpers ``client``,
+    ``output_format``, ``query``, ``print``, ``read_ids``."""
+    types = cli
     parser = add_command(
         commands,
         NAME,
@@ -54,7 +58,7 @@ def add_deploy_command(commands: Any, common: argparse.ArgumentParser, **types: 
         help="invalidate paths on every tenant of a distribution (the deploy step)",
         description=DESCRIPTION,
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=functools.partial(run, cli=cli))
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--distribution-id", metavar="ID", help="every tenant of this distribution")
     which.add_argument("--tenant-ids", nargs="+", metavar="ID", help="these tenants")
@@ -129,18 +133,17 @@ class Progress:
                 pass
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
-    from . import _client, _output_format, _print, _query, _read_ids
-
-    fmt = _output_format(args)
-    query = _query(args)
+def run(args: argparse.Namespace, out: TextIO, *, cli: dict[str, Any]) -> int:
+    fmt = cli["output_format"](args)
+    query = cli["query"](args)
+    _print = cli["print"]
     tenant_ids = args.tenant_ids
     if args.ids_file is not None:
-        tenant_ids = _read_ids(args.ids_file)
+        tenant_ids = cli["read_ids"](args.ids_file)
         if not tenant_ids:
             raise UsageError("no tenant Ids given (--ids-file, or one Id a line on stdin)")
     progress = Progress(sys.stderr)
-    with _client(args) as client:
+    with cli["client"](args) as client:
         deployment = client.invalidate_tenants(
             args.paths,
             distribution_id=args.distribution_id,

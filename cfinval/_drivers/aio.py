@@ -34,7 +34,7 @@ from .._core.pagination import PaginationState
 from .._errors import ParamValidationError
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
-from .deploy import AsyncInvalidationRun
+from .deploy import AsyncInvalidationRun, start_async
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
@@ -214,7 +214,7 @@ class AsyncClient(
         options = self._deploy_options(
             paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
         )
-        return AsyncInvalidationRun(self, options)
+        return start_async(self, options)
 
     async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
         raise ParamValidationError(

@@ -3,7 +3,7 @@ report (``_core.deploy`` decides; the client's ``_fan_out`` runs the flows)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._models import InvalidationReport, TenantInvalidation
@@ -13,32 +13,32 @@ if TYPE_CHECKING:
     from .aio import AsyncClient
     from .sync import Client
 
-__all__ = ["AsyncInvalidationRun", "InvalidationRun"]
+__all__ = ["AsyncInvalidationRun", "InvalidationRun", "start", "start_async"]
 
 
 class _Run:
-    """What both runs share: the caller-reference prefix, the paths, the results so far."""
+    """What both runs share: the caller-reference prefix, the paths, the results so far.
+    (Made by the clients' ``invalidate_tenants``, never by hand.)"""
 
-    def __init__(self, options: DeployOptions) -> None:
-        self._options = options
+    def __init__(
+        self, caller_reference: str, paths: tuple[str, ...], tenants: int | None = None
+    ) -> None:
         #: The prefix of every tenant's ``CallerReference``: pass it again to resume.
-        self.caller_reference = options.prefix
-        self.paths = options.paths
+        self.caller_reference = caller_reference
+        self.paths = paths
         #: Every result yielded so far, in that order.
         self.results: list[TenantInvalidation] = []
         #: How many tenants the run covers (``None`` until the distribution's are listed).
-        self.tenants: int | None = None if options.tenant_ids is None else len(options.tenant_ids)
+        self.tenants = tenants
         self._complete = False
 
-    def _scheduler(self, client: Any, tenant_ids: Any) -> Any:
+    def _scheduler(self, client: Any, options: DeployOptions, tenant_ids: Iterable[str]) -> Any:
         from .._core.deploy import Deployment, InFlightGate
         from .._core.fanout import Pacer, Scheduler
 
         session = client._session
         random = session.retry.random
-        run = Deployment(
-            self._options, tenant_ids, session.monotonic(), InFlightGate(random=random)
-        )
+        run = Deployment(options, tenant_ids, session.monotonic(), InFlightGate(random=random))
         self.tenants = len(run)
         return Scheduler(session, run, Pacer(run.concurrency, random=random))
 
@@ -64,18 +64,18 @@ class InvalidationRun(_Run, Iterator[TenantInvalidation]):
     rest and sums up. Leave the loop and call :meth:`close` to stop early: no tenant starts
     after that, and requests in flight end by themselves."""
 
-    def __init__(self, client: Client, options: DeployOptions) -> None:
-        super().__init__(options)
-        self._results = self._generate(client)
+    _results: Generator[TenantInvalidation, None, None] = (_ for _ in ())
 
-    def _generate(self, client: Client) -> Iterator[TenantInvalidation]:
+    def _generate(
+        self, client: Client, options: DeployOptions
+    ) -> Generator[TenantInvalidation, None, None]:
         tenant_ids: Iterable[str]
-        if self._options.tenant_ids is not None:
-            tenant_ids = self._options.tenant_ids
+        if options.tenant_ids is not None:
+            tenant_ids = options.tenant_ids
         else:
-            assert self._options.distribution_id is not None
-            tenant_ids = client._distribution_tenant_ids(self._options.distribution_id)
-        results = client._fan_out(self._scheduler(client, tenant_ids))
+            assert options.distribution_id is not None
+            tenant_ids = client._distribution_tenant_ids(options.distribution_id)
+        results = client._fan_out(self._scheduler(client, options, tenant_ids))
         try:
             for result in results:
                 self.results.append(result)
@@ -89,7 +89,7 @@ class InvalidationRun(_Run, Iterator[TenantInvalidation]):
 
     def close(self) -> None:
         """Stop: no tenant starts after this."""
-        self._results.close()  # type: ignore[attr-defined]  # a generator
+        self._results.close()
 
     def report(self) -> InvalidationReport:
         """Run the tenants not reported yet (none after :meth:`close`) and return the
@@ -104,18 +104,18 @@ class AsyncInvalidationRun(_Run, AsyncIterator[TenantInvalidation]):
     tenant's result as it completes; ``await run.report()`` runs the rest and sums up;
     ``await run.aclose()`` stops early."""
 
-    def __init__(self, client: AsyncClient, options: DeployOptions) -> None:
-        super().__init__(options)
-        self._results = self._generate(client)
+    _results: AsyncGenerator[TenantInvalidation, None] | None = None
 
-    async def _generate(self, client: AsyncClient) -> AsyncIterator[TenantInvalidation]:
+    async def _generate(
+        self, client: AsyncClient, options: DeployOptions
+    ) -> AsyncGenerator[TenantInvalidation, None]:
         tenant_ids: Iterable[str]
-        if self._options.tenant_ids is not None:
-            tenant_ids = self._options.tenant_ids
+        if options.tenant_ids is not None:
+            tenant_ids = options.tenant_ids
         else:
-            assert self._options.distribution_id is not None
-            tenant_ids = await client._distribution_tenant_ids(self._options.distribution_id)
-        results = client._fan_out(self._scheduler(client, tenant_ids))
+            assert options.distribution_id is not None
+            tenant_ids = await client._distribution_tenant_ids(options.distribution_id)
+        results = client._fan_out(self._scheduler(client, options, tenant_ids))
         try:
             async for result in results:
                 self.results.append(result)
@@ -125,14 +125,35 @@ class AsyncInvalidationRun(_Run, AsyncIterator[TenantInvalidation]):
         self._complete = True
 
     async def __anext__(self) -> TenantInvalidation:
+        if self._results is None:
+            raise StopAsyncIteration
         return await self._results.__anext__()
 
     async def aclose(self) -> None:
         """Stop: no tenant starts after this, and the tenants' tasks are cancelled."""
-        await self._results.aclose()  # type: ignore[attr-defined]  # an async generator
+        if self._results is not None:
+            await self._results.aclose()
 
     async def report(self) -> InvalidationReport:
         """Run the tenants not reported yet and return the :class:`cfinval.InvalidationReport`."""
         async for _ in self:
             pass
         return self._report()
+
+
+def _counted(options: DeployOptions) -> int | None:
+    return None if options.tenant_ids is None else len(options.tenant_ids)
+
+
+def start(client: Client, options: DeployOptions) -> InvalidationRun:
+    """The run of ``client.invalidate_tenants``: nothing is sent before the first ``next()``."""
+    run = InvalidationRun(options.prefix, options.paths, _counted(options))
+    run._results = run._generate(client, options)
+    return run
+
+
+def start_async(client: AsyncClient, options: DeployOptions) -> AsyncInvalidationRun:
+    """The run of ``AsyncClient.invalidate_tenants``."""
+    run = AsyncInvalidationRun(options.prefix, options.paths, _counted(options))
+    run._results = run._generate(client, options)
+    return run

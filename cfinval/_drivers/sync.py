@@ -24,7 +24,7 @@ from .._errors import ParamValidationError
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
 from .deadline import attempt_deadline
-from .deploy import InvalidationRun
+from .deploy import InvalidationRun, start
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
@@ -208,7 +208,7 @@ class Client(
         options = self._deploy_options(
             paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
         )
-        return InvalidationRun(self, options)
+        return start(self, options)
 
     def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
         raise ParamValidationError(
