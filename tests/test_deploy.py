@@ -247,6 +247,23 @@ def test_an_interrupted_run_resumed_with_its_prefix_creates_each_invalidation_on
         assert found[result.tenant_id].id == result.invalidation.id  # type: ignore[union-attr]
 
 
+def test_a_prefix_reused_for_other_paths_is_refused_per_tenant_and_creates_nothing() -> None:
+    clock = Clock()
+    fake, ids = fleet(5, clock)
+    with client_for(Wire(fake), clock) as client:
+        first = client.invalidate_tenants(PATHS, tenant_ids=ids, caller_reference="r1").report()
+        other = client.invalidate_tenants(
+            ["/other.html"], tenant_ids=ids, caller_reference="r1"
+        ).report()
+    assert first.ok
+    assert other.counts() == {"Failed": 5}
+    for result in other.results:
+        assert isinstance(result.error, cfinval.CloudFrontError)
+        assert result.error.code == "InvalidationBatchAlreadyExists"
+        assert result.invalidation is None
+    assert_exact(fake, ids, list(first.results), "r1")
+
+
 # --- failures -----------------------------------------------------------------------------------
 
 
