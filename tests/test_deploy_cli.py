@@ -169,3 +169,33 @@ def test_bad_arguments_exit_252_and_send_nothing(
     assert code == 252
     assert message in err
     assert fake.served == 0
+
+
+def test_ctrl_c_prints_the_report_so_far_and_how_to_resume(
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeCloudFront,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cfinval._cli import deploy
+
+    def interrupt(self: deploy.Progress, done: int, total: int | None, failed: int) -> None:
+        raise KeyboardInterrupt  # as if Ctrl+C came right after the first tenant
+
+    args = [CMD, "--endpoint-url", url, "--tenant-ids", "dt_1", "dt_2", "dt_3", "--paths", "/"]
+    with monkeypatch.context() as patch:
+        patch.setattr(deploy.Progress, "update", interrupt)
+        code = main([*args, "--concurrency", "1", "--caller-reference", "rc"])
+    out, err = capsys.readouterr()
+    assert code == 130
+    report = json.loads(out)
+    assert report["Complete"] is False
+    assert len(report["Results"]) == 1
+    assert "resume with --caller-reference rc" in err
+    # Resumed: every tenant has its one invalidation, the first one's unchanged.
+    first = report["Results"][0]
+    code, again, _ = run(capsys, *args, "--caller-reference", "rc")
+    assert code == 0
+    ids = {r["DistributionTenantId"]: r["Invalidation"]["Id"] for r in again["Results"]}
+    assert ids[first["DistributionTenantId"]] == first["Invalidation"]["Id"]
+    assert all(len(fake.listing(t)) == 1 for t in ("dt_1", "dt_2", "dt_3"))
