@@ -199,3 +199,20 @@ def test_ctrl_c_prints_the_report_so_far_and_how_to_resume(
     ids = {r["DistributionTenantId"]: r["Invalidation"]["Id"] for r in again["Results"]}
     assert ids[first["DistributionTenantId"]] == first["Invalidation"]["Id"]
     assert all(len(fake.listing(t)) == 1 for t in ("dt_1", "dt_2", "dt_3"))
+
+
+def test_ids_file_reads_one_id_a_line(
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeCloudFront,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("# tenants\ndt_1\n\ndt_3\n"))
+    code, report, _ = run(capsys, CMD, "--endpoint-url", url, "--ids-file", "-", "--paths", "/a")
+    assert code == 0
+    assert sorted(r["DistributionTenantId"] for r in report["Results"]) == ["dt_1", "dt_3"]
+    assert fake.listing("dt_2") == []
+    monkeypatch.setattr(sys, "stdin", io.StringIO("# none\n"))
+    code, _, err = run(capsys, CMD, "--endpoint-url", url, "--ids-file", "-", "--paths", "/a")
+    assert code == 252
+    assert "no tenant Ids given" in err
