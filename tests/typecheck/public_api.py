@@ -37,6 +37,24 @@ def pick_source(use_env: bool) -> cfinval.CredentialSource:  # the type of ``cre
 
 cfinval.Client(credentials=pick_source(True))
 
+
+def deploy(client: cfinval.Client) -> cfinval.InvalidationReport:
+    run: cfinval.InvalidationRun = client.invalidate_tenants(["/*"], distribution_id="E1")
+    first: cfinval.TenantInvalidation = next(run)
+    assert first.invalidation is None or first.invalidation.completed
+    return run.report()
+
+
+async def deploy_async(client: cfinval.AsyncClient) -> list[str]:
+    run = client.invalidate_tenants(["/a"], tenant_ids=("dt_1",), wait=True, timeout=None)
+    done = [result.tenant_id async for result in run]
+    report: cfinval.InvalidationReport = await run.report()
+    return [*done, report.caller_reference]
+
+
+cfinval.Client().invalidate_tenants(["/a"], tenant_ids=[1], concurrency="8")  # E
+cfinval.Client().invalidate_tenants(["/a"], tenant_ids=["dt_1"], wait="yes")  # E
+
 cfinval.Client(credentials=42)  # E
 cfinval.AsyncClient(credentials="AKIDEXAMPLE:secret")  # E
 FakeCloudFront(credentials=42)  # E
