@@ -62,6 +62,15 @@ from ._models import (
     InvalidationSummary,
     TenantResult,
 )
+from ._tenant_models import (
+    CertificateCustomization,
+    Customizations,
+    DistributionTenantPage,
+    DistributionTenantSummary,
+    DomainResult,
+    GeoRestrictionCustomization,
+    WebAclCustomization,
+)
 from ._version import __version__
 
 __all__ = [
@@ -70,6 +79,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPaginator",
     "BatchTooLarge",
+    "CertificateCustomization",
     "ChainProvider",
     "Client",
     "CloudFrontError",
@@ -80,9 +90,14 @@ __all__ = [
     "CredentialRetrievalError",
     "CredentialSource",
     "Credentials",
+    "Customizations",
+    "DistributionTenantPage",
+    "DistributionTenantSummary",
+    "DomainResult",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "GeoRestrictionCustomization",
     "InconsistentQuantities",
     "InstanceMetadataProvider",
     "InvalidArgument",
@@ -109,6 +124,7 @@ __all__ = [
     "TooManyInvalidationsInProgress",
     "TransportError",
     "WaitTimeoutError",
+    "WebAclCustomization",
     "WebIdentityProvider",
     "__version__",
     "default_chain",
