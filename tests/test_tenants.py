@@ -19,6 +19,8 @@ import httpx
 import pytest
 import respx
 import xmltodict
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cfinval
 from cfinval._core.call import Session, operation_flow
@@ -531,3 +533,101 @@ def test_a_foreign_token_names_the_operation() -> None:
         pytest.raises(cfinval.ParamValidationError, match="not a ListDistributionTenants token"),
     ):
         client.paginate_distribution_tenants(starting_token=token)
+
+
+# --- any page: the parse equals botocore's ---------------------------------------------------
+
+_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")
+    | st.sampled_from(" \t\n&<>\"'"),
+    max_size=12,
+)
+_TIMES = st.datetimes(min_value=_dt.datetime(2000, 1, 1), max_value=_dt.datetime(2099, 1, 1)).map(
+    lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+)
+
+
+def _element(name: str, value: str | None) -> str:
+    return "" if value is None else f"<{name}>{escape(value)}</{name}>"
+
+
+@st.composite
+def _tenant_xml(draw: st.DrawFn) -> str:
+    def maybe(strategy: st.SearchStrategy[str]) -> str | None:
+        return draw(st.none() | strategy)
+
+    domains = "".join(
+        "<DomainResult>"
+        + _element("Domain", draw(_TEXT))
+        + _element("Status", maybe(st.sampled_from(["active", "inactive"])))
+        + _element("ServeOn", maybe(st.sampled_from(["any", "anycast-ip-list-only"])))
+        + "</DomainResult>"
+        for _ in range(draw(st.integers(0, 3)))
+    )
+    customizations = ""
+    if draw(st.booleans()):
+        parts = []
+        if draw(st.booleans()):
+            action = _element("Action", draw(st.sampled_from(["override", "disable"])))
+            parts.append(f"<WebAcl>{action}{_element('Arn', maybe(_TEXT))}</WebAcl>")
+        if draw(st.booleans()):
+            parts.append(f"<Certificate>{_element('Arn', draw(_TEXT))}</Certificate>")
+        if draw(st.booleans()):
+            locations = draw(st.none() | st.lists(_TEXT, max_size=3))
+            geo = _element("RestrictionType", draw(st.sampled_from(["none", "whitelist"])))
+            if locations is not None:
+                geo += f"<Locations>{''.join(_element('Location', x) for x in locations)}"
+                geo += "</Locations>"
+            parts.append(f"<GeoRestrictions>{geo}</GeoRestrictions>")
+        customizations = f"<Customizations>{''.join(parts)}</Customizations>"
+    return (
+        "<DistributionTenantSummary>"
+        + "".join(_element(name, draw(_TEXT)) for name in ("Id", "DistributionId", "Name", "Arn"))
+        + f"<Domains>{domains}</Domains>"
+        + _element("ConnectionGroupId", maybe(_TEXT))
+        + customizations
+        + _element("CreatedTime", draw(_TIMES))
+        + _element("LastModifiedTime", draw(_TIMES))
+        + _element("ETag", draw(_TEXT))
+        + _element("Enabled", maybe(st.sampled_from(["true", "false"])))
+        + _element("Status", maybe(_TEXT))
+        + "</DistributionTenantSummary>"
+    )
+
+
+@st.composite
+def _page_xml(draw: st.DrawFn) -> bytes:
+    tenants = draw(st.none() | st.lists(_tenant_xml(), max_size=3))
+    listed = "" if tenants is None else f"<DistributionTenantList>{''.join(tenants)}"
+    listed += "" if tenants is None else "</DistributionTenantList>"
+    next_marker = _element("NextMarker", draw(st.none() | _TEXT))
+    return f'<ListDistributionTenantsResult xmlns="{NAMESPACE}">{next_marker}{listed}'.encode() + (
+        b"</ListDistributionTenantsResult>"
+    )
+
+
+@pytest.fixture(scope="module")
+def botocore_parse() -> Callable[[bytes], dict[str, Any]]:
+    import botocore.session
+    from botocore.parsers import create_parser
+
+    model = botocore.session.get_session().get_service_model("cloudfront")
+    shape = model.operation_model("ListDistributionTenants").output_shape
+    parser = create_parser("rest-xml")
+
+    def parse(body: bytes) -> dict[str, Any]:
+        parsed: dict[str, Any] = parser.parse(
+            {"body": body, "headers": {}, "status_code": 200}, shape
+        )
+        parsed.pop("ResponseMetadata", None)
+        return parsed
+
+    return parse
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=_page_xml())
+def test_any_page_parses_as_botocore_parses_it(
+    botocore_parse: Callable[[bytes], dict[str, Any]], body: bytes
+) -> None:
+    assert ListTenants().parse(HttpResponse(200, {}, body), 1).to_dict() == botocore_parse(body)
