@@ -33,7 +33,7 @@ from cfinval._core.tenants import ListTenants, ListTenantsByCustomization
 from cfinval.testing import FAKE_CREDENTIALS
 
 from ._local_aws import Req, Stub, botocore_signature
-from .conftest import FIXTURES, boto3_answer
+from .conftest import boto3_answer, response_bytes
 from .test_invalidations import _Static, botocore_request, error_body
 
 NOW = _dt.datetime(2026, 12, 4, 12, 0, 0, tzinfo=_dt.timezone.utc)
@@ -115,7 +115,7 @@ def test_a_listing_without_parameters_sends_no_body_at_all() -> None:
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / "responses" / name).read_bytes()
+    return response_bytes(name)
 
 
 PAGES = [
