@@ -150,6 +150,14 @@ def test_a_page_parses_as_boto3_parses_it(name: str, op: Any) -> None:
         assert tenant.last_modified_time.utcoffset() == _dt.timedelta(0)
 
 
+@pytest.mark.parametrize("name", PAGES)
+def test_a_pretty_printed_page_parses_as_boto3_parses_it(name: str) -> None:
+    body = re.sub(rb">(?=<)", b">\n    ", fixture(name))
+    page = ListTenants().parse(HttpResponse(200, {}, body), 1)
+    assert page.to_dict() == _boto3(body, "list_distribution_tenants")
+    assert len(page.items) == fixture(name).count(b"<DistributionTenantSummary>")
+
+
 def test_every_field_reads_as_typed_attributes() -> None:
     page = ListTenants().parse(HttpResponse(200, {}, fixture("tenants-all-fields.xml")), 1)
     assert page.next_marker == "dt_3nextMARKER"
@@ -194,7 +202,8 @@ BAD_BODIES = [
      "Enabled is not a boolean"),
     (fixture("tenants-one-item.xml").replace(b"2026-11-20T08:15:02.123Z", b"yesterday"),
      "not an ISO 8601 timestamp"),
-    (fixture("tenants-one-item.xml").replace(b"<Domains>", b"<Domains>text"), "malformed"),
+    (fixture("tenants-one-item.xml").replace(b"<Domain>one.example.com</Domain>", b"text"),
+     "DomainResult is malformed"),
     (fixture("tenants-one-item.xml").replace(b"<Domain>one.example.com</Domain>", b""),
      "missing required element Domain"),
     (b"not xml", "syntax error"),

@@ -216,10 +216,12 @@ def _struct(node: Any, name: str) -> dict[str, Any]:
 
 
 def _members(node: Any, name: str) -> list[Any]:
-    """The members of a list element, whatever they are called (as botocore reads them)."""
+    """The members of a list element, whatever they are called (as botocore reads them); text
+    between them (the indentation of a pretty-printed body) is not a member."""
     out: list[Any] = []
-    for value in _struct(node, name).values():
-        out += value if isinstance(value, list) else [value]
+    for key, value in _struct(node, name).items():
+        if key != "#text":
+            out += value if isinstance(value, list) else [value]
     return out
 
 
