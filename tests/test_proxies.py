@@ -115,8 +115,8 @@ def test_all_proxy_is_ignored_as_botocore_ignores_it(
         ("http://:3128", "it has no host"),
         ("http://pro xy:3128", "not a valid host name"),
         ("http://proxy:99999", "port 99999 is out of range"),
-        ("http://proxy:port", "Invalid port"),
-        ("http://proxy\x01:3128", "non-printable"),
+        ("http://proxy:port", "its port is not a number"),
+        ("http://proxy\x01:3128", "control (non-printable) characters"),
     ],
 )
 @pytest.mark.parametrize("lister", LISTERS)
@@ -158,16 +158,50 @@ def test_an_unusable_proxy_that_no_proxy_exempts_is_never_used(
     assert len(fake.requests) == 2
 
 
-def test_proxy_credentials_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    for value in (
-        "http://user:s3cr3t@proxy:99999",
-        "socks5://user:s3cr3t@proxy:1080",
-        "user:s3cr3t@pro xy:3128",
-    ):
-        with pytest.raises(cfinval.ConfigError) as caught:
-            usable_proxy(value, "HTTPS_PROXY")
-        assert "s3cr3t" not in str(caught.value)
-        assert "user" not in str(caught.value)
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://alice:s3cr3t@proxy:99999",
+        "socks5://alice:s3cr3t@proxy:1080",
+        "alice:s3cr3t@pro xy:3128",
+        "http://alice:s3cr3t/Qk3p@proxy:3128",  # the parser would say "Invalid port: 's3cr3t'"
+        "http://alice:s3cr3t?Qk3p@proxy:3128",
+        "http://alice:s3cr3t#Qk3p@proxy:3128",
+        "http://alice:s3cr3t@proxy:port",
+        "http://alice:s3cr3t\x01@proxy:3128",
+        "http://alice:s3cr3t@[::1:3128",
+        "http://alice:s3cr3t@proxy\x01:3128",
+    ],
+)
+def test_proxy_credentials_never_appear_in_errors(value: str) -> None:
+    with pytest.raises(cfinval.ConfigError) as caught:
+        usable_proxy(value, "HTTPS_PROXY")
+    assert "s3cr3t" not in str(caught.value)
+    assert "Qk3p" not in str(caught.value)
+    assert "alice" not in str(caught.value)
+    assert str(caught.value).startswith("HTTPS_PROXY")
+
+
+def test_a_slash_in_a_proxy_password_says_to_percent_encode_it() -> None:
+    with pytest.raises(cfinval.ConfigError) as caught:
+        usable_proxy("http://u:Zx9/Qk3p@proxy:3128", "HTTPS_PROXY")
+    assert "must be percent-encoded (%2F" in str(caught.value)
+    assert "Zx9" not in str(caught.value)
+    # percent-encoded, the same password works, with or without an "@" in it
+    assert usable_proxy("http://u:Zx9%2FQk3p@proxy:3128", "HTTPS_PROXY").endswith("@proxy:3128")
+    assert usable_proxy("http://u:p@ss@proxy:3128", "HTTPS_PROXY") == "http://u:p@ss@proxy:3128"
+
+
+def test_cli_never_prints_a_proxy_password(server: FakeServer) -> None:
+    done = run_main(
+        *("list-invalidations-for-distribution-tenant", "--id", "dt_1"),
+        *("--endpoint-url", server.endpoint_url),
+        env={"HTTP_PROXY": "http://u:Zx9/Qk3p@proxy:3128"},
+    )
+    assert done.returncode == 255
+    assert "Zx9" not in done.stderr + done.stdout
+    assert "Qk3p" not in done.stderr + done.stdout
+    assert done.stderr.strip().startswith("HTTP_PROXY is not a usable proxy URL")
 
 
 # botocore is the oracle of which proxy applies: utils.get_environ_proxies + ProxyConfiguration.
