@@ -23,6 +23,7 @@ from .._core.protocol import Endpoint
 from .._core.record import Record
 from .._core.retry import StandardRetry
 from .._errors import CloudFrontError, CredentialRetrievalError
+from .base import parse_json
 
 __all__ = ["MAX_ATTEMPTS", "JsonError", "json_call", "json_request"]
 
@@ -79,7 +80,7 @@ def json_request(
 def _error(response: HttpResponse) -> JsonError:
     """The error in a non-2xx answer, read as botocore's rest-json parser reads it."""
     try:
-        data = json.loads(response.body.decode("utf-8")) if response.body.strip() else {}
+        data = parse_json(response.body) if response.body.strip() else {}
     except ValueError:  # UnicodeDecodeError is a ValueError
         data = {}
     if not isinstance(data, dict):
@@ -119,7 +120,7 @@ def json_call(
                 try:
                     if outcome.truncated:
                         raise ValueError
-                    data = json.loads(outcome.body.decode("utf-8"))
+                    data = parse_json(outcome.body)
                     if not isinstance(data, dict):
                         raise ValueError
                 except ValueError:

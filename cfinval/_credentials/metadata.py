@@ -6,7 +6,6 @@ are flows of ``Send`` (and ``Sleep``) effects; nothing here opens a socket.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import random as _random
 import time
@@ -18,7 +17,7 @@ from .._core.effects import Flow, Send, Sleep, TransportFailure
 from .._core.http import HEADER_VALUE_PROBLEM, HttpRequest, HttpResponse, is_header_value
 from .._errors import ConfigError, CredentialRetrievalError
 from .._models import Credentials
-from .base import CredentialFlow, log, make_credentials, parse_expiration
+from .base import CredentialFlow, log, make_credentials, parse_expiration, parse_json
 from .resolver import ADVISORY_REFRESH_SECONDS
 
 __all__ = ["ContainerProvider", "InstanceMetadataProvider"]
@@ -141,7 +140,7 @@ class ContainerProvider:
                     problem = f"HTTP {outcome.status_code}"
                 else:
                     try:
-                        data = json.loads(outcome.body.decode("utf-8"))
+                        data = parse_json(outcome.body)
                         if not isinstance(data, dict):
                             raise ValueError
                     except ValueError:  # UnicodeDecodeError is a ValueError
@@ -311,7 +310,7 @@ class InstanceMetadataProvider:
         body = yield from self._get(base + self._ROLE_PATH + role, token, timeout, attempts, True)
         if body is None:
             return None
-        data = json.loads(body)
+        data = parse_json(body)
         missing = [
             k for k in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration") if k not in data
         ]
@@ -382,7 +381,7 @@ class InstanceMetadataProvider:
             text = outcome.body.decode("utf-8", "replace")
             if want_json:
                 try:
-                    if not isinstance(json.loads(text), dict):
+                    if not isinstance(parse_json(text), dict):
                         raise ValueError
                 except ValueError:
                     self._last = f"invalid JSON from {url}"
