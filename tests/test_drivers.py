@@ -566,3 +566,38 @@ def test_ctrl_c_on_an_audit_with_stalled_requests_exits_130_at_once(
     assert audit.returncode == 130
     assert took < 2.0
     assert "Traceback" not in err
+
+
+# --- redirects are never followed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_redirect_is_never_followed_even_by_a_client_that_follows_them(kind: str) -> None:
+    # A brought client says follow_redirects=True; a 307 to another origin must not take the
+    # signature and the session token there.
+    creds = cfinval.Credentials("AKIDREDIRECT00000001", "SECRET-redirect", "TOKEN-redirect-1")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "collector.example":
+            return httpx.Response(404)
+        location = "https://collector.example/steal" + request.url.raw_path.decode()
+        return httpx.Response(307, headers={"Location": location})
+
+    transport = httpx.MockTransport(handler)
+    with pytest.raises(cfinval.CloudFrontError) as raised:
+        if kind == "sync":
+            http = httpx.Client(transport=transport, follow_redirects=True)
+            with cfinval.Client(creds, http_client=http, max_attempts=1) as client:
+                client.list_invalidations_for_distribution_tenant(Id="dt_1")
+        else:
+
+            async def main() -> None:
+                http = httpx.AsyncClient(transport=transport, follow_redirects=True)
+                async with cfinval.AsyncClient(creds, http_client=http, max_attempts=1) as client:
+                    await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+            asyncio.run(main())
+    assert [r.url.host for r in seen] == ["cloudfront.amazonaws.com"]
+    assert raised.value.status_code == 307  # botocore's answer too: "An error occurred (307)"

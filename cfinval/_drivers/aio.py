@@ -229,6 +229,7 @@ async def _exchange(
         headers=request.headers,
         content=request.body or None,
         timeout=timeout,
+        follow_redirects=False,  # whatever a brought client says
     ) as resp:
         reader = preloaded(resp)
         if reader is None:

@@ -80,6 +80,7 @@ class Client(
                     headers=request.headers,
                     content=request.body or None,
                     timeout=timeout,
+                    follow_redirects=False,  # whatever a brought client says
                 ) as resp,
             ):
                 reader = preloaded(resp)
