@@ -586,18 +586,22 @@ def test_a_redirect_is_never_followed_even_by_a_client_that_follows_them(kind: s
         return httpx.Response(307, headers={"Location": location})
 
     transport = httpx.MockTransport(handler)
-    with pytest.raises(cfinval.CloudFrontError) as raised:
+
+    def call() -> None:
         if kind == "sync":
             http = httpx.Client(transport=transport, follow_redirects=True)
             with cfinval.Client(creds, http_client=http, max_attempts=1) as client:
                 client.list_invalidations_for_distribution_tenant(Id="dt_1")
-        else:
+            return
 
-            async def main() -> None:
-                http = httpx.AsyncClient(transport=transport, follow_redirects=True)
-                async with cfinval.AsyncClient(creds, http_client=http, max_attempts=1) as client:
-                    await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+        async def main() -> None:
+            http = httpx.AsyncClient(transport=transport, follow_redirects=True)
+            async with cfinval.AsyncClient(creds, http_client=http, max_attempts=1) as client:
+                await client.list_invalidations_for_distribution_tenant(Id="dt_1")
 
-            asyncio.run(main())
+        asyncio.run(main())
+
+    with pytest.raises(cfinval.CloudFrontError) as raised:
+        call()
     assert [r.url.host for r in seen] == ["cloudfront.amazonaws.com"]
     assert raised.value.status_code == 307  # botocore's answer too: "An error occurred (307)"
