@@ -1273,3 +1273,25 @@ def test_cli_reports_a_deeply_nested_credential_answer_in_one_line(home: Home) -
     assert done.returncode in (253, 255)  # a credential error, not Python's 1
     assert "did not print valid JSON" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- what each credential request is for (its trust and proxy: see test_transport) -------------
+
+
+def test_each_credential_request_says_what_it_is_for(home: Home) -> None:
+    sts = Script(sts_answer(200))
+    sts.run(web_identity_call())
+    container = Script(answer=HttpResponse(200, {}, json.dumps(creds_json(CONTAINER)).encode()))
+    container.run(
+        load_flow(cfinval.ContainerProvider({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/c"}))
+    )
+    enable_imds(home, "http://169.254.169.254")
+    imds = Script(
+        HttpResponse(200, {}, b"tok"),
+        HttpResponse(200, {}, b"role"),
+        HttpResponse(200, {}, json.dumps(creds_json(IMDS)).encode()),
+    )
+    imds.run(load_flow(cfinval.InstanceMetadataProvider()))
+    assert [r.purpose for r in sts.requests] == ["identity"]
+    assert [r.purpose for r in container.requests] == ["container"]
+    assert [r.purpose for r in imds.requests] == ["metadata"] * 3

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 import cfinval
 from cfinval._drivers.proxies import proxy_for, usable_proxy
 from cfinval.testing import FakeCloudFront, FakeServer
 
+from ._local_aws import FakeIMDS, Stub, cloudfront, creds_json, list_once
 from .drivers import LISTERS, list_async, list_sync
 from .process import run_main
 from .proxy import LoopbackProxy
@@ -257,3 +261,78 @@ def test_cli_reports_an_unusable_proxy_in_one_line_and_exits_255(server: FakeSer
         "HTTP_PROXY: cannot use a proxy with the 'ht tp' scheme; only http:// and https:// "
         "proxies are supported (as in the AWS SDKs)"
     ]
+
+
+# --- credential endpoints: the container one never through a proxy, IMDS as botocore ----------
+
+ROLE = cfinval.Credentials("ASIACONTAINER0000009", "SECRET-container-proxy", "TOKEN-container-9")
+
+
+def _listed(kind: str, url: str, **kwargs: object) -> int:
+    return len(list_once(kind, endpoint_url=url, **kwargs).items)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy"])
+def test_container_credentials_never_go_through_a_proxy(
+    kind: str, variable: str, proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore's ContainerMetadataFetcher has no proxies: the authorization token and the
+    # credentials never pass through (nor come from) a proxy
+    answer = json.dumps(creds_json(ROLE)).encode()
+    with Stub(lambda req: (200, {}, answer)) as container, cloudfront(ROLE) as (fake, url):
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", container.url + "/v2/creds")
+        monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer pod-secret-token")
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(variable, proxy.url)
+        assert _listed(kind, url) == 1
+    assert [r.headers["authorization"] for r in container.requests] == ["Bearer pod-secret-token"]
+    assert proxy.seen == [("GET", f"{url}{PATH}")]  # CloudFront's request only
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_container_credentials_bypass_the_proxy_of_a_brought_client_too(
+    kind: str, proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = json.dumps(creds_json(ROLE)).encode()
+    with Stub(lambda req: (200, {}, answer)) as container, cloudfront(ROLE) as (_fake, url):
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", container.url + "/creds")
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        if kind == "sync":
+            with httpx.Client(proxy=proxy.url) as http:
+                assert _listed(kind, url, http_client=http) == 1
+        else:
+
+            async def main() -> int:
+                async with (
+                    httpx.AsyncClient(proxy=proxy.url) as http,
+                    cfinval.AsyncClient(endpoint_url=url, http_client=http) as client,
+                ):
+                    page = await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+                    return len(page.items)
+
+            assert asyncio.run(main()) == 1
+    assert len(container.requests) == 1
+    assert proxy.seen == [("GET", f"{url}{PATH}")]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_instance_metadata_goes_through_the_proxy_as_botocores_does(
+    kind: str, proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore's IMDSFetcher uses get_environ_proxies(its base URL): HTTP_PROXY and NO_PROXY
+    with Stub(FakeIMDS(ROLE)) as imds, cloudfront(ROLE) as (_fake, url):
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", url.removeprefix("http://"))  # CloudFront directly
+        assert _listed(kind, url) == 1
+    assert [method for method, _ in proxy.seen] == ["PUT", "GET", "GET"]
+    assert all(target.startswith(imds.url) for _, target in proxy.seen)
+    assert len(imds.requests) == 3

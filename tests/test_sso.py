@@ -683,3 +683,19 @@ def test_a_deeply_nested_oidc_answer_is_a_retrieval_error(home: Home) -> None:
     assert "the CreateToken response from oidc.eu-west-1.amazonaws.com is not a JSON object" in str(
         info.value
     )
+
+
+def test_the_oidc_and_portal_calls_are_identity_requests(home: Home) -> None:
+    # their trust and proxy are the configured ones, never the CLI's --no-verify-ssl
+    home.config(SESSION_PROFILE)
+    write_sso_token(home.path, "corp", "access-old", -60, refresh="refresh-1")
+
+    def answer(effect: Any) -> HttpResponse:
+        if effect.request.url.endswith("/token"):
+            return _json(200, {"accessToken": "access-new", "expiresIn": 3600})
+        return _role_answer()
+
+    _, effects = drive(SSOProvider("dev").load(), answer)
+    sent = [e.request for e in effects if isinstance(e, Send)]
+    assert [r.url.rsplit("/", 1)[-1].split("?")[0] for r in sent] == ["token", "credentials"]
+    assert [r.purpose for r in sent] == ["identity", "identity"]

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .._core.effects import Flow, Send, Sleep, TransportFailure
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import IDENTITY, HttpRequest, HttpResponse
 from .._core.metadata import build_user_agent
 from .._core.protocol import Endpoint
 from .._core.record import Record
@@ -74,7 +74,7 @@ def json_request(
     if body is not None:
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         all_headers.append(("Content-Type", "application/json"))
-    return HttpRequest(method, url, tuple(all_headers), payload)
+    return HttpRequest(method, url, tuple(all_headers), payload, purpose=IDENTITY)
 
 
 def _error(response: HttpResponse) -> JsonError:

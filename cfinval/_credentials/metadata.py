@@ -14,7 +14,14 @@ from typing import Any
 
 from .._config import AwsConfig, env_true
 from .._core.effects import Flow, Send, Sleep, TransportFailure
-from .._core.http import HEADER_VALUE_PROBLEM, HttpRequest, HttpResponse, is_header_value
+from .._core.http import (
+    CONTAINER,
+    HEADER_VALUE_PROBLEM,
+    METADATA,
+    HttpRequest,
+    HttpResponse,
+    is_header_value,
+)
 from .._errors import ConfigError, CredentialRetrievalError
 from .._models import Credentials
 from .base import CredentialFlow, log, make_credentials, parse_expiration, parse_json
@@ -128,7 +135,9 @@ class ContainerProvider:
         attempt = 0
         while True:
             attempt += 1
-            request = HttpRequest("GET", url, tuple(self._headers()), timeout=self.timeout)
+            request = HttpRequest(
+                "GET", url, tuple(self._headers()), timeout=self.timeout, purpose=CONTAINER
+            )
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
                 problem = outcome.describe()
@@ -343,6 +352,7 @@ class InstanceMetadataProvider:
             base + "latest/api/token",
             (("x-aws-ec2-metadata-token-ttl-seconds", self.TOKEN_TTL),),
             timeout=timeout,
+            purpose=METADATA,
         )
         for _ in range(attempts):
             outcome: Any = yield Send(request)
@@ -365,7 +375,7 @@ class InstanceMetadataProvider:
         self, url: str, token: str | None, timeout: float, attempts: int, want_json: bool
     ) -> Flow[str | None]:
         headers = (("x-aws-ec2-metadata-token", token),) if token is not None else ()
-        request = HttpRequest("GET", url, headers, timeout=timeout)
+        request = HttpRequest("GET", url, headers, timeout=timeout, purpose=METADATA)
         for _ in range(attempts):
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
