@@ -12,6 +12,7 @@ __all__ = [
     "IDENTITY",
     "MAX_BODY_BYTES",
     "METADATA",
+    "SECRET_HEADERS",
     "SERVICE",
     "HttpRequest",
     "HttpResponse",
@@ -48,8 +49,8 @@ def is_header_value(value: object) -> bool:
     )
 
 
-#: Header values never shown in a ``repr``.
-_SECRET_HEADERS = frozenset(
+#: Header values never shown in a ``repr`` (lower-case names).
+SECRET_HEADERS = frozenset(
     {
         "authorization",
         "x-amz-security-token",
@@ -118,7 +119,7 @@ class HttpRequest(Record):
 
     def __repr__(self) -> str:  # never show the signature, a session token or the body
         shown = tuple(
-            (k, v) if k.lower() not in _SECRET_HEADERS else (k, "***") for k, v in self.headers
+            (k, v) if k.lower() not in SECRET_HEADERS else (k, "***") for k, v in self.headers
         )
         extra = f", body=<{len(self.body)} bytes>" if self.body else ""
         return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r}{extra})"

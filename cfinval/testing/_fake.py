@@ -24,6 +24,7 @@ import httpx
 from attrs import define, field, frozen
 
 from .._core import sigv4 as _sigv4
+from .._core.http import SECRET_HEADERS
 from .._core.protocol import API_VERSION, NAMESPACE, SERVICE
 from .._errors import ParamValidationError
 from .._models import Credentials, InvalidationSummary
@@ -52,13 +53,20 @@ _AUTH = re.compile(
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
+def _masked(headers: Mapping[str, str]) -> str:
+    """The headers for a ``repr``: the signature and the session token hidden."""
+    return repr({k: "***" if k.lower() in SECRET_HEADERS else v for k, v in headers.items()})
+
+
 @frozen
 class RecordedRequest:
-    """A request the fake received: method, target as sent (path and query) and headers."""
+    """A request the fake received: method, target as sent (path and query) and headers
+    (lower-case names; ``authorization`` and ``x-amz-security-token`` are hidden in the
+    ``repr``, not in :attr:`headers`)."""
 
     method: str
     target: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=_masked)
     #: The kind of fault injected into this request's answer, if any.
     fault: str | None = None
 
