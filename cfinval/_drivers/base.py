@@ -174,7 +174,10 @@ class Base(Generic[H, S, Pages, Items, Many]):
         ``timeout=`` was given; otherwise the brought client's own.
         """
         own = made_here or self._timeout_given
-        if request.timeout is None and own == self._owns_http:
+        # cached for the client of the CloudFront requests only (a credential request on a
+        # client of our own, beside a brought one, computes its limits each time)
+        cacheable = request.timeout is None and made_here == self._owns_http
+        if cacheable:
             cached = self._limits
             if cached is not None and cached[0] is http_timeout:
                 return cached[1], cached[2]
@@ -186,7 +189,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         connect, read, write, pool = capped
         limits = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        if request.timeout is None and own == self._owns_http:
+        if cacheable:
             self._limits = (http_timeout, limits, deadline)
         return limits, deadline
 
