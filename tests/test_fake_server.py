@@ -316,3 +316,14 @@ def test_a_recorded_request_hides_the_signature_and_the_session_token() -> None:
         assert signature not in shown
         assert "TOKEN-fake-secret" not in shown
         assert "'authorization': '***'" in shown
+
+
+def test_a_seed_file_nested_too_deeply_exits_252_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["fake-server", "--seed-file", str(seed)]) == 252
+    err = capsys.readouterr().err
+    assert "JSON nested too deeply" in err
+    assert "Traceback" not in err

@@ -52,6 +52,8 @@ def _build_fake(args: argparse.Namespace) -> tuple[FakeCloudFront, list[str], Cr
             tenant_ids = load_seed(fake, data)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, SeedError) as exc:
             raise UsageError(f"--seed-file {args.seed_file}: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"--seed-file {args.seed_file}: JSON nested too deeply") from None
     else:
         count = 3 if args.tenants is None else args.tenants
         if count < 0 or args.invalidations_per_tenant < 0:
