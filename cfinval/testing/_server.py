@@ -44,7 +44,9 @@ _HANDLER_JOIN_TIMEOUT = 2.0
 class Responder(Protocol):
     """What the server serves: :class:`~cfinval.testing.FakeCloudFront` is one."""
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply: ...
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> FakeReply: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -101,10 +103,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _serve(self) -> None:
-        if self._read_body() is None:
+        body = self._read_body()
+        if body is None:
             return
         reply = self.server.fake.respond(
-            self.command, self.path, {k: v for k, v in self.headers.items()}
+            self.command, self.path, {k: v for k, v in self.headers.items()}, body
         )
         fault = reply.fault
         kind = None if fault is None else fault.kind
