@@ -26,6 +26,12 @@ SEED += [
     ("dt_waf", "E1AAAAAAAAAAAA", "cg_0", {"WebAcl": {"Action": "override", "Arn": WAF}}),
     ("dt_cert", "E2BBBBBBBBBBBB", "cg_1", {"Certificate": {"Arn": CERT}}),
 ]
+#: Tenants of another web ACL, for the by-customization paginator.
+OTHER_WAF = WAF.replace("shop", "blog")
+SEED += [
+    (f"dt_blog{n}", "E1AAAAAAAAAAAA", "cg_0", {"WebAcl": {"Action": "override", "Arn": OTHER_WAF}})
+    for n in range(7)
+]
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +126,28 @@ def test_by_customization_finds_the_tenants_of_a_web_acl_or_a_certificate(url: s
     del theirs["ResponseMetadata"]
     assert page.to_dict() == theirs
     assert [t.id for t in page.items] == ["dt_cert"]
+
+
+@pytest.mark.parametrize("config", [{"page_size": 2, "max_items": 3}, {"page_size": 3}], ids=str)
+def test_by_customization_pages_and_tokens_equal_botocores(
+    url: str, config: dict[str, int]
+) -> None:
+    boto_config = {"PageSize" if k == "page_size" else "MaxItems": v for k, v in config.items()}
+    iterator = (
+        boto3_client(url)
+        .get_paginator("list_distribution_tenants_by_customization")
+        .paginate(WebACLArn=OTHER_WAF, PaginationConfig=boto_config)
+    )
+    boto_pages = [[t["Id"] for t in page["DistributionTenantList"]] for page in iterator]
+    with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=url) as client:
+        pages = client.paginate_distribution_tenants_by_customization(
+            web_acl_arn=OTHER_WAF, **config
+        )
+        assert ([[t.id for t in page.items] for page in pages], pages.resume_token) == (
+            boto_pages,
+            iterator.resume_token,
+        )
+    assert boto_pages[0] == [f"dt_blog{n}" for n in range(config["page_size"])]
 
 
 def test_the_async_client_lists_the_same(url: str) -> None:
