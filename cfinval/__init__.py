@@ -65,6 +65,15 @@ from ._models import (
     TenantInvalidation,
     TenantResult,
 )
+from ._tenant_models import (
+    CertificateCustomization,
+    Customizations,
+    DistributionTenantPage,
+    DistributionTenantSummary,
+    DomainResult,
+    GeoRestrictionCustomization,
+    WebAclCustomization,
+)
 from ._version import __version__
 
 __all__ = [
@@ -74,6 +83,7 @@ __all__ = [
     "AsyncInvalidationRun",
     "AsyncPaginator",
     "BatchTooLarge",
+    "CertificateCustomization",
     "ChainProvider",
     "Client",
     "CloudFrontError",
@@ -84,9 +94,14 @@ __all__ = [
     "CredentialRetrievalError",
     "CredentialSource",
     "Credentials",
+    "Customizations",
+    "DistributionTenantPage",
+    "DistributionTenantSummary",
+    "DomainResult",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "GeoRestrictionCustomization",
     "InconsistentQuantities",
     "InstanceMetadataProvider",
     "InvalidArgument",
@@ -116,6 +131,7 @@ __all__ = [
     "TooManyInvalidationsInProgress",
     "TransportError",
     "WaitTimeoutError",
+    "WebAclCustomization",
     "WebIdentityProvider",
     "__version__",
     "default_chain",
