@@ -205,6 +205,47 @@ def test_500_tenants_async_without_waiting_exactly_one_each() -> None:
     assert wire.codes["Throttling"] > 0
 
 
+# --- tenants of a distribution -----------------------------------------------------------------
+
+
+def test_distribution_id_invalidates_every_tenant_of_that_distribution_only() -> None:
+    clock = Clock()
+    fake = FakeCloudFront(clock=clock, max_page_size=7)  # the tenant listing takes pages
+    mine = [f"dt_mine{n:02d}" for n in range(17)]
+    for tenant_id in mine:
+        fake.add_tenant(tenant_id, distribution_id="EDIST1")
+    fake.add_tenant("dt_other", distribution_id="EDIST2")
+
+    with client_for(Wire(fake), clock) as client:
+        report = client.invalidate_tenants(PATHS, distribution_id="EDIST1").report()
+    assert report.tenants == 17
+    assert_exact(fake, mine, list(report.results), report.caller_reference)
+    assert created(fake, "dt_other") == []
+
+    async def again() -> cfinval.InvalidationReport:
+        async with async_client_for(Wire(fake), clock) as client:
+            run = client.invalidate_tenants(
+                PATHS, distribution_id="EDIST1", caller_reference=report.caller_reference
+            )
+            assert run.tenants is None  # not listed yet
+            return await run.report()
+
+    resumed = asyncio.run(again())
+    assert resumed.tenants == 17
+    assert_exact(fake, mine, list(resumed.results), report.caller_reference)
+
+
+def test_a_distribution_that_cannot_be_listed_raises() -> None:
+    clock = Clock()
+    fake, _ = fleet(2, clock)
+    fake.add_fault(Fault.error(403, "AccessDenied"), operation="ListDistributionTenants")
+    with client_for(Wire(fake), clock) as client:
+        run = client.invalidate_tenants(PATHS, distribution_id="EDIST1")
+        with pytest.raises(cfinval.AccessDenied):
+            next(run)
+    assert fake.served == 1
+
+
 # --- resuming -----------------------------------------------------------------------------------
 
 

@@ -216,3 +216,18 @@ def test_ids_file_reads_one_id_a_line(
     code, _, err = run(capsys, CMD, "--endpoint-url", url, "--ids-file", "-", "--paths", "/a")
     assert code == 252
     assert "no tenant Ids given" in err
+
+
+def test_distribution_id_covers_every_tenant_of_the_distribution(
+    capsys: pytest.CaptureFixture[str], fake: FakeCloudFront, url: str
+) -> None:
+    fake.add_tenant("dt_elsewhere", distribution_id="E2OTHER")
+    distribution = fake.tenants()  # all but dt_elsewhere share the default distribution
+    distribution.remove("dt_elsewhere")
+    code, report, _ = run(
+        capsys, CMD, "--endpoint-url", url, "--distribution-id", "E1FAKEDISTRIB0", "--paths", "/"
+    )
+    assert code == 254  # dt_locked: AccessDenied
+    assert sorted(r["DistributionTenantId"] for r in report["Results"]) == sorted(distribution)
+    assert report["Counts"] == {"InProgress": 3, "Failed": 1}
+    assert fake.listing("dt_elsewhere") == []

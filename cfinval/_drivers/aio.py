@@ -31,7 +31,6 @@ from .._core.defaults import (
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
-from .._errors import ParamValidationError
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
@@ -255,10 +254,9 @@ class AsyncClient(
         return start_async(self, options)
 
     async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
-        raise ParamValidationError(
-            "distribution_id= needs ListDistributionTenants, which is not in this build yet; "
-            "pass tenant_ids="
-        )
+        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
+        found = self.iter_distribution_tenants(distribution_id=distribution_id)
+        return [tenant.id async for tenant in found]
 
     async def _fan_out(self, scheduler: Scheduler[R]) -> AsyncIterator[R]:
         import anyio

@@ -20,7 +20,6 @@ from .._core.defaults import (
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
-from .._errors import ParamValidationError
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
@@ -252,10 +251,9 @@ class Client(
         return start(self, options)
 
     def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
-        raise ParamValidationError(
-            "distribution_id= needs ListDistributionTenants, which is not in this build yet; "
-            "pass tenant_ids="
-        )
+        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
+        found = self.iter_distribution_tenants(distribution_id=distribution_id)
+        return [tenant.id for tenant in found]
 
     def _fan_out(self, scheduler: Scheduler[R]) -> Iterator[R]:
         """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
