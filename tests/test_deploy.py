@@ -346,6 +346,26 @@ def test_failed_tenants_are_reported_and_lose_no_result_sync_and_async() -> None
     check(asyncio.run(again()))
 
 
+def test_throttling_past_the_retries_is_resumed_and_a_failed_poll_keeps_the_invalidation() -> None:
+    clock = Clock()
+    fake, ids = fleet(6, clock, complete_after=None, complete_after_gets=1)
+    fake.add_fault(Fault.throttling(), start=1, count=2, operation=CREATE)
+    fake.add_fault(Fault.throttling(), start=1, count=1, operation=GET)
+    fake.add_fault(Fault.error(404, "NoSuchInvalidation"), start=4, count=1, operation=GET)
+    wire = Wire(fake)
+    with client_for(wire, clock, max_attempts=1) as client:  # no retry inside a call
+        report = client.invalidate_tenants(PATHS, tenant_ids=ids, wait=True, poll=5).report()
+    assert wire.codes["Throttling"] == 3
+    assert report.counts() == {"Completed": 5, "Failed": 1}
+    (lost,) = report.failed
+    assert isinstance(lost.error, cfinval.NoSuchInvalidation)
+    assert lost.invalidation is not None
+    assert lost.invalidation.status == "InProgress"  # its last known state
+    others = [tenant_id for tenant_id in ids if tenant_id != lost.tenant_id]
+    assert_exact(fake, others, [r for r in report.results if r.ok], report.caller_reference)
+    assert created(fake, lost.tenant_id) == [lost.invalidation.id]
+
+
 def test_a_deadline_reports_the_tenants_still_refused_or_in_progress() -> None:
     clock = Clock()
     fake, ids = fleet(20, clock, complete_after=None)  # nothing ever completes
