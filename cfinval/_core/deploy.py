@@ -161,6 +161,9 @@ class InFlightGate:
     ``TooManyInvalidationsInProgress`` closes the gate for ``base_delay * 2**(n-1)`` seconds
     (``n``: refusals in a row, at most ``max_delay``, jittered to 50-100 %); a create that
     succeeds ends the streak; one of the run's invalidations seen ``Completed`` opens it.
+    One gate per run: its tenants are taken to share a distribution (as with
+    ``distribution_id=``); ``tenant_ids=`` of several distributions share it all the same,
+    so a refusal on one slows the others (the service never says which distribution it was).
     """
 
     base_delay: float = 5.0
