@@ -281,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--write-ids", metavar="FILE", help="write the tenant Ids to FILE")
     fake.add_argument("--access-key", help="access key id to accept")
     fake.add_argument("--secret-key", help="secret access key to accept")
-    fake.add_argument("--region", default="us-east-1", help="signing region to accept")
+    fake.add_argument(
+        "--region", default=None, help="the one signing region to accept (default: any region)"
+    )
     fake.add_argument(
         "--no-verify-signatures",
         dest="verify_signatures",

@@ -66,7 +66,8 @@ def _instructions(
         f", ... ({len(tenant_ids) - 5} more)" if len(tenant_ids) > 5 else ""
     )
     example = shlex.quote(tenant_ids[0]) if tenant_ids else "TENANT_ID"
-    check = f"on (region {args.region})" if args.verify_signatures else "off"
+    scope = f"region {args.region}" if args.region is not None else "any region"
+    check = f"on ({scope})" if args.verify_signatures else "off"
     return "\n".join(
         [
             f"cfinval fake CloudFront listening on {url}",
@@ -88,7 +89,7 @@ def _instructions(
             f"  cfinval list-invalidations-for-distribution-tenant --endpoint-url {url} "
             f"--id {example}",
             f"  aws cloudfront list-invalidations-for-distribution-tenant --endpoint-url {url} "
-            f"--region {args.region} --id {example}",
+            f"--region {args.region or 'us-east-1'} --id {example}",
             "Stop with Ctrl+C (or SIGTERM).",
             "",
         ]

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 import httpx
 from attrs import define, field, frozen
 
+from .._config import is_region_name
 from .._core import sigv4 as _sigv4
 from .._core.protocol import API_VERSION, NAMESPACE, SERVICE
 from .._errors import ParamValidationError
@@ -220,7 +221,9 @@ class FakeCloudFront:
     credentials: tuple[Credentials, ...] = field(
         default=(FAKE_CREDENTIALS,), converter=_credentials_tuple
     )
-    region: str = "us-east-1"
+    #: The signing region requests must be scoped to; ``None`` (the default): any valid region
+    #: name, as an endpoint URL given to a client configured for any region is signed for it.
+    region: str | None = None
     verify_signatures: bool = True
     default_page_size: int = 100
     max_page_size: int = 1000
@@ -417,6 +420,16 @@ class FakeCloudFront:
             fault if fault is not None and fault.connection_level else None,
         )
 
+    def _signing_region(self, request: RecordedRequest) -> str:
+        """The region a request must be signed for: :attr:`region`, else the request's own
+        scope when it names a valid region (``us-east-1`` otherwise: then refused)."""
+        if self.region is not None:
+            return self.region
+        match = _AUTH.match(request.headers.get("authorization", ""))
+        if match is not None and is_region_name(match["region"]):
+            return match["region"]
+        return "us-east-1"
+
     def _dispatch(
         self, request: RecordedRequest, request_id: str, now: float, rewind: bool = False
     ) -> tuple[int, bytes]:
@@ -432,7 +445,7 @@ class FakeCloudFront:
         if self.verify_signatures:
             by_key = {c.access_key_id: c for c in self.credentials}
             when = _dt.datetime.fromtimestamp(now, _dt.timezone.utc)
-            problem = self.verifier(request, by_key, self.region, when)
+            problem = self.verifier(request, by_key, self._signing_region(request), when)
             if problem is not None:
                 return _error(*problem, request_id)
         tenant_id = unquote(match[1])
