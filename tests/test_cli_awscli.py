@@ -201,6 +201,7 @@ CASES: dict[str, list[str]] = {
         "table",
     ],
     "query": ["--id", "dt_big", "--max-items", "5", "--query", "InvalidationList.Items[].Id"],
+    "query-type-error": ["--id", "dt_big", "--max-items", "5", "--query", "length(NextToken[0])"],
 }
 
 
@@ -326,6 +327,16 @@ def test_a_missing_tenant_prints_the_aws_cli_error_and_exits_non_zero(
     assert our_out == aws_out == ""
     assert our_code == 254  # AWS CLI v2's code for a service error
     assert aws_code == 255  # v1's
+
+
+def test_a_query_type_error_is_one_line_and_exit_255_as_in_the_aws_cli(
+    outputs: dict[str, tuple[Result, Result]],
+) -> None:
+    ours, theirs = outputs["query-type-error"]
+    assert ours == theirs
+    assert ours[0] == 255
+    assert ours[2].startswith("\nIn function length(), invalid type for value: None")
+    assert ours[2].count("\n") == 2
 
 
 @pytest.mark.parametrize(
