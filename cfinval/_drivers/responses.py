@@ -34,26 +34,34 @@ _LOCAL_ERRORS = (
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
-def failure(exc: Exception) -> TransportFailure:
-    """The ``TransportFailure`` for an exception httpx raised."""
+def failure(exc: Exception, url: str | None = None) -> TransportFailure:
+    """The ``TransportFailure`` for an exception httpx raised sending a request to ``url``."""
+    stage = None
+    proxy = getattr(exc, "proxy", None)  # ProxyUnreachable (see transport)
     if isinstance(exc, httpx.TimeoutException):
         kind = "timeout"
+        stage = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
     elif isinstance(exc, httpx.ConnectError):
         kind = "connect"
     elif isinstance(exc, _LOCAL_ERRORS):
         kind = "local"
     else:
         kind = "other"
-    return TransportFailure(exc, kind)
+    return TransportFailure(
+        exc, kind, url=url, proxy=proxy if isinstance(proxy, str) else None, stage=stage
+    )
 
 
 class AttemptTimeout(TimeoutError):
     """One attempt took longer than ``attempt_timeout`` (a stalled or slow-drip response)."""
 
 
-def deadline_failure(seconds: float) -> TransportFailure:
+def deadline_failure(seconds: float, url: str | None = None) -> TransportFailure:
     return TransportFailure(
-        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"), "timeout"
+        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"),
+        "timeout",
+        url=url,
+        stage="deadline",
     )
 
 
