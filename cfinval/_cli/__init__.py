@@ -101,7 +101,9 @@ def _global_options() -> _Parser:
     group.add_argument("--profile", help="use this profile from the shared AWS config files")
     group.add_argument("--region", help="AWS region (selects the partition for CloudFront)")
     group.add_argument(
-        "--output", choices=("json", "text", "table"), help="output format (default: json)"
+        "--output",
+        choices=OUTPUT_FORMATS,
+        help="output format (default: json; yaml and yaml-stream are refused)",
     )
     group.add_argument("--query", metavar="EXPR", help="JMESPath expression to filter the output")
     group.add_argument(
@@ -314,10 +316,34 @@ def _version() -> str:
 # --- shared helpers -----------------------------------------------------------------------------
 
 
+#: The AWS CLI v2's output formats; cfinval prints the first three.
+OUTPUT_FORMATS = ("json", "text", "table", "yaml", "yaml-stream")
+
+
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = _opt(args, "output") or os.environ.get("AWS_DEFAULT_OUTPUT") or "json"
-    if chosen not in ("json", "text", "table"):
-        raise UsageError(f"invalid output format {chosen!r} (AWS_DEFAULT_OUTPUT)")
+    """``--output``, else ``AWS_DEFAULT_OUTPUT``, else the profile's ``output``, else json."""
+    chosen, source = _opt(args, "output"), "--output"
+    if not chosen and os.environ.get("AWS_DEFAULT_OUTPUT"):
+        chosen, source = os.environ["AWS_DEFAULT_OUTPUT"], "AWS_DEFAULT_OUTPUT"
+    if not chosen:
+        from .._config import AwsConfig
+
+        try:
+            aws = AwsConfig(profile=_opt(args, "profile"))
+            chosen = aws.scoped.get("output")
+        except cfinval.Error:  # an unknown profile: the client says so, with its exit code
+            chosen = None
+        source = "the profile's output setting"
+    if not chosen:
+        return "json"
+    if chosen not in OUTPUT_FORMATS:  # the AWS CLI's words and exit code
+        raise Failure(f"Unknown output type: {chosen}")
+    if chosen.startswith("yaml"):
+        raise UsageError(
+            f"output {chosen} (from {source}) is not available: cfinval prints json, text and "
+            "table, and has no YAML library among its dependencies; JSON is valid YAML, so "
+            "--output json can be read by any YAML tool"
+        )
     return str(chosen)
 
 
