@@ -32,13 +32,13 @@ if TYPE_CHECKING:
     import httpx
 
 from .errors import (
-    CONFIG_RC,
     GENERAL_RC,
     INTERRUPTED_RC,
     SERVICE_RC,
     USAGE_RC,
     Failure,
     UsageError,
+    credential_failure,
     one_line,
 )
 from .helpcmd import add_command, add_help_command
@@ -590,6 +590,11 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     undo_debug = None
+    library = logging.getLogger("cfinval")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        # what went wrong is the one line of the error; the AWS CLI shows botocore's log
+        # records (a refused SSO token refresh...) only with --debug, and so does cfinval
+        library.addHandler(logging.NullHandler())
     if _opt(args, "debug"):
         undo_debug = _configure_debug()
         logging.getLogger("cfinval").debug("%s command %s", _version(), args.command)
@@ -602,10 +607,15 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         return _fail(err, str(exc), exc.code)
     except cfinval.ParamValidationError as exc:
         return _fail(err, f"Parameter validation failed: {exc}", USAGE_RC)
-    except cfinval.LoginRequiredError as exc:  # its message ends with the command to run
-        return _fail(err, str(exc), CONFIG_RC)
-    except cfinval.NoCredentialsError as exc:
-        return _fail(err, f"{exc}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.", CONFIG_RC)
+    except cfinval.NoCredentialsError as exc:  # what failed, what to do, the AWS CLI's code
+        failed = exc if isinstance(exc, cfinval.CredentialRetrievalError) else None
+        message, code = credential_failure(
+            exc,
+            _opt(args, "profile") or os.environ.get("AWS_PROFILE") or "default",
+            failed.provider if failed is not None else None,
+            failed.code if failed is not None else None,
+        )
+        return _fail(err, message, code)
     except cfinval.CloudFrontError as exc:
         return _fail(err, str(exc), SERVICE_RC)
     except cfinval.WaitTimeoutError as exc:
