@@ -49,7 +49,13 @@ from ._errors import (
     TransportError,
     WaitTimeoutError,
 )
-from ._models import Credentials, InvalidationList, InvalidationSummary, TenantResult
+from ._models import (
+    Credentials,
+    InvalidationList,
+    InvalidationSummary,
+    TenantIdSequence,
+    TenantResult,
+)
 from ._version import __version__
 
 __all__ = [
@@ -87,6 +93,7 @@ __all__ = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantResult",
     "TransportError",
     "WaitTimeoutError",
@@ -94,3 +101,11 @@ __all__ = [
     "__version__",
     "default_chain",
 ]
+
+# Tracebacks and reprs name the public classes where users find them: cfinval.EntityNotFound,
+# not cfinval._errors.EntityNotFound.
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) and _public.__module__.startswith("cfinval._"):
+        _public.__module__ = __name__
+del _name, _public

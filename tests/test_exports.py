@@ -42,6 +42,7 @@ PUBLIC = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantResult",
     "TransportError",
     "WaitTimeoutError",
