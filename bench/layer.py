@@ -33,6 +33,10 @@ TAG = f"py{sys.version_info[0]}{sys.version_info[1]}"
 DEFAULT_OUT = ROOT / "build" / f"cfinval-lambda-layer-{TAG}.zip"
 
 
+class LayerError(Exception):
+    """The layer cannot be built; the message says why."""
+
+
 @dataclass
 class Layer:
     path: Path
@@ -48,7 +52,7 @@ def build(requirements: Sequence[str], out: Path, work_dir: Path | None = None) 
         shutil.rmtree(root, ignore_errors=True)
         target = root / "python"
         target.mkdir(parents=True)
-        subprocess.run(
+        pip = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -61,9 +65,18 @@ def build(requirements: Sequence[str], out: Path, work_dir: Path | None = None) 
                 str(target),
                 *requirements,
             ],
-            check=True,
-            stderr=subprocess.DEVNULL if os.environ.get("BENCH_QUIET_PIP", "1") == "1" else None,
+            check=False,
+            stderr=subprocess.PIPE if os.environ.get("BENCH_QUIET_PIP", "1") == "1" else None,
+            text=True,
         )
+        if pip.returncode != 0:  # say why (a Python older than requires-python, no network...)
+            said = (pip.stderr or "").strip().splitlines()
+            errors = [line for line in said if line.startswith("ERROR")]
+            reason = "\n".join(errors or said) or "see pip's output above"
+            raise LayerError(
+                f"pip could not install the layer for Python "
+                f"{sys.version_info[0]}.{sys.version_info[1]} ({sys.executable}):\n{reason}"
+            )
         shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not importable
         subprocess.run(
             [
@@ -98,7 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--project", default=str(ROOT), help="what to install (default: this tree)")
     args = parser.parse_args(argv)
-    layer = build([args.project], args.out.resolve())
+    try:
+        layer = build([args.project], args.out.resolve())
+    except LayerError as exc:
+        print(f"make layer: {exc}", file=sys.stderr)
+        return 1
     print(
         f"{layer.path}: {layer.zip_bytes / 1024:.0f} KiB zipped, {layer.files} files, "
         f"{layer.installed_bytes / 1024 / 1024:.1f} MiB unzipped "

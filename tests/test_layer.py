@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -102,3 +103,42 @@ def test_layer_lists_a_tenant_from_a_clean_interpreter(layer: Path, tmp_path: Pa
     assert len(fake.requests) == 2  # two pages, both signed and verified by the fake
     # Lambda's /opt is read-only: the bytecode in the zip must be used as it is, never rewritten.
     assert snapshot(opt) == before
+
+
+_SIZE_LINE = re.compile(r"(\d+) KiB zipped, (\d+) files, ([\d.]+) MiB unzipped")
+
+
+def test_the_readme_shows_the_layer_this_tree_builds() -> None:
+    done, _ = BACKGROUND["layer"].result(timeout=600)
+    built = _SIZE_LINE.search(done.stdout)
+    assert built is not None, done.stdout
+    readme = (ROOT / "README.md").read_text()
+    (shown,) = [m for line in readme.splitlines() if (m := _SIZE_LINE.search(line))]
+    kib, files, mib = (float(v) for v in shown.groups())
+    # within 5% (the README's line is from one Python; dependency releases move it a little)
+    assert abs(kib - float(built[1])) <= 0.05 * float(built[1]), (shown[0], built[0])
+    assert abs(files - float(built[2])) <= 0.05 * float(built[2]), (shown[0], built[0])
+    assert abs(mib - float(built[3])) <= 0.05 * float(built[3]), (shown[0], built[0])
+
+
+def test_a_layer_pip_cannot_install_says_pips_reason(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "layer.py"),
+            "--project",
+            str(tmp_path / "no-such-project"),
+            "--out",
+            str(tmp_path / "layer.zip"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path)},  # pip may write caches there
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("make layer: pip could not install the layer for Python ")
+    assert "\nERROR: " in done.stderr  # pip's own reason
+    assert not (tmp_path / "layer.zip").exists()
