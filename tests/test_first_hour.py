@@ -151,3 +151,13 @@ def test_tests_never_read_the_developers_aws_config(tmp_path: Path) -> None:
     done = _run([sys.executable, "-c", code], env, ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "None\n"
+
+
+def test_the_readme_chain_example_creates_the_profile_it_names(tmp_path: Path) -> None:
+    # A user's own home, without an "audit" profile: the example still runs as written.
+    (block,) = [b for b in BLOCKS if 'cfinval.Client(profile="audit")' in b.code]
+    script = tmp_path / "example.py"
+    script.write_text(block.code)
+    env = user_env(tmp_path, region_in_env=False, http_proxy=False)
+    done = _run([sys.executable, "-W", "error", str(script)], env, tmp_path)
+    assert done.returncode == 0, explain(block, done)

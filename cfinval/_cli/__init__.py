@@ -39,6 +39,7 @@ from .errors import (
     Failure,
     UsageError,
     credential_failure,
+    exit_code,
     one_line,
 )
 from .helpcmd import add_command, add_help_command
@@ -102,7 +103,7 @@ def _global_options() -> _Parser:
     group.add_argument("--region", help="AWS region (selects the partition for CloudFront)")
     group.add_argument(
         "--output",
-        choices=OUTPUT_FORMATS,
+        choices=("json", "text", "table", "yaml", "yaml-stream"),
         help="output format (default: json; yaml and yaml-stream are refused)",
     )
     group.add_argument("--query", metavar="EXPR", help="JMESPath expression to filter the output")
@@ -316,35 +317,10 @@ def _version() -> str:
 # --- shared helpers -----------------------------------------------------------------------------
 
 
-#: The AWS CLI v2's output formats; cfinval prints the first three.
-OUTPUT_FORMATS = ("json", "text", "table", "yaml", "yaml-stream")
-
-
 def _output_format(args: argparse.Namespace) -> str:
-    """``--output``, else ``AWS_DEFAULT_OUTPUT``, else the profile's ``output``, else json."""
-    chosen, source = _opt(args, "output"), "--output"
-    if not chosen and os.environ.get("AWS_DEFAULT_OUTPUT"):
-        chosen, source = os.environ["AWS_DEFAULT_OUTPUT"], "AWS_DEFAULT_OUTPUT"
-    if not chosen:
-        from .._config import AwsConfig
+    from .output import output_format
 
-        try:
-            aws = AwsConfig(profile=_opt(args, "profile"))
-            chosen = aws.scoped.get("output")
-        except cfinval.Error:  # an unknown profile: the client says so, with its exit code
-            chosen = None
-        source = "the profile's output setting"
-    if not chosen:
-        return "json"
-    if chosen not in OUTPUT_FORMATS:  # the AWS CLI's words and exit code
-        raise Failure(f"Unknown output type: {chosen}")
-    if chosen.startswith("yaml"):
-        raise UsageError(
-            f"output {chosen} (from {source}) is not available: cfinval prints json, text and "
-            "table, and has no YAML library among its dependencies; JSON is valid YAML, so "
-            "--output json can be read by any YAML tool"
-        )
-    return str(chosen)
+    return output_format(_opt(args, "output"), _opt(args, "profile"))
 
 
 def _query(args: argparse.Namespace) -> Callable[[Any], Any] | None:
@@ -519,6 +495,7 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     if not ids:
         raise UsageError("no tenant Ids given (--ids-file, or one Id a line on stdin)")
     rows: dict[str, dict[str, Any]] = {}
+    code = 0
     with _client(args) as client:
         results = client.list_many(
             ids,
@@ -529,9 +506,11 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
         )
         for result in results:
             rows[result.tenant_id] = _audit_row(result)
+            if result.error is not None:  # the code a listing of that tenant exits with
+                code = max(code, exit_code(result.error))
     ordered = [rows[tenant_id] for tenant_id in dict.fromkeys(ids)]
     _print("Audit", {"Tenants": ordered}, fmt, query, out)
-    return SERVICE_RC if any("Error" in row for row in ordered) else 0
+    return code
 
 
 # --- wait ---------------------------------------------------------------------------------------
@@ -608,14 +587,8 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except cfinval.ParamValidationError as exc:
         return _fail(err, f"Parameter validation failed: {exc}", USAGE_RC)
     except cfinval.NoCredentialsError as exc:  # what failed, what to do, the AWS CLI's code
-        failed = exc if isinstance(exc, cfinval.CredentialRetrievalError) else None
-        message, code = credential_failure(
-            exc,
-            _opt(args, "profile") or os.environ.get("AWS_PROFILE") or "default",
-            failed.provider if failed is not None else None,
-            failed.code if failed is not None else None,
-        )
-        return _fail(err, message, code)
+        profile = _opt(args, "profile") or os.environ.get("AWS_PROFILE") or "default"
+        return _fail(err, *credential_failure(exc, profile))
     except cfinval.CloudFrontError as exc:
         return _fail(err, str(exc), SERVICE_RC)
     except cfinval.WaitTimeoutError as exc:

@@ -11,6 +11,7 @@ __all__ = [
     "Failure",
     "UsageError",
     "credential_failure",
+    "exit_code",
     "one_line",
 ]
 
@@ -85,22 +86,33 @@ _ADVICE = {
 _STS_PROVIDERS = ("assume-role", "assume-role-with-web-identity")
 
 
-def credential_failure(
-    error: Exception, profile: str, provider: str | None, code: str | None
-) -> tuple[str, int]:
+def credential_failure(error: Exception, profile: str) -> tuple[str, int]:
     """The one line and the exit code for a credential failure, as the AWS CLI v2 chooses the
     code: no credentials at all 253, a refusal by STS 254 (a ``ClientError``), a source that
     failed 255 (botocore's ``CredentialRetrievalError`` and SSO token errors)."""
+    from .._errors import CredentialRetrievalError
+
     text = str(error).rstrip(".")
-    if provider is None:  # nothing configured anywhere
+    if not isinstance(error, CredentialRetrievalError):  # nothing configured anywhere
         return (
             f"{text}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a profile "
             "(aws configure)",
             CONFIG_RC,
         )
-    advice = _ADVICE.get(provider)
+    advice = _ADVICE.get(error.provider)
     if advice is not None and "To log in again, run:" not in text:
         text = f"{text}. {advice.format(profile=repr(profile))}"
-    if code is not None and provider in _STS_PROVIDERS:
+    if error.code is not None and error.provider in _STS_PROVIDERS:
         return text, SERVICE_RC
     return text, GENERAL_RC
+
+
+def exit_code(error: BaseException) -> int:
+    """The code a listing exits with for ``error`` (in an audit, 255 beats 254 beats 253)."""
+    from .._errors import CloudFrontError, NoCredentialsError
+
+    if isinstance(error, CloudFrontError):
+        return SERVICE_RC
+    if isinstance(error, NoCredentialsError):
+        return credential_failure(error, "")[1]
+    return GENERAL_RC

@@ -13,8 +13,9 @@ The format::
       }
     }
 
-``Id`` is generated when absent, ``Status`` defaults to ``Completed``, ``CreateTime`` (ISO
-8601) to "now" in creation order. Listing order is by ``CreateTime``, newest first.
+``Id`` is generated when absent, ``Status`` (``InProgress`` or ``Completed``) defaults to
+``Completed``, ``CreateTime`` (ISO 8601) to "now" in creation order. Listing order is by
+``CreateTime``, newest first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from ._fake import FakeCloudFront
 __all__ = ["SeedError", "load_seed"]
 
 _INVALIDATION_KEYS = {"Id", "CreateTime", "Status"}
+#: What CloudFront lists an invalidation as.
+_STATUSES = ("InProgress", "Completed")
 
 
 class SeedError(ValueError):
@@ -71,13 +74,18 @@ def load_seed(fake: FakeCloudFront, data: Any) -> list[str]:
             for key in _INVALIDATION_KEYS & set(item):
                 if not isinstance(item[key], str) or not item[key]:
                     raise SeedError(f"{where}: {key} must be a non-empty string")
+            status = item.get("Status", "Completed")
+            if status not in _STATUSES:
+                raise SeedError(
+                    f"{where}: Status must be one of {', '.join(_STATUSES)}, got {status!r}"
+                )
             created = None
             if "CreateTime" in item:
                 try:
                     created = parse_timestamp(item["CreateTime"])
                 except ValueError as exc:
                     raise SeedError(f"{where}: {exc}") from None
-            prepared.append((item.get("Id"), created, item.get("Status", "Completed")))
+            prepared.append((item.get("Id"), created, status))
         fake.add_tenant(tenant_id, access_denied=denied)
         for invalidation_id, created, status in prepared:
             fake.add_invalidation(tenant_id, invalidation_id, create_time=created, status=status)
