@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 import cfinval
-from cfinval.testing import FAKE_CREDENTIALS
+from cfinval.testing import FAKE_CREDENTIALS, FakeCloudFront
 
 from .conftest import Home
 from .drivers import LISTERS
+from .tls import make_tls_files
 
 Lister = Callable[[str], cfinval.InvalidationList]
 
@@ -73,4 +75,21 @@ def test_an_attempt_timeout_is_a_read_timeout(kind: str, home: Home) -> None:
     assert str(caught.value) == (
         f'Read timeout on endpoint URL: "{url}/2020-05-31/distribution-tenant/dt_1/invalidation"'
         " (the attempt took longer than attempt_timeout=0.1 s)"
+    )
+
+
+@pytest.mark.parametrize("lister", LISTERS)
+def test_a_certificate_not_trusted_is_an_ssl_validation_failure(
+    lister: Lister, tmp_path: Path
+) -> None:
+    tls = make_tls_files(tmp_path)
+    fake = FakeCloudFront()
+    fake.add_tenant("dt_1")
+    with fake.serve(ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key)) as server:
+        with pytest.raises(cfinval.TransportError) as caught:
+            lister(server.endpoint_url)  # certifi's roots: not this test CA
+        url = f"{server.endpoint_url}/2020-05-31/distribution-tenant/dt_1/invalidation"
+    assert str(caught.value).startswith(
+        f"SSL validation failed for {url} [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+        "failed"
     )

@@ -97,7 +97,8 @@ class TransportFailure(Record):
         self.url = url
         #: The proxy that could not be reached (its URL without user information), if any.
         self.proxy = proxy
-        #: For a ``timeout``: ``connect``, ``read`` or ``deadline`` (``attempt_timeout``).
+        #: For a ``timeout``: ``connect``, ``read`` or ``deadline`` (``attempt_timeout``); for a
+        #: ``connect`` failure, ``tls`` when the TLS handshake failed.
         self.stage = stage
 
     def aws_message(self) -> str | None:
@@ -107,6 +108,8 @@ class TransportFailure(Record):
             return f'Failed to connect to proxy URL: "{self.proxy}"'
         if self.url is None:
             return None
+        if self.stage == "tls":
+            return f"SSL validation failed for {self.url} {_error_text(self.error)}"
         if self.kind == "connect":
             return f'Could not connect to the endpoint URL: "{self.url}"'
         if self.kind == "timeout":

@@ -43,6 +43,8 @@ def failure(exc: Exception, url: str | None = None) -> TransportFailure:
         stage = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
     elif isinstance(exc, httpx.ConnectError):
         kind = "connect"
+        if is_tls_failure(exc):  # the handshake failed: not "could not connect"
+            stage, proxy = "tls", None
     elif isinstance(exc, _LOCAL_ERRORS):
         kind = "local"
     else:
@@ -50,6 +52,21 @@ def failure(exc: Exception, url: str | None = None) -> TransportFailure:
     return TransportFailure(
         exc, kind, url=url, proxy=proxy if isinstance(proxy, str) else None, stage=stage
     )
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a TLS handshake failure: a certificate that is
+    not trusted, a name that does not match, a protocol the two sides do not share."""
+    import ssl  # loaded with httpx already
+
+    current: BaseException | None = exc
+    for _ in range(8):  # a chain of causes is short; never follow a cycle
+        if current is None:
+            return False
+        if isinstance(current, ssl.SSLError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class AttemptTimeout(TimeoutError):

@@ -275,8 +275,12 @@ _PROXY_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
 def _proxy_failure(
     routes: _Routes[Any], request: httpx.Request, exc: httpx.TransportError
 ) -> ProxyUnreachable | None:
+    from .responses import is_tls_failure
+
     proxy = routes.proxies.get((request.url.scheme, request.url.netloc))
-    return None if proxy is None else ProxyUnreachable(proxy, exc, request)
+    if proxy is None or is_tls_failure(exc):  # a TLS failure is the endpoint's (tunnelled)
+        return None
+    return ProxyUnreachable(proxy, exc, request)
 
 
 class _RoutingTransport(httpx.BaseTransport):
