@@ -210,7 +210,10 @@ class FakeCloudFront:
     items, ``NextMarker`` is the last Id of a truncated page. Unknown tenants answer 404
     ``EntityNotFound``; tenants added with ``access_denied=True`` answer 403 ``AccessDenied``; a
     bad ``MaxItems`` or unknown ``Marker`` answers 400 ``InvalidArgument``. Every request's SigV4
-    signature is checked against ``credentials`` (set ``verify_signatures=False`` to skip).
+    signature is checked against ``credentials`` (set ``verify_signatures=False`` to skip),
+    for the region the request is scoped to, whatever valid region that is (a client given an
+    ``endpoint_url`` signs for its configured region); ``region="us-east-1"`` accepts that one
+    region only.
 
     ``faults`` (see :meth:`add_fault`) make chosen requests fail: throttling, 5xx, HTML from a
     proxy, garbage, resets, stalls, a skewed clock... Requests are numbered from 1 in the
