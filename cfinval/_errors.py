@@ -15,9 +15,14 @@
      ├── PaginationError                         the service repeated a marker (a loop)
      ├── WaitTimeoutError (also TimeoutError)    wait_until_completed() ran out of time
      └── CloudFrontError                         the service said no: .code .message .status_code
-          ├── AccessDenied                                          .request_id
+          ├── AccessDenied                            .request_id .operation
           ├── EntityNotFound
-          └── InvalidArgument
+          ├── InvalidArgument
+          ├── NoSuchInvalidation
+          ├── TooManyInvalidationsInProgress
+          ├── BatchTooLarge
+          ├── InconsistentQuantities
+          └── MissingBody
 
 Service error codes without a class of their own (``Throttling``, ``SignatureDoesNotMatch``, ...)
 raise :class:`CloudFrontError` with that ``code``.  No exception text ever contains credentials.
@@ -28,19 +33,24 @@ from __future__ import annotations
 __all__ = [
     "OPERATION_NAME",
     "AccessDenied",
+    "BatchTooLarge",
     "CloudFrontError",
     "ConfigError",
     "CredentialRetrievalError",
     "EntityNotFound",
     "Error",
+    "InconsistentQuantities",
     "InvalidArgument",
     "LoginRequiredError",
+    "MissingBody",
     "MissingDependencyError",
     "NoCredentialsError",
+    "NoSuchInvalidation",
     "PaginationError",
     "ParamValidationError",
     "ProfileNotFound",
     "ResponseParseError",
+    "TooManyInvalidationsInProgress",
     "TransportError",
     "WaitTimeoutError",
     "error_class_for_code",
@@ -149,7 +159,8 @@ class TransportError(Error):
 
 
 class ResponseParseError(Error):
-    """A successful (2xx) response whose body is not a valid ``InvalidationList``."""
+    """A successful (2xx) response whose body is not what the operation returns (an
+    ``InvalidationList``, an ``Invalidation``, a ``DistributionTenantList``...)."""
 
     #: How many attempts were made (the last one got this response).
     attempts: int = 1
@@ -185,7 +196,8 @@ class CloudFrontError(Error):
     """The service answered with an error.
 
     The text mirrors botocore's ``ClientError``: ``An error occurred (Code) when calling the
-    ListInvalidationsForDistributionTenant operation: message``.
+    ListInvalidationsForDistributionTenant operation: message``; ``operation`` names the
+    operation that was called.
     """
 
     #: How many attempts were made (the last one got this error).
@@ -199,14 +211,16 @@ class CloudFrontError(Error):
         status_code: int,
         request_id: str | None = None,
         error_type: str | None = None,
+        operation: str = OPERATION_NAME,
     ) -> None:
         self.code = code
         self.message = message
         self.status_code = status_code
         self.request_id = request_id
         self.error_type = error_type
+        self.operation = operation
         super().__init__(
-            f"An error occurred ({code}) when calling the {OPERATION_NAME} operation: {message}"
+            f"An error occurred ({code}) when calling the {operation} operation: {message}"
         )
 
     def __reduce__(self) -> tuple[object, ...]:  # keep pickling (multiprocessing) working
@@ -219,6 +233,7 @@ class CloudFrontError(Error):
                 self.status_code,
                 self.request_id,
                 self.error_type,
+                self.operation,
             ),
             {"attempts": self.attempts},
         )
@@ -231,26 +246,64 @@ def _rebuild_cloudfront_error(
     status_code: int,
     request_id: str | None,
     error_type: str | None,
+    operation: str = OPERATION_NAME,
 ) -> CloudFrontError:
-    return cls(code, message, status_code=status_code, request_id=request_id, error_type=error_type)
+    return cls(
+        code,
+        message,
+        status_code=status_code,
+        request_id=request_id,
+        error_type=error_type,
+        operation=operation,
+    )
 
 
 class AccessDenied(CloudFrontError):
-    """403 ``AccessDenied``: the caller may not list this tenant's invalidations."""
+    """403 ``AccessDenied``: the caller may not do this to the tenant (or distribution)."""
 
 
 class EntityNotFound(CloudFrontError):
-    """404 ``EntityNotFound``: no distribution tenant has this Id."""
+    """404 ``EntityNotFound``: no distribution tenant (or distribution) has this Id."""
 
 
 class InvalidArgument(CloudFrontError):
-    """400 ``InvalidArgument``: the service refused a parameter (``Marker``, ``MaxItems``)."""
+    """400 ``InvalidArgument``: the service refused a parameter (``Marker``, ``MaxItems``, a
+    path, a filter)."""
+
+
+class NoSuchInvalidation(CloudFrontError):
+    """404 ``NoSuchInvalidation``: the tenant has no invalidation with this Id."""
+
+
+class TooManyInvalidationsInProgress(CloudFrontError):
+    """400 ``TooManyInvalidationsInProgress``: the distribution already has as many paths (3,000)
+    or wildcard paths (15) in progress as CloudFront allows; retry once some have completed."""
+
+
+class BatchTooLarge(CloudFrontError):
+    """413 ``BatchTooLarge``: the invalidation batch holds too many paths."""
+
+
+class InconsistentQuantities(CloudFrontError):
+    """400 ``InconsistentQuantities``: ``Paths.Quantity`` differs from the number of paths."""
+
+
+class MissingBody(CloudFrontError):
+    """400 ``MissingBody``: the request had no invalidation batch."""
 
 
 _CODE_TO_CLASS: dict[str, type[CloudFrontError]] = {
-    "AccessDenied": AccessDenied,
-    "EntityNotFound": EntityNotFound,
-    "InvalidArgument": InvalidArgument,
+    cls.__name__: cls
+    for cls in (
+        AccessDenied,
+        EntityNotFound,
+        InvalidArgument,
+        NoSuchInvalidation,
+        TooManyInvalidationsInProgress,
+        BatchTooLarge,
+        InconsistentQuantities,
+        MissingBody,
+    )
 }
 
 

@@ -16,6 +16,8 @@ from ._errors import Error, ParamValidationError
 
 __all__ = [
     "Credentials",
+    "Invalidation",
+    "InvalidationBatch",
     "InvalidationList",
     "InvalidationSummary",
     "TenantIdSequence",
@@ -141,6 +143,69 @@ class InvalidationList:
         out["Quantity"] = self.quantity
         if self.items_present:
             out["Items"] = [item(summary) for summary in self.items]
+        return out
+
+
+@frozen
+class InvalidationBatch:
+    """What an invalidation asked for: its ``paths`` (URL paths, or ``#`` cache tags) and the
+    ``caller_reference`` that makes creating it idempotent.
+
+    ``quantity`` is the ``Paths.Quantity`` the service reported (the number of paths).
+    """
+
+    paths: tuple[str, ...]
+    caller_reference: str
+    quantity: int
+    #: Whether ``Paths.Items`` was on the wire (boto3 omits the key when it was not).
+    items_present: bool = field(default=True, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """boto3's ``InvalidationBatch``: ``{"Paths": {"Quantity", "Items"}, ...}``."""
+        paths: dict[str, Any] = {"Quantity": self.quantity}
+        if self.items_present:
+            paths["Items"] = list(self.paths)
+        return {"Paths": paths, "CallerReference": self.caller_reference}
+
+
+@frozen
+class Invalidation:
+    """One invalidation, as ``CreateInvalidationForDistributionTenant`` and
+    ``GetInvalidationForDistributionTenant`` return it.
+
+    ``status`` is ``InProgress`` until CloudFront has removed the paths from every edge cache,
+    then ``Completed``. ``location`` is the URL of the new invalidation (create only: the
+    ``Location`` header). ``location``, ``request_id`` and ``attempts`` describe the HTTP
+    exchange and take no part in equality.
+    """
+
+    id: str
+    status: str
+    create_time: _dt.datetime
+    invalidation_batch: InvalidationBatch
+    location: str | None = field(default=None, eq=False)
+    request_id: str | None = field(default=None, eq=False)
+    attempts: int = field(default=1, eq=False)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "Completed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly boto3's ``response["Invalidation"]`` for the same response bytes
+        (``CreateTime`` a datetime; see :meth:`to_json_dict` for JSON)."""
+        return {
+            "Id": self.id,
+            "Status": self.status,
+            "CreateTime": self.create_time,
+            "InvalidationBatch": self.invalidation_batch.to_dict(),
+        }
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``CreateTime`` as an ISO 8601 string (as the AWS CLI v2 prints
+        it): ready for ``json.dumps``."""
+        out = self.to_dict()
+        out["CreateTime"] = self.create_time.isoformat()
         return out
 
 

@@ -85,7 +85,22 @@ class _Raw:
 def boto3_call(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None, **params: Any
 ) -> dict[str, Any]:
-    """What boto3 returns (or raises) for these response bytes: the oracle for parsing."""
+    """What boto3's listing returns (or raises) for these response bytes: the oracle."""
+    params.setdefault("Id", "dt_1")
+    return boto3_answer(
+        "list_invalidations_for_distribution_tenant", body, status, headers, **params
+    )
+
+
+def boto3_answer(
+    operation: str,
+    body: bytes,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """What boto3's ``operation`` returns (or raises) for these response bytes: the oracle for
+    parsing any operation."""
     import boto3
     import botocore.config
     from botocore.awsrequest import AWSResponse
@@ -102,8 +117,7 @@ def boto3_call(
         return AWSResponse(request.url, status, headers or {}, _Raw(body))  # type: ignore[arg-type]
 
     client.meta.events.register("before-send.cloudfront.*", answer)
-    params.setdefault("Id", "dt_1")
-    result: dict[str, Any] = client.list_invalidations_for_distribution_tenant(**params)
+    result: dict[str, Any] = getattr(client, operation)(**params)
     return result
 
 

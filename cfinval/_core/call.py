@@ -1,8 +1,10 @@
 """One call: sign, send, decide (retry, re-sign after skew, refresh credentials, fail, done).
 
 :func:`decide` is the whole policy of a call, as a function of what the attempt produced and the
-call's state; :func:`list_flow` is the loop around it that signs, sends, sleeps and applies the
-decisions. No I/O here: the flow yields effects (see ``effects``) that a driver performs.
+call's state; :func:`call_flow` is the loop around it that signs, sends, sleeps and applies the
+decisions, for any :class:`~.operation.Operation` (a listing, a create, a get...);
+:func:`operation_flow` adds the span. No I/O here: the flow yields effects (see ``effects``)
+that a driver performs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .._models import Credentials, InvalidationList
 from .effects import Flow, Send, Sleep, TransportFailure
 from .http import HttpResponse
 from .metadata import CallMeta, ClientMeta
+from .operation import Operation, R
 from .protocol import Endpoint, ListParams, parse_response, sign
 from .record import Record
 from .retry import EXPIRED_TOKEN_CODES, RetryStrategy, StandardRetry, is_throttling, skew_correction
@@ -43,6 +46,7 @@ __all__ = [
     "call_flow",
     "decide",
     "list_flow",
+    "operation_flow",
 ]
 
 log = logging.getLogger("cfinval")
@@ -195,7 +199,7 @@ class Decision(Record):
         self,
         action: str,
         *,
-        page: InvalidationList | None = None,
+        page: Any = None,
         error: Error | None = None,
         delay: float = 0.0,
         cost: int = 0,
@@ -271,14 +275,19 @@ def _skew_decision(
 
 
 def decide(
-    outcome: HttpResponse | TransportFailure, state: CallState, retry: RetryStrategy
+    outcome: HttpResponse | TransportFailure,
+    state: CallState,
+    retry: RetryStrategy,
+    operation: Operation[Any] | None = None,
 ) -> Decision:
-    """What to do after attempt ``state.attempt`` produced ``outcome``.
+    """What to do after attempt ``state.attempt`` of ``operation`` (default: a listing)
+    produced ``outcome``.
 
     No I/O and no clock: everything comes in through the arguments. The only state it
     changes is the retry quota that ``retry.decide`` draws on; it logs its reasons at DEBUG.
 
-    * a page: ``DONE`` (``confirm`` when the attempt was signed with a new clock correction);
+    * the operation's result (a page, an invalidation...): ``DONE`` with it as ``page``
+      (``confirm`` when the attempt was signed with a new clock correction);
     * a network failure: ``RETRY`` while the retry strategy allows, else ``FAIL`` with a
       :class:`TransportError` (a request that cannot be sent as built is never retried);
     * an unparsable 2xx body: ``FAIL`` at once;
@@ -295,7 +304,7 @@ def decide(
         return _transport_decision(outcome, state, retry)
     attempt, max_attempts = state.attempt, state.max_attempts
     try:
-        page = parse_response(outcome, attempts=attempt)
+        page = parse_response(outcome, attempts=attempt, operation=operation)
     except CloudFrontError as exc:
         error = exc
     except ResponseParseError as exc:
@@ -358,25 +367,33 @@ def _apply_clock(session: Session, state: CallState, decision: Decision) -> None
 
 
 def list_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
-    """One ``ListInvalidationsForDistributionTenant`` call: :func:`call_flow`, traced.
+    """One ``ListInvalidationsForDistributionTenant`` call (see :func:`operation_flow`)."""
+    return operation_flow(session, params)
+
+
+def operation_flow(session: Session, operation: Operation[R]) -> Flow[R]:
+    """One call of ``operation``: :func:`call_flow`, traced.
 
     The call is one OpenTelemetry span (retries included) when the session traces and the
     application has imported the OpenTelemetry API: only code that did can have configured a
     tracer provider, so without it nothing of OpenTelemetry is imported, here or anywhere.
     """
-    flow = call_flow(session, params)
+    flow = call_flow(session, operation)
     if session.tracing and sys.modules.get("opentelemetry.trace") is not None:
         from .trace import traced_call
 
-        return traced_call(flow, session.endpoint, session.meta.region)
+        return traced_call(flow, session.endpoint, session.meta.region, operation.name)
     return flow
 
 
-def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
-    """One ``ListInvalidationsForDistributionTenant`` call, with retries and skew correction.
+def call_flow(session: Session, operation: Operation[R]) -> Flow[R]:
+    """One call of ``operation``, with retries and skew correction.
 
-    Every attempt is signed afresh (with the session's clock offset). Backoff and rate-limiter
-    waits are ``Sleep`` effects. The result (or the raised error) carries the attempt count.
+    Every attempt is signed afresh (with the session's clock offset) from the same validated
+    parameters: a retried create sends the same ``CallerReference``, so that the service
+    answers a retry after a lost response with the invalidation it already made. Backoff and
+    rate-limiter waits are ``Sleep`` effects. The result (or the raised error) carries the
+    attempt count.
     """
     credentials = yield from session.credentials.get()
     retry = session.retry
@@ -393,21 +410,21 @@ def call_flow(session: Session, params: ListParams) -> Flow[InvalidationList]:
                 yield Sleep(wait)
         state.offset = session.clock_offset
         now = session.now(state.offset)
-        request = sign(session.endpoint, params, credentials, now, call, attempt)
+        request = sign(session.endpoint, operation, credentials, now, call, attempt)
         outcome: Any = yield Send(request)
         call.received(outcome)
         state.local_time = session.clock()
         state.confirmed = session.confirmed_offset
         state.skew_paused = session.monotonic() < session.skew_paused_until
-        decision = decide(outcome, state, retry)
+        decision = decide(outcome, state, retry, operation)
         if limiter is not None:
             limiter.observe(decision.throttled)
         _apply_clock(session, state, decision)
         action = decision.action
         if action == DONE:
             retry.succeeded(state.last_cost)
-            assert decision.page is not None
-            return decision.page
+            result: R = decision.page
+            return result
         if action == FAIL:
             assert decision.error is not None
             # (a local failure's error quotes the header it refused: it is not chained)

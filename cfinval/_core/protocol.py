@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import http.client
-import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from .._models import Credentials, InvalidationList, InvalidationSummary
 from . import sigv4 as _sigv4
 from .http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from .metadata import UNSIGNED_HEADERS, CallMeta, build_user_agent
+from .operation import Operation, R, check_text
 from .record import Record
 from .xml import _bool, _int, _required, _text, parse_timestamp, xml_to_dict
 
@@ -33,7 +33,9 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "ListParams",
+    "Operation",
     "check_count",
+    "check_id",
     "error_from_response",
     "parse_invalidation_list",
     "parse_response",
@@ -88,10 +90,12 @@ class Endpoint(Record):
         return cls(scheme, netloc, parts.path.rstrip("/"), signing_region)
 
 
-class ListParams(Record):
-    """Validated parameters of one call."""
+class ListParams(Operation[InvalidationList]):
+    """Validated parameters of one ``ListInvalidationsForDistributionTenant`` call."""
 
     __slots__ = ("id", "marker", "max_items")
+    name = "ListInvalidationsForDistributionTenant"
+    result_name = "InvalidationList"
 
     def __init__(self, id: str, marker: str | None = None, max_items: int | None = None) -> None:
         self.id = id
@@ -100,16 +104,12 @@ class ListParams(Record):
 
     @classmethod
     def validate(cls, Id: object, Marker: object = None, MaxItems: object = None) -> ListParams:
-        if not isinstance(Id, str):
-            raise ParamValidationError(f"Id must be a str, not {type(Id).__name__}")
-        if Id in ("", ".", ".."):
-            raise ParamValidationError(f"Id must be a distribution tenant Id, got {Id!r}")
-        _check_text("Id", Id, MAX_ID_LENGTH)
+        tenant = check_id("Id", Id)
         if Marker is not None:
             if not isinstance(Marker, str):
                 raise ParamValidationError(f"Marker must be a str, not {type(Marker).__name__}")
-            _check_text("Marker", Marker, MAX_MARKER_LENGTH)
-        return cls(Id, Marker, None if MaxItems is None else check_count("MaxItems", MaxItems))
+            check_text("Marker", Marker, MAX_MARKER_LENGTH)
+        return cls(tenant, Marker, None if MaxItems is None else check_count("MaxItems", MaxItems))
 
     def query(self) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = []
@@ -118,6 +118,23 @@ class ListParams(Record):
         if self.max_items is not None:
             pairs.append(("MaxItems", str(self.max_items)))
         return pairs
+
+    def route(self) -> tuple[str, str, list[tuple[str, str]]]:
+        path = f"/{API_VERSION}/distribution-tenant/{_sigv4.encode_rfc3986(self.id)}/invalidation"
+        return "GET", path, self.query()
+
+    def parse(self, response: HttpResponse, attempts: int) -> InvalidationList:
+        return _invalidation_list(response.body, response.request_id, attempts)
+
+
+def check_id(name: str, value: object, what: str = "a distribution tenant Id") -> str:
+    """``value`` as an Id sent as one path segment (a tenant's, an invalidation's)."""
+    if not isinstance(value, str):
+        raise ParamValidationError(f"{name} must be a str, not {type(value).__name__}")
+    if value in ("", ".", ".."):
+        raise ParamValidationError(f"{name} must be {what}, got {value!r}")
+    check_text(name, value, MAX_ID_LENGTH)
+    return value
 
 
 #: The largest count accepted (``MaxItems``, ``page_size``, ``max_items``, ``concurrency``):
@@ -147,29 +164,6 @@ def check_count(name: str, value: object) -> int:
 #: a longer one is a mistake or an attack, and would only make an over-long URL.
 MAX_ID_LENGTH = 1024
 MAX_MARKER_LENGTH = 1024
-# C0 controls (NUL, tab, CR, LF, ESC, ...), DEL and C1 controls: no Id or marker holds one.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def _check_text(name: str, value: str, limit: int) -> None:
-    if len(value) > limit:
-        raise ParamValidationError(
-            f"{name} is {len(value):,} characters long; at most {limit:,} are accepted"
-        )
-    control = _CONTROL.search(value)
-    if control is not None:
-        raise ParamValidationError(
-            f"{name} must not contain control characters: {control.group()!r} at position "
-            f"{control.start()}"
-        )
-    _require_utf8(name, value)
-
-
-def _require_utf8(name: str, value: str) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ParamValidationError(f"{name} is not valid Unicode text") from None
 
 
 def _auth_headers(
@@ -221,33 +215,38 @@ def _encoded(pairs: Sequence[tuple[str, str]]) -> str:
 
 def sign(
     endpoint: Endpoint,
-    params: ListParams,
+    params: Operation[Any],
     credentials: Credentials,
     now: _dt.datetime,
     call: CallMeta | None = None,
     attempt: int = 1,
 ) -> HttpRequest:
-    """The signed request for ``params``; ``now`` is an aware UTC datetime.
+    """The signed request for the operation ``params``; ``now`` is an aware UTC datetime.
 
     With ``call``, the request carries that call's metadata for attempt ``attempt``
     (``amz-sdk-*``, its ``User-Agent``, a Lambda ``X-Amzn-Trace-Id``), none of it signed:
-    botocore signs only ``host``, ``x-amz-date`` and the session token for this operation.
+    botocore signs only ``host``, ``x-amz-date`` and the session token for these operations,
+    and sends a body (a ``POST``'s XML) with no ``Content-Type``, its SHA-256 in the signature.
     """
-    path = (
-        f"{endpoint.base_path}/{API_VERSION}/distribution-tenant/"
-        f"{_sigv4.encode_rfc3986(params.id)}/invalidation"
-    )
-    query = params.query()
+    method, route, query = params.route()
+    path = endpoint.base_path + route
+    body = params.body()
     url = f"{endpoint.scheme}://{endpoint.netloc}{path}"
     if query:
         url += "?" + _encoded(query)
-    headers = [
-        ("Host", endpoint.netloc),
-        *_auth_headers("GET", endpoint, SERVICE, path, query, credentials, now),
-        ("Accept-Encoding", "identity"),
-    ]
+    auth = _auth_headers(
+        method,
+        endpoint,
+        SERVICE,
+        path,
+        query,
+        credentials,
+        now,
+        payload_sha256=_sigv4.payload_hash(body) if body else _sigv4.EMPTY_PAYLOAD_SHA256,
+    )
+    headers = [("Host", endpoint.netloc), *auth, ("Accept-Encoding", "identity")]
     headers += call.headers(attempt) if call is not None else [("User-Agent", build_user_agent())]
-    return HttpRequest("GET", url, tuple(headers))
+    return HttpRequest(method, url, tuple(headers), body)
 
 
 def sign_form_post(
@@ -312,30 +311,44 @@ def _summary(entry: Any) -> InvalidationSummary:
     )
 
 
+def root_element(body: bytes, name: str) -> dict[str, Any]:
+    """The children of the root element ``name`` of an XML body (``ValueError`` otherwise)."""
+    doc = xml_to_dict(body)
+    root = doc.get(name)
+    if root is None:
+        raise ValueError(f"root element is {next(iter(doc))!r}, not {name!r}")
+    if not isinstance(root, dict):
+        raise ValueError(f"{name} is empty")
+    return root
+
+
+def _invalidation_list(body: bytes, request_id: str | None, attempts: int) -> InvalidationList:
+    root = root_element(body, "InvalidationList")
+    next_marker = _text(root["NextMarker"], "NextMarker") if "NextMarker" in root else None
+    return InvalidationList(
+        marker=_required(root, "Marker"),
+        max_items=_int(root, "MaxItems"),
+        is_truncated=_bool(root, "IsTruncated"),
+        quantity=_int(root, "Quantity"),
+        items=_items(root.get("Items")),
+        next_marker=next_marker,
+        items_present="Items" in root,
+        request_id=request_id,
+        attempts=attempts,
+    )
+
+
+#: What a malformed body raises inside xmltodict, expat and the parsers here.
+PARSE_ERRORS = (ValueError, expat.ExpatError, TypeError, KeyError, OverflowError)
+
+
 def parse_invalidation_list(
     body: bytes, *, status_code: int = 200, request_id: str | None = None, attempts: int = 1
 ) -> InvalidationList:
     """Parse a 2xx body into an :class:`InvalidationList` or raise :class:`ResponseParseError`."""
     try:
-        doc = xml_to_dict(body)
-        root = doc.get("InvalidationList")
-        if root is None:
-            raise ValueError(f"root element is {next(iter(doc))!r}, not 'InvalidationList'")
-        if not isinstance(root, dict):
-            raise ValueError("InvalidationList is empty")
-        next_marker = _text(root["NextMarker"], "NextMarker") if "NextMarker" in root else None
-        return InvalidationList(
-            marker=_required(root, "Marker"),
-            max_items=_int(root, "MaxItems"),
-            is_truncated=_bool(root, "IsTruncated"),
-            quantity=_int(root, "Quantity"),
-            items=_items(root.get("Items")),
-            next_marker=next_marker,
-            items_present="Items" in root,
-            request_id=request_id,
-            attempts=attempts,
-        )
-    except (ValueError, expat.ExpatError, TypeError, KeyError, OverflowError) as exc:
+        return _invalidation_list(body, request_id, attempts)
+    except PARSE_ERRORS as exc:
         raise ResponseParseError(
             f"invalid InvalidationList response (HTTP {status_code}): {exc}",
             status_code=status_code,
@@ -343,8 +356,10 @@ def parse_invalidation_list(
         ) from None
 
 
-def error_from_response(response: HttpResponse) -> CloudFrontError:
-    """The exception for a non-2xx response; never raises, whatever the body."""
+def error_from_response(
+    response: HttpResponse, operation: str = ListParams.name
+) -> CloudFrontError:
+    """The exception for a non-2xx response to ``operation``; never raises, whatever the body."""
     code = message = error_type = None
     request_id = None
     try:
@@ -370,13 +385,18 @@ def error_from_response(response: HttpResponse) -> CloudFrontError:
         status_code=response.status_code,
         request_id=request_id,
         error_type=error_type if isinstance(error_type, str) else None,
+        operation=operation,
     )
 
 
-def parse_response(response: HttpResponse, *, attempts: int = 1) -> InvalidationList:
-    """The page for a 2xx response; raise the matching error otherwise."""
+def parse_response(
+    response: HttpResponse, *, attempts: int = 1, operation: Operation[R] | None = None
+) -> R:
+    """What ``operation`` (default: a listing) returns for a 2xx response; raise the matching
+    error otherwise (:class:`ResponseParseError` for a 2xx body that is not that)."""
+    op: Operation[Any] = _LIST if operation is None else operation
     if response.status_code >= 300:
-        raise error_from_response(response)
+        raise error_from_response(response, op.name)
     if response.truncated:
         raise ResponseParseError(
             f"response body larger than {MAX_BODY_BYTES} bytes",
@@ -389,9 +409,16 @@ def parse_response(response: HttpResponse, *, attempts: int = 1) -> Invalidation
             status_code=response.status_code,
             request_id=response.request_id,
         )
-    return parse_invalidation_list(
-        response.body,
-        status_code=response.status_code,
-        request_id=response.request_id,
-        attempts=attempts,
-    )
+    try:
+        result: R = op.parse(response, attempts)
+    except PARSE_ERRORS as exc:
+        raise ResponseParseError(
+            f"invalid {op.result_name} response (HTTP {response.status_code}): {exc}",
+            status_code=response.status_code,
+            request_id=response.request_id,
+        ) from None
+    return result
+
+
+#: The operation ``parse_response`` assumes when given none.
+_LIST = ListParams("-")

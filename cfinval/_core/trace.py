@@ -23,7 +23,7 @@ API is not I/O, so the core may use it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import OPERATION_NAME, CloudFrontError
 from .effects import Flow, Send
@@ -32,10 +32,11 @@ from .http import HttpRequest, HttpResponse
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-    from .._models import InvalidationList
     from .protocol import Endpoint
 
 __all__ = ["SCHEMA_URL", "SPAN_NAME", "span_attributes", "traced_call"]
+
+R = TypeVar("R")
 
 SPAN_NAME = f"CloudFront.{OPERATION_NAME}"
 #: The semantic conventions the attributes follow (those of the botocore instrumentation).
@@ -71,7 +72,9 @@ def _suppressed() -> bool:
     return bool(context.get_value(key) or context.get_value(_SUPPRESS_PLAIN_KEY))
 
 
-def span_attributes(endpoint: Endpoint, region: str | None) -> dict[str, str | int]:
+def span_attributes(
+    endpoint: Endpoint, region: str | None, operation: str = OPERATION_NAME
+) -> dict[str, str | int]:
     """The attributes known before sending, in the botocore instrumentation's order.
 
     ``server.port`` is the endpoint's explicit port, else 443 (what that instrumentation
@@ -86,7 +89,7 @@ def span_attributes(endpoint: Endpoint, region: str | None) -> dict[str, str | i
     attributes: dict[str, str | int] = {
         "rpc.system": "aws-api",
         "rpc.service": "CloudFront",
-        "rpc.method": OPERATION_NAME,
+        "rpc.method": operation,
     }
     if region is not None:
         attributes["cloud.region"] = region
@@ -142,15 +145,17 @@ def _failed(span: Span, error: BaseException) -> None:
 
 
 def traced_call(
-    flow: Flow[InvalidationList], endpoint: Endpoint, region: str | None
-) -> Flow[InvalidationList]:
-    """``flow`` (one call) as one span; see the module docstring."""
+    flow: Flow[R], endpoint: Endpoint, region: str | None, operation: str = OPERATION_NAME
+) -> Flow[R]:
+    """``flow`` (one call of ``operation``) as one span; see the module docstring."""
     if _suppressed():
         return (yield from flow)
     from opentelemetry.trace import SpanKind, StatusCode
 
     span = _tracer().start_span(
-        SPAN_NAME, kind=SpanKind.CLIENT, attributes=span_attributes(endpoint, region)
+        f"CloudFront.{operation}",
+        kind=SpanKind.CLIENT,
+        attributes=span_attributes(endpoint, region, operation),
     )
     header = _xray_header(span)
     last: HttpResponse | None = None
@@ -171,7 +176,7 @@ def traced_call(
                     last = outcome
                 effect = flow.send(outcome)
         except StopIteration as stop:
-            page: InvalidationList = stop.value
+            page: R = stop.value
     except GeneratorExit:  # the driver abandoned the call (cancelled, interrupted, stopped)
         flow.close()
         span.set_status(StatusCode.ERROR, "the call was cancelled before it completed")
@@ -183,6 +188,7 @@ def traced_call(
         span.end()
         raise
     if span.is_recording():
-        _answered(span, page.request_id, page.attempts, 200 if last is None else last.status_code)
+        status = 200 if last is None else last.status_code
+        _answered(span, getattr(page, "request_id", None), getattr(page, "attempts", 1), status)
     span.end()
     return page

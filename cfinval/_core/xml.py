@@ -48,15 +48,20 @@ class _UnorderedAttributes:
         return getattr(self._parser, name)
 
 
-#: ``InvalidationSummary`` is a list even when the page holds one (xmltodict would give a dict).
-_FORCE_LIST = frozenset({"InvalidationSummary"})
+#: Elements that are list members in the responses cfinval reads: each is a list even when the
+#: response holds one (xmltodict would give a dict). No name is a list in one response and a
+#: structure in another.
+_FORCE_LIST = frozenset(
+    {"InvalidationSummary", "Path", "DistributionTenantSummary", "DomainResult", "Location"}
+)
 
 
 def xml_to_dict(body: bytes) -> dict[str, Any]:
     """``body`` as xmltodict's nested dicts: text kept as sent (whitespace too, as botocore
-    keeps it), attributes ignored, ``InvalidationSummary`` always a list, no DOCTYPE.
+    keeps it), attributes ignored, list members (``InvalidationSummary``, ``Path``, ...) always
+    lists, no DOCTYPE.
 
-    Success pages and error bodies alike go through here.
+    Success bodies and error bodies alike go through here.
     """
     if not body.strip():
         raise ValueError("empty body")

@@ -8,7 +8,16 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -17,7 +26,7 @@ from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
 from .._core.http import HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
-from .._models import InvalidationList, InvalidationSummary, TenantResult
+from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
@@ -140,6 +149,33 @@ class AsyncClient(
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
         return await self._run(self._call(Id, Marker, MaxItems))
+
+    async def create_invalidation_for_distribution_tenant(
+        self,
+        Id: str,
+        Paths: Sequence[str] | None = None,
+        CallerReference: str | None = None,
+        *,
+        InvalidationBatch: Mapping[str, Any] | None = None,
+    ) -> Invalidation:
+        """Invalidate ``Paths`` (URL paths such as ``/index.html`` or ``/images/*``, or ``#``
+        cache tags) on distribution tenant ``Id``; returns the new :class:`cfinval.Invalidation`
+        (``InProgress``, with ``location``).
+
+        ``CallerReference`` defaults to a fresh unique value; every attempt of this call sends
+        the same one, so a retry after a lost response returns the invalidation the first
+        attempt created instead of creating a second. Pass your own to make a re-run
+        idempotent too. ``InvalidationBatch`` takes boto3's form instead
+        (``{"Paths": {"Quantity": 1, "Items": [...]}, "CallerReference": "..."}``).
+        ``Quantity`` is counted for you. Paths are checked before anything is sent.
+        """
+        return await self._run(self._create(Id, Paths, CallerReference, InvalidationBatch))
+
+    async def get_invalidation_for_distribution_tenant(
+        self, DistributionTenantId: str, Id: str
+    ) -> Invalidation:
+        """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
+        return await self._run(self._get(DistributionTenantId, Id))
 
     async def wait_until_completed(
         self,

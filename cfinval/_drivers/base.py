@@ -27,7 +27,7 @@ from .._core.retry import make_retry
 from .._core.timeouts import attempt_limits, check_attempt_timeout
 from .._credentials import CredentialResolver, CredentialSource, as_provider
 from .._errors import ParamValidationError
-from .._models import InvalidationList, InvalidationSummary, TenantIdSequence
+from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantIdSequence
 from .responses import phases, timeout_from
 from .transport import http_options
 
@@ -290,6 +290,22 @@ class Base(Generic[H, S, Pages, Items, Many]):
         from .._core.call import list_flow
 
         return list_flow(self._session, ListParams.validate(Id, Marker, MaxItems))
+
+    def _create(
+        self, Id: object, Paths: object, CallerReference: object, InvalidationBatch: object
+    ) -> Flow[Invalidation]:
+        from .._core.call import operation_flow
+        from .._core.invalidations import CreateInvalidation
+
+        op = CreateInvalidation.validate(Id, Paths, CallerReference, InvalidationBatch)
+        return operation_flow(self._session, op)
+
+    def _get(self, DistributionTenantId: object, Id: object) -> Flow[Invalidation]:
+        from .._core.call import operation_flow
+        from .._core.invalidations import GetInvalidation
+
+        op = GetInvalidation.validate(DistributionTenantId, Id)
+        return operation_flow(self._session, op)
 
     def _wait(
         self, tenant_id: object, invalidation_ids: object, poll: object, timeout: object

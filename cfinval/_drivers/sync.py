@@ -6,7 +6,7 @@ import contextvars
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -15,7 +15,7 @@ from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
-from .._models import InvalidationList, InvalidationSummary, TenantResult
+from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
 from .deadline import attempt_deadline
 from .paginators import Paginator
@@ -122,6 +122,33 @@ class Client(
     ) -> InvalidationList:
         """One page of the tenant's invalidations, newest first."""
         return self._run(self._call(Id, Marker, MaxItems))
+
+    def create_invalidation_for_distribution_tenant(
+        self,
+        Id: str,
+        Paths: Sequence[str] | None = None,
+        CallerReference: str | None = None,
+        *,
+        InvalidationBatch: Mapping[str, Any] | None = None,
+    ) -> Invalidation:
+        """Invalidate ``Paths`` (URL paths such as ``/index.html`` or ``/images/*``, or ``#``
+        cache tags) on distribution tenant ``Id``; returns the new :class:`cfinval.Invalidation`
+        (``InProgress``, with ``location``).
+
+        ``CallerReference`` defaults to a fresh unique value; every attempt of this call sends
+        the same one, so a retry after a lost response returns the invalidation the first
+        attempt created instead of creating a second. Pass your own to make a re-run
+        idempotent too. ``InvalidationBatch`` takes boto3's form instead
+        (``{"Paths": {"Quantity": 1, "Items": [...]}, "CallerReference": "..."}``).
+        ``Quantity`` is counted for you. Paths are checked before anything is sent.
+        """
+        return self._run(self._create(Id, Paths, CallerReference, InvalidationBatch))
+
+    def get_invalidation_for_distribution_tenant(
+        self, DistributionTenantId: str, Id: str
+    ) -> Invalidation:
+        """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
+        return self._run(self._get(DistributionTenantId, Id))
 
     def wait_until_completed(
         self,
