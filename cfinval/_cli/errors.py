@@ -76,7 +76,8 @@ _ADVICE = {
     "profile {profile}), and that STS can be reached from here",
     "sso": "Check sso_account_id, sso_role_name and sso_region of profile {profile}, and that "
     "the IAM Identity Center portal can be reached from here (proxy, AWS_ENDPOINT_URL_SSO)",
-    "login": "Log in again with: aws login --profile {profile}",
+    "login": "Check that the AWS sign-in service can be reached from here (proxy, "
+    "AWS_ENDPOINT_URL_SIGNIN), or log in again with: aws login --profile {profile}",
     "container-role": "Check AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / "
     "AWS_CONTAINER_CREDENTIALS_FULL_URI and the task's or pod's role",
     "iam-role": "Check the instance profile of this EC2 instance and that instance metadata "
