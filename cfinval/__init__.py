@@ -116,10 +116,11 @@ __all__ = [
     "default_chain",
 ]
 
-# Tracebacks and reprs name the public classes where users find them: cfinval.EntityNotFound,
-# not cfinval._errors.EntityNotFound.
+# Tracebacks name the errors where users import them from: cfinval.EntityNotFound, not
+# cfinval._errors.EntityNotFound. (Only the errors: the annotations of other classes are
+# resolved in their own module's namespace, by typing.get_type_hints and attrs.)
 for _name in __all__:
     _public = globals()[_name]
-    if isinstance(_public, type) and _public.__module__.startswith("cfinval._"):
+    if isinstance(_public, type) and issubclass(_public, BaseException):
         _public.__module__ = __name__
 del _name, _public
