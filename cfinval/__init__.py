@@ -63,6 +63,15 @@ from ._models import (
     TenantIdSequence,
     TenantResult,
 )
+from ._tenant_models import (
+    CertificateCustomization,
+    Customizations,
+    DistributionTenantPage,
+    DistributionTenantSummary,
+    DomainResult,
+    GeoRestrictionCustomization,
+    WebAclCustomization,
+)
 from ._version import __version__
 
 __all__ = [
@@ -71,6 +80,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPaginator",
     "BatchTooLarge",
+    "CertificateCustomization",
     "ChainProvider",
     "Client",
     "CloudFrontError",
@@ -81,9 +91,14 @@ __all__ = [
     "CredentialRetrievalError",
     "CredentialSource",
     "Credentials",
+    "Customizations",
+    "DistributionTenantPage",
+    "DistributionTenantSummary",
+    "DomainResult",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "GeoRestrictionCustomization",
     "InconsistentQuantities",
     "InstanceMetadataProvider",
     "InvalidArgument",
@@ -111,6 +126,7 @@ __all__ = [
     "TooManyInvalidationsInProgress",
     "TransportError",
     "WaitTimeoutError",
+    "WebAclCustomization",
     "WebIdentityProvider",
     "__version__",
     "default_chain",

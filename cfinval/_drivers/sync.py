@@ -13,15 +13,17 @@ import httpx
 
 from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
+from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
 from .deadline import attempt_deadline
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
-from .transport import new_sync_client
+from .tenants import TenantMethods
+from .transport import PURPOSE, new_sync_client
 
 if TYPE_CHECKING:
     from .._core.effects import TransportFailure
@@ -37,7 +39,8 @@ class Client(
         Paginator[InvalidationList],
         Paginator[InvalidationSummary],
         Iterator[TenantResult],
-    ]
+    ],
+    TenantMethods[Paginator[DistributionTenantPage], Paginator[DistributionTenantSummary]],
 ):
     """Synchronous client over ``httpx.Client``.
 
@@ -45,9 +48,10 @@ class Client(
     :class:`cfinval.Credentials`, a provider with ``load()``, or a callable returning
     ``Credentials``; default: the AWS SDKs' chain), ``profile``, ``region``, ``endpoint_url``,
     ``max_attempts``, ``retry_mode``, ``timeout`` (seconds or an ``httpx.Timeout``, default
-    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client``: the client closes
-    only what it created), and ``clock``/``sleep`` for tests. Use it as a context manager or
-    call :meth:`close`.
+    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client`` for the CloudFront
+    requests; credential endpoints keep cfinval's settings, as botocore's ``verify=`` applies
+    to the service only; the client closes only what it created), and ``clock``/``sleep`` for
+    tests. Use it as a context manager or call :meth:`close`.
     """
 
     _http_type = httpx.Client
@@ -67,8 +71,19 @@ class Client(
         return http
 
     def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = self._client()
-        timeout, deadline = self._limits_for(request, http.timeout)
+        if request.purpose != SERVICE and not self._owns_http:
+            # A brought client serves CloudFront only; a credential endpoint gets a client
+            # of our own settings, for this one request (they are rare: once an hour or so).
+            self._check_open()
+            with new_sync_client(None, self._credential_http_options()) as http:
+                return self._send_with(http, request, True)
+        return self._send_with(self._client(), request, self._owns_http)
+
+    def _send_with(
+        self, http: httpx.Client, request: HttpRequest, made_here: bool
+    ) -> HttpResponse | TransportFailure:
+        timeout, deadline = self._limits_for(request, http.timeout, made_here)
+        extensions = {PURPOSE: request.purpose} if request.purpose != SERVICE else None
         try:
             # The deadline holds for the whole attempt (headers included) on the transports
             # cfinval makes; on a client you brought, it is checked between body reads.
@@ -80,6 +95,8 @@ class Client(
                     headers=request.headers,
                     content=request.body or None,
                     timeout=timeout,
+                    follow_redirects=False,  # whatever a brought client says
+                    extensions=extensions,
                 ) as resp,
             ):
                 reader = preloaded(resp)
@@ -149,6 +166,30 @@ class Client(
     ) -> Invalidation:
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return self._run(self._get(DistributionTenantId, Id))
+
+    def list_distribution_tenants(
+        self,
+        AssociationFilter: Mapping[str, str] | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the account's distribution tenants; ``AssociationFilter``
+        (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
+        one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
+        return self._run(self._list_tenants(AssociationFilter, Marker, MaxItems))
+
+    def list_distribution_tenants_by_customization(
+        self,
+        WebACLArn: str | None = None,
+        CertificateArn: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
+        ``CertificateArn`` (exactly one, checked before anything is sent)."""
+        return self._run(
+            self._list_tenants_by_customization(WebACLArn, CertificateArn, Marker, MaxItems)
+        )
 
     def wait_until_completed(
         self,

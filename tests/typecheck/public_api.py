@@ -61,4 +61,20 @@ client.list_many(iter(typed_ids))
 client.list_many("dt_1")  # E
 cfinval.AsyncClient(creds).list_many("dt_1")  # E
 
+
+def tenant_ids(client: cfinval.Client) -> list[str]:
+    return [tenant.id for tenant in client.iter_distribution_tenants(distribution_id="E1")]
+
+
+async def tenant_pages(client: cfinval.AsyncClient) -> list[cfinval.DistributionTenantPage]:
+    pages = client.paginate_distribution_tenants_by_customization(web_acl_arn="arn:w")
+    return [page async for page in pages]
+
+
+page: cfinval.DistributionTenantPage = cfinval.Client().list_distribution_tenants(
+    AssociationFilter={"DistributionId": "E1"}, MaxItems=10
+)
+cfinval.Client().iter_distribution_tenants(page_size="10")  # E
+cfinval.Client().list_distribution_tenants({"DistributionId": 1})  # E
+
 reveal_type(cfinval.default_chain().load())  # noqa: F821
