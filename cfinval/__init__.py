@@ -60,6 +60,7 @@ from ._models import (
     InvalidationBatch,
     InvalidationList,
     InvalidationSummary,
+    TenantIdSequence,
     TenantResult,
 )
 from ._tenant_models import (
@@ -120,6 +121,7 @@ __all__ = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantResult",
     "TooManyInvalidationsInProgress",
     "TransportError",
@@ -129,3 +131,12 @@ __all__ = [
     "__version__",
     "default_chain",
 ]
+
+# Tracebacks name the errors where users import them from: cfinval.EntityNotFound, not
+# cfinval._errors.EntityNotFound. (Only the errors: the annotations of other classes are
+# resolved in their own module's namespace, by typing.get_type_hints and attrs.)
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) and issubclass(_public, BaseException):
+        _public.__module__ = __name__
+del _name, _public

@@ -54,6 +54,7 @@ PUBLIC = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantResult",
     "TooManyInvalidationsInProgress",
     "TransportError",
