@@ -62,6 +62,7 @@ from ._models import (
     InvalidationList,
     InvalidationReport,
     InvalidationSummary,
+    TenantIdSequence,
     TenantInvalidation,
     TenantResult,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantInvalidation",
     "TenantResult",
     "TooManyInvalidationsInProgress",
@@ -136,3 +138,12 @@ __all__ = [
     "__version__",
     "default_chain",
 ]
+
+# Tracebacks name the errors where users import them from: cfinval.EntityNotFound, not
+# cfinval._errors.EntityNotFound. (Only the errors: the annotations of other classes are
+# resolved in their own module's namespace, by typing.get_type_hints and attrs.)
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) and issubclass(_public, BaseException):
+        _public.__module__ = __name__
+del _name, _public

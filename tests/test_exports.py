@@ -57,6 +57,7 @@ PUBLIC = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantInvalidation",
     "TenantResult",
     "TooManyInvalidationsInProgress",

@@ -475,6 +475,23 @@ def test_tokens_chain_through_the_listing_both_ways(
     assert seen == TENANTS
 
 
+@pytest.mark.parametrize(
+    "config",
+    [{"page_size": 3}, {"page_size": 4, "starting_token": encode_token("m3")}, {}],
+    ids=str,
+)
+def test_paginator_requests_are_botocores_paginator_requests(config: dict[str, Any]) -> None:
+    """Byte for byte: botocore's paginator writes the page size before each page's Marker."""
+    with Stub(listing(TENANTS)) as stub:
+        our_pages(stub.url, **config)
+        ours = [req.body for req in stub.requests]
+        stub.requests.clear()
+        botocore_pages(stub.url, **_boto(config))
+        theirs = [req.body for req in stub.requests]
+    assert len(ours) > 1
+    assert ours == theirs
+
+
 def test_items_paginator_and_by_customization(served: str) -> None:
     with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=served) as client:
         items = client.iter_distribution_tenants(page_size=4, max_items=6)

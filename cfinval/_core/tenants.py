@@ -69,12 +69,18 @@ def _body(root: str, members: list[tuple[str, Any]]) -> bytes:
     return text.replace("/>", " />").encode("utf-8")
 
 
-def _paging_members(marker: str | None, max_items: int | None) -> list[tuple[str, Any]]:
+def _paging_members(
+    marker: str | None, max_items: int | None, marker_last: bool
+) -> list[tuple[str, Any]]:
+    """``Marker`` and ``MaxItems`` in the order botocore writes them: the model's for a call
+    and for a paginator that started from a token (botocore's paginator puts the token's
+    ``Marker`` in before the page size), ``MaxItems`` first for a paginator that started at
+    the beginning (the page size goes in before the first ``NextMarker``)."""
     members: list[tuple[str, Any]] = []
     if marker is not None:
         members.append(("Marker", marker))
     if max_items is not None:
-        members.append(("MaxItems", str(max_items)))
+        members.insert(0 if marker_last else len(members), ("MaxItems", str(max_items)))
     return members
 
 
@@ -83,7 +89,7 @@ class ListTenants(Operation[DistributionTenantPage]):
     distribution and/or connection group (``association_filter``: ``(key, value)`` pairs in
     the order given; ``None``: no ``AssociationFilter`` element)."""
 
-    __slots__ = ("association_filter", "marker", "max_items")
+    __slots__ = ("association_filter", "marker", "marker_last", "max_items")
     name = "ListDistributionTenants"
     result_name = "ListDistributionTenantsResult"
 
@@ -92,10 +98,13 @@ class ListTenants(Operation[DistributionTenantPage]):
         association_filter: tuple[tuple[str, str], ...] | None = None,
         marker: str | None = None,
         max_items: int | None = None,
+        marker_last: bool = False,
     ) -> None:
         self.association_filter = association_filter
         self.marker = marker
         self.max_items = max_items
+        #: A paginator's request: ``MaxItems`` before ``Marker``, as botocore's paginator.
+        self.marker_last = marker_last
 
     @classmethod
     def validate(
@@ -126,8 +135,11 @@ class ListTenants(Operation[DistributionTenantPage]):
         marker = _optional_str("Marker", Marker)
         return cls(pairs, marker, None if MaxItems is None else check_count("MaxItems", MaxItems))
 
-    def with_marker(self, marker: str | None) -> ListTenants:
-        return ListTenants(self.association_filter, marker, self.max_items)
+    def with_marker(self, marker: str | None, marker_last: bool | None = None) -> ListTenants:
+        """The paginator's request for the page at ``marker`` (see :func:`_paging_members`
+        for ``marker_last``; ``None``: as this one)."""
+        last = self.marker_last if marker_last is None else marker_last
+        return ListTenants(self.association_filter, marker, self.max_items, last)
 
     def route(self) -> tuple[str, str, tuple[()]]:
         return "POST", f"/{API_VERSION}/distribution-tenants", ()
@@ -136,7 +148,7 @@ class ListTenants(Operation[DistributionTenantPage]):
         members: list[tuple[str, Any]] = []
         if self.association_filter is not None:
             members.append(("AssociationFilter", dict(self.association_filter)))
-        members += _paging_members(self.marker, self.max_items)
+        members += _paging_members(self.marker, self.max_items, self.marker_last)
         return _body("ListDistributionTenantsRequest", members)
 
     def parse(self, response: HttpResponse, attempts: int) -> DistributionTenantPage:
@@ -147,7 +159,7 @@ class ListTenantsByCustomization(Operation[DistributionTenantPage]):
     """``ListDistributionTenantsByCustomization``: the tenants using one web ACL or one
     certificate (exactly one of the two)."""
 
-    __slots__ = ("certificate_arn", "marker", "max_items", "web_acl_arn")
+    __slots__ = ("certificate_arn", "marker", "marker_last", "max_items", "web_acl_arn")
     name = "ListDistributionTenantsByCustomization"
     result_name = "ListDistributionTenantsByCustomizationResult"
 
@@ -157,11 +169,13 @@ class ListTenantsByCustomization(Operation[DistributionTenantPage]):
         certificate_arn: str | None,
         marker: str | None = None,
         max_items: int | None = None,
+        marker_last: bool = False,
     ) -> None:
         self.web_acl_arn = web_acl_arn
         self.certificate_arn = certificate_arn
         self.marker = marker
         self.max_items = max_items
+        self.marker_last = marker_last
 
     @classmethod
     def validate(
@@ -182,9 +196,13 @@ class ListTenantsByCustomization(Operation[DistributionTenantPage]):
         size = None if MaxItems is None else check_count("MaxItems", MaxItems)
         return cls(web_acl, certificate, marker, size)
 
-    def with_marker(self, marker: str | None) -> ListTenantsByCustomization:
+    def with_marker(
+        self, marker: str | None, marker_last: bool | None = None
+    ) -> ListTenantsByCustomization:
+        """As :meth:`ListTenants.with_marker`."""
+        last = self.marker_last if marker_last is None else marker_last
         return ListTenantsByCustomization(
-            self.web_acl_arn, self.certificate_arn, marker, self.max_items
+            self.web_acl_arn, self.certificate_arn, marker, self.max_items, last
         )
 
     def route(self) -> tuple[str, str, tuple[()]]:
@@ -196,7 +214,7 @@ class ListTenantsByCustomization(Operation[DistributionTenantPage]):
             members.append(("WebACLArn", self.web_acl_arn))
         if self.certificate_arn is not None:
             members.append(("CertificateArn", self.certificate_arn))
-        members += _paging_members(self.marker, self.max_items)
+        members += _paging_members(self.marker, self.max_items, self.marker_last)
         return _body("ListDistributionTenantsByCustomizationRequest", members)
 
     def parse(self, response: HttpResponse, attempts: int) -> DistributionTenantPage:
@@ -328,7 +346,7 @@ class TenantPaginationPlan(Record):
         if starting_token is not None:
             marker, skip = decode_token(starting_token, operation.name)  # type: ignore[arg-type]
             _optional_str("starting_token's Marker", marker)
-        return cls(operation.with_marker(marker), most, marker, skip)
+        return cls(operation.with_marker(marker, marker_last=marker is None), most, marker, skip)
 
 
 def tenant_pages_flow(

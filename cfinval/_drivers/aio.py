@@ -139,9 +139,9 @@ class AsyncClient(
             with anyio.fail_after(deadline):
                 return await _exchange(http, request, timeout)
         except TimeoutError:
-            return deadline_failure(deadline or 0.0)
+            return deadline_failure(deadline or 0.0, request.url)
         except HTTPX_ERRORS as exc:
-            return failure(exc)
+            return failure(exc, request.url)
 
     async def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):

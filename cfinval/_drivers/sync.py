@@ -114,12 +114,12 @@ class Client(
                         if not reader.feed(chunk):
                             break
                         if expired():
-                            return deadline_failure(deadline or 0.0)
+                            return deadline_failure(deadline or 0.0, request.url)
                 return response(resp, reader)
         except HTTPX_ERRORS as exc:
             if deadline is not None and expired():
-                return deadline_failure(deadline)
-            return failure(exc)
+                return deadline_failure(deadline, request.url)
+            return failure(exc, request.url)
 
     def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):

@@ -5,6 +5,8 @@ A line ending in ``# E`` must be a mypy error; every other line must pass ``mypy
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cfinval
 from cfinval.testing import FakeCloudFront
 
@@ -59,6 +61,23 @@ cfinval.Client(credentials=42)  # E
 cfinval.AsyncClient(credentials="AKIDEXAMPLE:secret")  # E
 FakeCloudFront(credentials=42)  # E
 wrong: cfinval.CredentialSource = "AKIDEXAMPLE"  # E
+
+# retry_mode= is one of three names; list_many() takes many Ids, never one str
+client = cfinval.Client(creds, retry_mode="adaptive")
+cfinval.AsyncClient(creds, retry_mode="legacy")
+cfinval.Client(creds, retry_mode="fast")  # E
+cfinval.AsyncClient(creds, retry_mode="Standard")  # E
+typed_ids: Sequence[str] = ["dt_1", "dt_2"]
+client.list_many(typed_ids)
+client.list_many(["dt_1", "dt_2"])
+client.list_many(("dt_1",))
+client.list_many({"dt_1"})
+client.list_many({"dt_1": "shop"}.keys())
+client.list_many({"dt_1": "shop"})
+client.list_many(line.strip() for line in ["dt_1\n"])
+client.list_many(iter(typed_ids))
+client.list_many("dt_1")  # E
+cfinval.AsyncClient(creds).list_many("dt_1")  # E
 
 
 def tenant_ids(client: cfinval.Client) -> list[str]:
