@@ -13,6 +13,7 @@ variables are set (no proxy can reach this machine's loopback).
 from __future__ import annotations
 
 import datetime as _dt
+import shlex
 import sys
 import time
 from typing import TextIO
@@ -86,7 +87,7 @@ def _deploy_step(fake: FakeCloudFront, client: cfinval.Client, out: TextIO) -> N
         f"{distribution_id} ({len(tenants)} tenants; at most "
         f"{fake.max_wildcards_in_progress} wildcard paths in progress), and wait\n"
         f"  (cfinval invalidate-tenants --distribution-id {distribution_id} --paths "
-        f"{' '.join(paths)} --wait)\n\n"
+        f"{' '.join(map(shlex.quote, paths))} --wait)\n\n"
     )
     started = time.monotonic()
     run = client.invalidate_tenants(paths, distribution_id=distribution_id, wait=True, poll=0.05)
