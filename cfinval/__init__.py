@@ -29,6 +29,7 @@ from ._credentials import (
     default_chain,
 )
 from ._drivers.aio import AsyncClient
+from ._drivers.deploy import AsyncInvalidationRun, InvalidationRun
 from ._drivers.paginators import AsyncPaginator, Paginator
 from ._drivers.sync import Client
 from ._errors import (
@@ -59,8 +60,20 @@ from ._models import (
     Invalidation,
     InvalidationBatch,
     InvalidationList,
+    InvalidationReport,
     InvalidationSummary,
+    TenantIdSequence,
+    TenantInvalidation,
     TenantResult,
+)
+from ._tenant_models import (
+    CertificateCustomization,
+    Customizations,
+    DistributionTenantPage,
+    DistributionTenantSummary,
+    DomainResult,
+    GeoRestrictionCustomization,
+    WebAclCustomization,
 )
 from ._version import __version__
 
@@ -68,8 +81,10 @@ __all__ = [
     "AccessDenied",
     "AssumeRoleProvider",
     "AsyncClient",
+    "AsyncInvalidationRun",
     "AsyncPaginator",
     "BatchTooLarge",
+    "CertificateCustomization",
     "ChainProvider",
     "Client",
     "CloudFrontError",
@@ -80,15 +95,22 @@ __all__ = [
     "CredentialRetrievalError",
     "CredentialSource",
     "Credentials",
+    "Customizations",
+    "DistributionTenantPage",
+    "DistributionTenantSummary",
+    "DomainResult",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "GeoRestrictionCustomization",
     "InconsistentQuantities",
     "InstanceMetadataProvider",
     "InvalidArgument",
     "Invalidation",
     "InvalidationBatch",
     "InvalidationList",
+    "InvalidationReport",
+    "InvalidationRun",
     "InvalidationSummary",
     "LoginProvider",
     "LoginRequiredError",
@@ -105,11 +127,23 @@ __all__ = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
+    "TenantInvalidation",
     "TenantResult",
     "TooManyInvalidationsInProgress",
     "TransportError",
     "WaitTimeoutError",
+    "WebAclCustomization",
     "WebIdentityProvider",
     "__version__",
     "default_chain",
 ]
+
+# Tracebacks name the errors where users import them from: cfinval.EntityNotFound, not
+# cfinval._errors.EntityNotFound. (Only the errors: the annotations of other classes are
+# resolved in their own module's namespace, by typing.get_type_hints and attrs.)
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) and issubclass(_public, BaseException):
+        _public.__module__ = __name__
+del _name, _public

@@ -5,6 +5,7 @@
     cfinval list-invalidations-for-distribution-tenant --id ID [AWS CLI paging/output options]
     cfinval audit --ids-file FILE          per-tenant InProgress/Completed counts
     cfinval wait --id ID                   until the tenant's invalidations are Completed
+    cfinval invalidate-tenants --distribution-id ID --paths P...   the deploy step (_cli.deploy)
     cfinval fake-server                    the embedded fake CloudFront on 127.0.0.1
     cfinval help | cfinval <command> help  help, as ``aws help`` (also ``-h``/``--help``)
 
@@ -22,23 +23,22 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
 import cfinval
 from cfinval._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
 from cfinval._errors import OPERATION_NAME as OPERATION
 
-if TYPE_CHECKING:
-    import httpx
-
+from .deploy import add_deploy_command
 from .errors import (
-    CONFIG_RC,
     GENERAL_RC,
     INTERRUPTED_RC,
     SERVICE_RC,
     USAGE_RC,
     Failure,
     UsageError,
+    credential_failure,
+    exit_code,
     one_line,
 )
 from .helpcmd import add_command, add_help_command
@@ -101,7 +101,9 @@ def _global_options() -> _Parser:
     group.add_argument("--profile", help="use this profile from the shared AWS config files")
     group.add_argument("--region", help="AWS region (selects the partition for CloudFront)")
     group.add_argument(
-        "--output", choices=("json", "text", "table"), help="output format (default: json)"
+        "--output",
+        choices=("json", "text", "table", "yaml", "yaml-stream"),
+        help="output format (default: json; yaml and yaml-stream are refused)",
     )
     group.add_argument("--query", metavar="EXPR", help="JMESPath expression to filter the output")
     group.add_argument(
@@ -211,6 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
             description=description,
         )
         sub[name].set_defaults(run=run)
+    add_deploy_command(  # the deploy step: its own module
+        commands,
+        common,
+        positive_int=_positive_int,
+        positive_seconds=_positive_seconds,
+        seconds=_seconds,
+        client=_client,
+        output_format=_output_format,
+        query=_query,
+        print=_print,
+        read_ids=_read_ids,
+    )
 
     lister = sub["list-invalidations-for-distribution-tenant"]
     lister.add_argument("--id", required=True, help="the distribution tenant Id")
@@ -281,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--write-ids", metavar="FILE", help="write the tenant Ids to FILE")
     fake.add_argument("--access-key", help="access key id to accept")
     fake.add_argument("--secret-key", help="secret access key to accept")
-    fake.add_argument("--region", default="us-east-1", help="signing region to accept")
+    fake.add_argument(
+        "--region", default=None, help="the one signing region to accept (default: any region)"
+    )
     fake.add_argument(
         "--no-verify-signatures",
         dest="verify_signatures",
@@ -329,10 +345,9 @@ def _version() -> str:
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = _opt(args, "output") or os.environ.get("AWS_DEFAULT_OUTPUT") or "json"
-    if chosen not in ("json", "text", "table"):
-        raise UsageError(f"invalid output format {chosen!r} (AWS_DEFAULT_OUTPUT)")
-    return str(chosen)
+    from .output import output_format
+
+    return output_format(_opt(args, "output"), _opt(args, "profile"))
 
 
 def _query(args: argparse.Namespace) -> Callable[[Any], Any] | None:
@@ -359,38 +374,31 @@ def _client(args: argparse.Namespace) -> Iterator[cfinval.Client]:
     region = _opt(args, "region")
     if region is not None:  # the AWS CLI: a bad --region is a configuration error (255)
         check_region(region, "--region", cfinval.ConfigError)
-    http = _http_client(args, timeout)
-    try:
-        with cfinval.Client(
-            profile=_opt(args, "profile"),
-            region=region,
-            endpoint_url=_opt(args, "endpoint_url"),
-            timeout=timeout,
-            http_client=http,
-        ) as client:
-            yield client
-    finally:
-        if http is not None:
-            http.close()
+    with cfinval.Client(
+        profile=_opt(args, "profile"),
+        region=region,
+        endpoint_url=_opt(args, "endpoint_url"),
+        timeout=timeout,
+    ) as client:
+        # As in the AWS CLI, --ca-bundle and --no-verify-ssl apply to the CloudFront endpoint
+        # only: STS, IAM Identity Center and sign-in keep AWS_CA_BUNDLE / ca_bundle / defaults.
+        client._service_tls = _service_tls(args)
+        yield client
 
 
-def _http_client(args: argparse.Namespace, timeout: httpx.Timeout) -> httpx.Client | None:
-    """The HTTP client for ``--ca-bundle`` / ``--no-verify-ssl``; None: the client's own."""
+def _service_tls(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The TLS settings of ``--ca-bundle`` / ``--no-verify-ssl``; None: the configured ones."""
     ca_bundle = _opt(args, "ca_bundle")
     verify = _opt(args, "verify_ssl")
     if ca_bundle is None and verify:
         return None
-    from .._drivers.transport import new_sync_client
 
     def warn(message: str) -> None:  # urllib3's warning, which the AWS CLI prints
         sys.stderr.write(f"InsecureRequestWarning: {message}\n")
 
-    options: dict[str, Any] = {"timeout": timeout}
     if not verify:  # as in the AWS CLI, --no-verify-ssl wins over --ca-bundle
-        options.update(verify=False, on_unverified=warn)
-    else:
-        options.update(ca_bundle=ca_bundle, ca_bundle_source="--ca-bundle")
-    return new_sync_client(None, options)
+        return {"verify": False, "on_unverified": warn}
+    return {"ca_bundle": ca_bundle, "ca_bundle_source": "--ca-bundle"}
 
 
 def _print(
@@ -507,6 +515,7 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     if not ids:
         raise UsageError("no tenant Ids given (--ids-file, or one Id a line on stdin)")
     rows: dict[str, dict[str, Any]] = {}
+    code = 0
     with _client(args) as client:
         results = client.list_many(
             ids,
@@ -517,9 +526,11 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
         )
         for result in results:
             rows[result.tenant_id] = _audit_row(result)
+            if result.error is not None:  # the code a listing of that tenant exits with
+                code = max(code, exit_code(result.error))
     ordered = [rows[tenant_id] for tenant_id in dict.fromkeys(ids)]
     _print("Audit", {"Tenants": ordered}, fmt, query, out)
-    return SERVICE_RC if any("Error" in row for row in ordered) else 0
+    return code
 
 
 # --- wait ---------------------------------------------------------------------------------------
@@ -578,6 +589,11 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     undo_debug = None
+    library = logging.getLogger("cfinval")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        # what went wrong is the one line of the error; the AWS CLI shows botocore's log
+        # records (a refused SSO token refresh...) only with --debug, and so does cfinval
+        library.addHandler(logging.NullHandler())
     if _opt(args, "debug"):
         undo_debug = _configure_debug()
         logging.getLogger("cfinval").debug("%s command %s", _version(), args.command)
@@ -590,10 +606,9 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         return _fail(err, str(exc), exc.code)
     except cfinval.ParamValidationError as exc:
         return _fail(err, f"Parameter validation failed: {exc}", USAGE_RC)
-    except cfinval.LoginRequiredError as exc:  # its message ends with the command to run
-        return _fail(err, str(exc), CONFIG_RC)
-    except cfinval.NoCredentialsError as exc:
-        return _fail(err, f"{exc}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.", CONFIG_RC)
+    except cfinval.NoCredentialsError as exc:  # what failed, what to do, the AWS CLI's code
+        profile = _opt(args, "profile") or os.environ.get("AWS_PROFILE") or "default"
+        return _fail(err, *credential_failure(exc, profile))
     except cfinval.CloudFrontError as exc:
         return _fail(err, str(exc), SERVICE_RC)
     except cfinval.WaitTimeoutError as exc:

@@ -9,7 +9,7 @@ deadline, and tests drive it with a fake clock instead of sleeping.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -122,13 +122,25 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
         now = session.monotonic()
         if deadline is not None and now >= deadline:
             missing = tuple(i for i in pending if i not in found)
-            shown = ", ".join(pending[:10]) + (", ..." if len(pending) > 10 else "")
+            listed = [i for i in pending if i in found]
+            said = f"{_ids(listed)} still {_statuses(found, listed)}" if listed else ""
+            if missing:  # a typo, another tenant's Id, or not visible yet: say which
+                said += ("; " if said else "") + f"never listed: {_ids(missing)}"
             raise WaitTimeoutError(
                 f"timed out after {plan.timeout:g} s waiting for {len(pending)} invalidation(s) "
-                f"of tenant {plan.tenant_id!r} to complete: {shown}",
+                f"of tenant {plan.tenant_id!r} to complete: {said}",
                 pending=pending,
                 missing=missing,
             )
         delay = plan.poll if deadline is None else min(plan.poll, deadline - now)
         log.debug("wait: %d pending after poll %d; next poll in %.3f s", len(pending), polls, delay)
         yield Sleep(delay)
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:10]) + (f", ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
+
+
+def _statuses(found: Mapping[str, InvalidationSummary], ids: Sequence[str]) -> str:
+    """``InProgress`` (or whatever the listing said: the statuses seen, in order)."""
+    return "/".join(dict.fromkeys(found[i].status for i in ids))

@@ -18,20 +18,28 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.defaults import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DEPLOY_TIMEOUT,
+    DEFAULT_POLL,
+    DEFAULT_TIMEOUT,
+)
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
+from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
+from .deploy import AsyncInvalidationRun, start_async
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
-from .transport import new_async_client
+from .tenants import TenantMethods
+from .transport import PURPOSE, new_async_client
 
 if TYPE_CHECKING:
     import anyio
@@ -41,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient"]
 
+R = TypeVar("R")
+
 
 class AsyncClient(
     Base[
@@ -49,7 +59,10 @@ class AsyncClient(
         AsyncPaginator[InvalidationList],
         AsyncPaginator[InvalidationSummary],
         AsyncIterator[TenantResult],
-    ]
+    ],
+    TenantMethods[
+        AsyncPaginator[DistributionTenantPage], AsyncPaginator[DistributionTenantSummary]
+    ],
 ):
     """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited.
 
@@ -107,8 +120,17 @@ class AsyncClient(
         self._keeper = None
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = await self._client()
-        timeout, deadline = self._limits_for(request, http.timeout)
+        if request.purpose != SERVICE and not self._owns_http:
+            # A brought client serves CloudFront only: see the sync driver.
+            self._check_open()
+            async with new_async_client(None, self._credential_http_options()) as http:
+                return await self._send_with(http, request, True)
+        return await self._send_with(await self._client(), request, self._owns_http)
+
+    async def _send_with(
+        self, http: httpx.AsyncClient, request: HttpRequest, made_here: bool
+    ) -> HttpResponse | TransportFailure:
+        timeout, deadline = self._limits_for(request, http.timeout, made_here)
         try:
             if deadline is None:
                 return await _exchange(http, request, timeout)
@@ -117,9 +139,9 @@ class AsyncClient(
             with anyio.fail_after(deadline):
                 return await _exchange(http, request, timeout)
         except TimeoutError:
-            return deadline_failure(deadline or 0.0)
+            return deadline_failure(deadline or 0.0, request.url)
         except HTTPX_ERRORS as exc:
-            return failure(exc)
+            return failure(exc, request.url)
 
     async def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):
@@ -177,6 +199,30 @@ class AsyncClient(
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return await self._run(self._get(DistributionTenantId, Id))
 
+    async def list_distribution_tenants(
+        self,
+        AssociationFilter: Mapping[str, str] | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the account's distribution tenants; ``AssociationFilter``
+        (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
+        one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
+        return await self._run(self._list_tenants(AssociationFilter, Marker, MaxItems))
+
+    async def list_distribution_tenants_by_customization(
+        self,
+        WebACLArn: str | None = None,
+        CertificateArn: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
+        ``CertificateArn`` (exactly one, checked before anything is sent)."""
+        return await self._run(
+            self._list_tenants_by_customization(WebACLArn, CertificateArn, Marker, MaxItems)
+        )
+
     async def wait_until_completed(
         self,
         tenant_id: str,
@@ -188,17 +234,41 @@ class AsyncClient(
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
         return await self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
+    def invalidate_tenants(
+        self,
+        paths: Sequence[str],
+        *,
+        distribution_id: str | None = None,
+        tenant_ids: Iterable[str] | None = None,
+        caller_reference: str | None = None,
+        wait: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
+    ) -> AsyncInvalidationRun:
+        """The deploy step, as :meth:`Client.invalidate_tenants`: ``async for`` the results,
+        or ``await run.report()``."""
+        options = self._deploy_options(
+            paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
+        )
+        return start_async(self, options)
+
+    async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
+        found = self.iter_distribution_tenants(distribution_id=distribution_id)
+        return [tenant.id async for tenant in found]
+
+    async def _fan_out(self, scheduler: Scheduler[R]) -> AsyncIterator[R]:
         import anyio
         from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
         # (not subscripted: anyio 3, which httpx allows, has a plain function here)
-        send: MemoryObjectSendStream[tuple[int, TenantResult | None, BaseException | None]]
-        receive: MemoryObjectReceiveStream[tuple[int, TenantResult | None, BaseException | None]]
+        send: MemoryObjectSendStream[tuple[int, R | None, BaseException | None]]
+        receive: MemoryObjectReceiveStream[tuple[int, R | None, BaseException | None]]
         send, receive = anyio.create_memory_object_stream(math.inf)
         tasks: dict[int, _Task] = {}
 
-        async def work(key: int, flow: Flow[TenantResult]) -> None:
+        async def work(key: int, flow: Flow[R]) -> None:
             try:
                 result = await self._run(flow)
             except Exception as exc:  # handed to the consumer, who raises it
@@ -265,6 +335,8 @@ async def _exchange(
         headers=request.headers,
         content=request.body or None,
         timeout=timeout,
+        follow_redirects=False,  # whatever a brought client says
+        extensions={PURPOSE: request.purpose} if request.purpose != SERVICE else None,
     ) as resp:
         reader = preloaded(resp)
         if reader is None:

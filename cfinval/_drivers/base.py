@@ -10,8 +10,8 @@ import datetime as _dt
 import os
 import time
 import weakref
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from collections.abc import Callable, Iterator, Mapping, Set
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import httpx
 
@@ -27,11 +27,12 @@ from .._core.retry import make_retry
 from .._core.timeouts import attempt_limits, check_attempt_timeout
 from .._credentials import CredentialResolver, CredentialSource, as_provider
 from .._errors import ParamValidationError
-from .._models import Invalidation, InvalidationList, InvalidationSummary
+from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantIdSequence
 from .responses import phases, timeout_from
 from .transport import http_options
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
+    from .._core.deploy import DeployOptions
     from .._core.fanout import Scheduler
 
 __all__ = ["Base"]
@@ -41,7 +42,25 @@ S = TypeVar("S")
 Pages = TypeVar("Pages")
 Items = TypeVar("Items")
 Many = TypeVar("Many")
-_UNSET: Any = object()
+
+
+class _Default:
+    """A parameter's default that is not a plain value: shown as what it means (never as
+    ``<object object at 0x...>``) in ``help()`` and ``inspect.signature``."""
+
+    __slots__ = ("_shown",)
+
+    def __init__(self, shown: str) -> None:
+        self._shown = shown
+
+    def __repr__(self) -> str:
+        return self._shown
+
+
+#: ``timeout=`` not given: 10 s, or a given ``http_client``'s own timeout.
+_DEFAULT_TIMEOUT: Any = _Default("<10 s, or the http_client's own>")
+#: ``attempt_timeout=`` not given: no deadline per attempt beyond ``timeout``'s phases.
+_NO_DEADLINE: Any = _Default("<none>")
 
 
 class Base(Generic[H, S, Pages, Items, Many]):
@@ -65,9 +84,9 @@ class Base(Generic[H, S, Pages, Items, Many]):
         region: str | None = None,
         endpoint_url: str | None = None,
         max_attempts: int | None = None,
-        retry_mode: str | None = None,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        attempt_timeout: float | None = _UNSET,
+        retry_mode: Literal["standard", "legacy", "adaptive"] | None = None,
+        timeout: float | httpx.Timeout | None = _DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = _NO_DEADLINE,
         http_client: H | None = None,
         clock: Callable[[], float] | None = None,
         sleep: S | None = None,
@@ -81,9 +100,9 @@ class Base(Generic[H, S, Pages, Items, Many]):
         """
         if not isinstance(tracing, bool):
             raise ParamValidationError(f"tracing must be True or False, got {tracing!r}")
-        self._timeout_given = timeout is not _UNSET
-        self._timeout = timeout_from(10.0 if timeout is _UNSET else timeout)
-        self._deadline_given = attempt_timeout is not _UNSET
+        self._timeout_given = timeout is not _DEFAULT_TIMEOUT
+        self._timeout = timeout_from(10.0 if timeout is _DEFAULT_TIMEOUT else timeout)
+        self._deadline_given = attempt_timeout is not _NO_DEADLINE
         self._attempt_timeout = (
             check_attempt_timeout(attempt_timeout) if self._deadline_given else None
         )
@@ -115,6 +134,9 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         self._http = http_client
         self._owns_http = http_client is None
+        #: TLS settings for the CloudFront requests only (the CLI's ``--ca-bundle`` and
+        #: ``--no-verify-ssl``; see ``transport.new_sync_client``), set before the first call.
+        self._service_tls: dict[str, Any] | None = None
         self._closed = False
         self._sleep = sleep
         #: Guards the HTTP client's creation and replacement (threads, event loops).
@@ -163,18 +185,21 @@ class Base(Generic[H, S, Pages, Items, Many]):
                 self._inherited = True
 
     def _limits_for(
-        self, request: HttpRequest, http_timeout: httpx.Timeout
+        self, request: HttpRequest, http_timeout: httpx.Timeout, made_here: bool
     ) -> tuple[httpx.Timeout, float | None]:
         """The httpx timeouts for one attempt and its deadline (see ``_core.timeouts``).
 
-        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
-        otherwise the brought client's own.
+        Our own ``timeout`` applies when we made the HTTP client (``made_here``) or
+        ``timeout=`` was given; otherwise the brought client's own.
         """
-        if request.timeout is None:
+        own = made_here or self._timeout_given
+        # cached for the client of the CloudFront requests only (a credential request on a
+        # client of our own, beside a brought one, computes its limits each time)
+        cacheable = request.timeout is None and made_here == self._owns_http
+        if cacheable:
             cached = self._limits
             if cached is not None and cached[0] is http_timeout:
                 return cached[1], cached[2]
-        own = self._owns_http or self._timeout_given
         capped, deadline = attempt_limits(
             phases(self._timeout if own else http_timeout),
             self._attempt_timeout,
@@ -183,20 +208,32 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         connect, read, write, pool = capped
         limits = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        if request.timeout is None:
+        if cacheable:
             self._limits = (http_timeout, limits, deadline)
         return limits, deadline
 
     def _http_options(self) -> dict[str, Any]:
-        """Options for an HTTP client this client creates (see ``transport.http_options``)."""
-        return http_options(self._timeout, self._config)
+        """Options for the HTTP client this client creates (see ``transport.http_options``)."""
+        options = http_options(self._timeout, self._config)
+        if self._service_tls is not None:
+            options["service_tls"] = self._service_tls
+        return options
+
+    def _credential_http_options(self) -> dict[str, Any]:
+        """Options for an HTTP client that serves a credential request when ``http_client``
+        was brought: that client serves the CloudFront endpoint only, as botocore's
+        ``verify=`` and ``proxies=`` apply to the service client only; the credential
+        endpoints keep the configured CA bundle and the environment's proxies."""
+        options = http_options(self._timeout, self._config)
+        del options["endpoint"]
+        return options
 
     # -- what the drivers provide -----------------------------------------------------------
 
     def _paginator(self, flow: Flow[None], state: PaginationState) -> Any:
         raise NotImplementedError  # pragma: no cover
 
-    def _fan_out(self, scheduler: Scheduler) -> Any:
+    def _fan_out(self, scheduler: Scheduler[Any]) -> Any:
         raise NotImplementedError  # pragma: no cover
 
     # -- the public methods that are not awaited (arguments are checked here, before I/O) ---
@@ -240,7 +277,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
 
     def list_many(
         self,
-        tenant_ids: Iterable[str],
+        tenant_ids: TenantIdSequence | Set[str] | Iterator[str] | Mapping[str, object],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         max_items_per_tenant: int | None = None,
@@ -267,6 +304,30 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return cast(Many, self._fan_out(Scheduler(self._session, fan, pacer)))
+
+    def _deploy_options(
+        self,
+        paths: object,
+        distribution_id: object,
+        tenant_ids: object,
+        caller_reference: object,
+        wait: object,
+        concurrency: object,
+        poll: object,
+        timeout: object,
+    ) -> DeployOptions:
+        from .._core.deploy import DeployOptions
+
+        return DeployOptions.create(
+            paths,
+            distribution_id=distribution_id,
+            tenant_ids=tenant_ids,
+            caller_reference=caller_reference,
+            wait=wait,
+            concurrency=concurrency,
+            poll=poll,
+            timeout=timeout,
+        )
 
     def _call(self, Id: object, Marker: object, MaxItems: object) -> Flow[InvalidationList]:
         from .._core.call import list_flow

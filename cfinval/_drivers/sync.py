@@ -7,27 +7,37 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.defaults import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DEPLOY_TIMEOUT,
+    DEFAULT_POLL,
+    DEFAULT_TIMEOUT,
+)
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
+from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
 from .deadline import attempt_deadline
+from .deploy import InvalidationRun, start
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
-from .transport import new_sync_client
+from .tenants import TenantMethods
+from .transport import PURPOSE, new_sync_client
 
 if TYPE_CHECKING:
     from .._core.effects import TransportFailure
     from .._core.fanout import Scheduler
 
 __all__ = ["Client"]
+
+R = TypeVar("R")
 
 
 class Client(
@@ -37,7 +47,8 @@ class Client(
         Paginator[InvalidationList],
         Paginator[InvalidationSummary],
         Iterator[TenantResult],
-    ]
+    ],
+    TenantMethods[Paginator[DistributionTenantPage], Paginator[DistributionTenantSummary]],
 ):
     """Synchronous client over ``httpx.Client``.
 
@@ -45,9 +56,10 @@ class Client(
     :class:`cfinval.Credentials`, a provider with ``load()``, or a callable returning
     ``Credentials``; default: the AWS SDKs' chain), ``profile``, ``region``, ``endpoint_url``,
     ``max_attempts``, ``retry_mode``, ``timeout`` (seconds or an ``httpx.Timeout``, default
-    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client``: the client closes
-    only what it created), and ``clock``/``sleep`` for tests. Use it as a context manager or
-    call :meth:`close`.
+    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client`` for the CloudFront
+    requests; credential endpoints keep cfinval's settings, as botocore's ``verify=`` applies
+    to the service only; the client closes only what it created), and ``clock``/``sleep`` for
+    tests. Use it as a context manager or call :meth:`close`.
     """
 
     _http_type = httpx.Client
@@ -67,8 +79,19 @@ class Client(
         return http
 
     def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = self._client()
-        timeout, deadline = self._limits_for(request, http.timeout)
+        if request.purpose != SERVICE and not self._owns_http:
+            # A brought client serves CloudFront only; a credential endpoint gets a client
+            # of our own settings, for this one request (they are rare: once an hour or so).
+            self._check_open()
+            with new_sync_client(None, self._credential_http_options()) as http:
+                return self._send_with(http, request, True)
+        return self._send_with(self._client(), request, self._owns_http)
+
+    def _send_with(
+        self, http: httpx.Client, request: HttpRequest, made_here: bool
+    ) -> HttpResponse | TransportFailure:
+        timeout, deadline = self._limits_for(request, http.timeout, made_here)
+        extensions = {PURPOSE: request.purpose} if request.purpose != SERVICE else None
         try:
             # The deadline holds for the whole attempt (headers included) on the transports
             # cfinval makes; on a client you brought, it is checked between body reads.
@@ -80,6 +103,8 @@ class Client(
                     headers=request.headers,
                     content=request.body or None,
                     timeout=timeout,
+                    follow_redirects=False,  # whatever a brought client says
+                    extensions=extensions,
                 ) as resp,
             ):
                 reader = preloaded(resp)
@@ -89,12 +114,12 @@ class Client(
                         if not reader.feed(chunk):
                             break
                         if expired():
-                            return deadline_failure(deadline or 0.0)
+                            return deadline_failure(deadline or 0.0, request.url)
                 return response(resp, reader)
         except HTTPX_ERRORS as exc:
             if deadline is not None and expired():
-                return deadline_failure(deadline)
-            return failure(exc)
+                return deadline_failure(deadline, request.url)
+            return failure(exc, request.url)
 
     def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):
@@ -150,6 +175,30 @@ class Client(
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return self._run(self._get(DistributionTenantId, Id))
 
+    def list_distribution_tenants(
+        self,
+        AssociationFilter: Mapping[str, str] | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the account's distribution tenants; ``AssociationFilter``
+        (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
+        one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
+        return self._run(self._list_tenants(AssociationFilter, Marker, MaxItems))
+
+    def list_distribution_tenants_by_customization(
+        self,
+        WebACLArn: str | None = None,
+        CertificateArn: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
+        ``CertificateArn`` (exactly one, checked before anything is sent)."""
+        return self._run(
+            self._list_tenants_by_customization(WebACLArn, CertificateArn, Marker, MaxItems)
+        )
+
     def wait_until_completed(
         self,
         tenant_id: str,
@@ -166,10 +215,50 @@ class Client(
         """
         return self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    def _fan_out(self, scheduler: Scheduler) -> Iterator[TenantResult]:
+    def invalidate_tenants(
+        self,
+        paths: Sequence[str],
+        *,
+        distribution_id: str | None = None,
+        tenant_ids: Iterable[str] | None = None,
+        caller_reference: str | None = None,
+        wait: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
+    ) -> InvalidationRun:
+        """The deploy step: invalidate ``paths`` on every tenant of ``distribution_id``, or on
+        each of ``tenant_ids`` (give one of the two); iterate to get each tenant's
+        :class:`cfinval.TenantInvalidation` as it completes, or call ``.report()`` for the
+        :class:`cfinval.InvalidationReport` of them all.
+
+        Tenant ``T`` is sent ``CallerReference`` ``f"{caller_reference}-{T}"``: the prefix
+        defaults to a fresh one (the run's ``.caller_reference``); pass it again to resume a
+        run, and CloudFront answers with the invalidations it already made instead of
+        creating them twice. At most ``concurrency`` tenants create at once; throttling
+        lowers that and pauses (as in :meth:`list_many`); ``TooManyInvalidationsInProgress``
+        (the distribution's in-flight limits: 3,000 paths, 15 wildcard paths) makes the
+        tenants wait and retry with the same reference. ``wait=True``: each tenant also
+        polls its invalidation every ``poll`` seconds until it is ``Completed``. ``timeout``
+        (seconds, ``None``: none) bounds the whole run: a tenant still refused or in
+        progress then is reported failed. A tenant's failure (``EntityNotFound``,
+        ``AccessDenied``, the network, a timeout) is in its result, never raised; only
+        missing credentials stop the run.
+        """
+        options = self._deploy_options(
+            paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
+        )
+        return start(self, options)
+
+    def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
+        found = self.iter_distribution_tenants(distribution_id=distribution_id)
+        return [tenant.id for tenant in found]
+
+    def _fan_out(self, scheduler: Scheduler[R]) -> Iterator[R]:
         """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
         at once): a worker stuck on the network never holds up the caller's exit."""
-        done: queue.SimpleQueue[tuple[int, TenantResult | None, BaseException | None]]
+        done: queue.SimpleQueue[tuple[int, R | None, BaseException | None]]
         done = queue.SimpleQueue()
         stop = threading.Event()
         sleep = self._sleep
@@ -182,7 +271,7 @@ class Client(
                 return None
             return self._perform(effect)
 
-        def work(key: int, flow: Flow[TenantResult]) -> None:
+        def work(key: int, flow: Flow[R]) -> None:
             try:
                 done.put((key, run(flow, perform), None))
             except _Stopped:
