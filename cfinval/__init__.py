@@ -11,6 +11,8 @@
 Everything public is importable from here; the underscored modules are private.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._credentials import (
     AssumeRoleProvider,
     ChainProvider,
@@ -29,7 +31,6 @@ from ._credentials import (
     default_chain,
 )
 from ._drivers.aio import AsyncClient
-from ._drivers.deploy import AsyncInvalidationRun, InvalidationRun
 from ._drivers.paginators import AsyncPaginator, Paginator
 from ._drivers.sync import Client
 from ._errors import (
@@ -55,27 +56,33 @@ from ._errors import (
     TransportError,
     WaitTimeoutError,
 )
+from ._lazy import LAZY_NAMES as _LAZY_NAMES
 from ._models import (
     Credentials,
-    Invalidation,
-    InvalidationBatch,
     InvalidationList,
-    InvalidationReport,
     InvalidationSummary,
     TenantIdSequence,
-    TenantInvalidation,
     TenantResult,
 )
-from ._tenant_models import (
-    CertificateCustomization,
-    Customizations,
-    DistributionTenantPage,
-    DistributionTenantSummary,
-    DomainResult,
-    GeoRestrictionCustomization,
-    WebAclCustomization,
-)
 from ._version import __version__
+
+if TYPE_CHECKING:  # imported at first use (see __getattr__), so a listing never builds them
+    from ._drivers.deploy import AsyncInvalidationRun, InvalidationRun
+    from ._invalidation_models import (
+        Invalidation,
+        InvalidationBatch,
+        InvalidationReport,
+        TenantInvalidation,
+    )
+    from ._tenant_models import (
+        CertificateCustomization,
+        Customizations,
+        DistributionTenantPage,
+        DistributionTenantSummary,
+        DomainResult,
+        GeoRestrictionCustomization,
+        WebAclCustomization,
+    )
 
 __all__ = [
     "AccessDenied",
@@ -143,7 +150,24 @@ __all__ = [
 # cfinval._errors.EntityNotFound. (Only the errors: the annotations of other classes are
 # resolved in their own module's namespace, by typing.get_type_hints and attrs.)
 for _name in __all__:
-    _public = globals()[_name]
+    _public = globals().get(_name)
     if isinstance(_public, type) and issubclass(_public, BaseException):
         _public.__module__ = __name__
 del _name, _public
+
+
+def __getattr__(name: str) -> Any:
+    """The tenant workflow's models and runs, imported when first used: building their
+    classes is a few milliseconds that a listing's cold start (a Lambda's) never pays."""
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cfinval' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -520,11 +520,15 @@ def test_wait_for_a_missing_tenant_is_a_service_error(
 
 
 def test_import_cfinval_loads_neither_the_command_line_nor_fan_out_nor_waiting() -> None:
+    """Nor the tenant workflow's operations and models: a listing's cold start (a Lambda's)
+    does not build them; ``cfinval.Invalidation`` and the rest import them when first used."""
     probe = (
         "import sys, cfinval; "
         "print([m for m in ('argparse', 'cfinval._cli', 'cfinval._cli.output', "
         "'cfinval._cli.query', 'cfinval._cli.fake_server', 'cfinval.testing', "
-        "'cfinval._core.fanout', 'cfinval._core.watch') "
+        "'cfinval._core.fanout', 'cfinval._core.watch', 'cfinval._core.waiter', "
+        "'cfinval._core.tenants', 'cfinval._tenant_models', 'cfinval._invalidation_models', "
+        "'cfinval._core.invalidations', 'cfinval._core.deploy', 'cfinval._drivers.deploy') "
         "if m in sys.modules])"
     )
     done = subprocess.run(

@@ -26,6 +26,7 @@ CORE_MAY_IMPORT = {
     "cfinval._errors",
     "cfinval._models",
     "cfinval._tenant_models",
+    "cfinval._invalidation_models",
     "cfinval._version",
 }
 

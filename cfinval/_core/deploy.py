@@ -42,7 +42,7 @@ from .._errors import (
     TooManyInvalidationsInProgress,
     WaitTimeoutError,
 )
-from .._models import Invalidation, TenantInvalidation
+from .._invalidation_models import Invalidation, TenantInvalidation
 from .call import Session, operation_flow
 from .defaults import DEFAULT_CONCURRENCY, DEFAULT_DEPLOY_TIMEOUT, DEFAULT_POLL
 from .effects import Flow, Sleep

@@ -17,7 +17,7 @@ from typing import Any
 import xmltodict
 
 from .._errors import ParamValidationError
-from .._models import Invalidation, InvalidationBatch
+from .._invalidation_models import Invalidation, InvalidationBatch
 from . import sigv4 as _sigv4
 from .http import HttpResponse
 from .operation import Operation, check_text

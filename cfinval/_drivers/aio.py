@@ -31,10 +31,9 @@ from .._core.defaults import (
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
-from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
-from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
+from .._lazy import LazyModule
+from .._models import InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
-from .deploy import AsyncInvalidationRun, start_async
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
@@ -44,8 +43,20 @@ from .transport import PURPOSE, new_async_client
 if TYPE_CHECKING:
     import anyio
 
+    from .. import _invalidation_models as _im
+    from .. import _tenant_models as _tm
     from .._core.effects import TransportFailure
     from .._core.fanout import Scheduler
+    from . import deploy as _deploy
+
+    _Tenants = TenantMethods[
+        AsyncPaginator[_tm.DistributionTenantPage], AsyncPaginator[_tm.DistributionTenantSummary]
+    ]
+else:  # imported when first used (annotations resolve through them too): see cfinval._lazy
+    _im = LazyModule("cfinval._invalidation_models")
+    _tm = LazyModule("cfinval._tenant_models")
+    _deploy = LazyModule("cfinval._drivers.deploy")
+    _Tenants = TenantMethods
 
 __all__ = ["AsyncClient"]
 
@@ -60,9 +71,7 @@ class AsyncClient(
         AsyncPaginator[InvalidationSummary],
         AsyncIterator[TenantResult],
     ],
-    TenantMethods[
-        AsyncPaginator[DistributionTenantPage], AsyncPaginator[DistributionTenantSummary]
-    ],
+    _Tenants,
 ):
     """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited.
 
@@ -179,7 +188,7 @@ class AsyncClient(
         CallerReference: str | None = None,
         *,
         InvalidationBatch: Mapping[str, Any] | None = None,
-    ) -> Invalidation:
+    ) -> _im.Invalidation:
         """Invalidate ``Paths`` (URL paths such as ``/index.html`` or ``/images/*``, or ``#``
         cache tags) on distribution tenant ``Id``; returns the new :class:`cfinval.Invalidation`
         (``InProgress``, with ``location``).
@@ -195,7 +204,7 @@ class AsyncClient(
 
     async def get_invalidation_for_distribution_tenant(
         self, DistributionTenantId: str, Id: str
-    ) -> Invalidation:
+    ) -> _im.Invalidation:
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return await self._run(self._get(DistributionTenantId, Id))
 
@@ -204,7 +213,7 @@ class AsyncClient(
         AssociationFilter: Mapping[str, str] | None = None,
         Marker: str | None = None,
         MaxItems: int | None = None,
-    ) -> DistributionTenantPage:
+    ) -> _tm.DistributionTenantPage:
         """One page of the account's distribution tenants; ``AssociationFilter``
         (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
         one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
@@ -216,7 +225,7 @@ class AsyncClient(
         CertificateArn: str | None = None,
         Marker: str | None = None,
         MaxItems: int | None = None,
-    ) -> DistributionTenantPage:
+    ) -> _tm.DistributionTenantPage:
         """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
         ``CertificateArn`` (exactly one, checked before anything is sent)."""
         return await self._run(
@@ -245,12 +254,14 @@ class AsyncClient(
         concurrency: int = DEFAULT_CONCURRENCY,
         poll: float = DEFAULT_POLL,
         timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
-    ) -> AsyncInvalidationRun:
+    ) -> _deploy.AsyncInvalidationRun:
         """The deploy step, as :meth:`Client.invalidate_tenants`: ``async for`` the results,
         or ``await run.report()``."""
         options = self._deploy_options(
             paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
         )
+        from .deploy import start_async
+
         return start_async(self, options)
 
     async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:

@@ -27,13 +27,14 @@ from .._core.retry import make_retry
 from .._core.timeouts import attempt_limits, check_attempt_timeout
 from .._credentials import CredentialResolver, CredentialSource, as_provider
 from .._errors import ParamValidationError
-from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantIdSequence
+from .._models import InvalidationList, InvalidationSummary, TenantIdSequence
 from .responses import phases, timeout_from
 from .transport import http_options
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
     from .._core.deploy import DeployOptions
     from .._core.fanout import Scheduler
+    from .._invalidation_models import Invalidation
 
 __all__ = ["Base"]
 

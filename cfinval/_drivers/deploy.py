@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._models import InvalidationReport, TenantInvalidation
+from .._invalidation_models import InvalidationReport, TenantInvalidation
 
 if TYPE_CHECKING:
     from .._core.deploy import DeployOptions

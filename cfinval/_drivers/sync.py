@@ -18,11 +18,10 @@ from .._core.defaults import (
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
-from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
-from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
+from .._lazy import LazyModule
+from .._models import InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
 from .deadline import attempt_deadline
-from .deploy import InvalidationRun, start
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
@@ -30,8 +29,20 @@ from .tenants import TenantMethods
 from .transport import PURPOSE, new_sync_client
 
 if TYPE_CHECKING:
+    from .. import _invalidation_models as _im
+    from .. import _tenant_models as _tm
     from .._core.effects import TransportFailure
     from .._core.fanout import Scheduler
+    from . import deploy as _deploy
+
+    _Tenants = TenantMethods[
+        Paginator[_tm.DistributionTenantPage], Paginator[_tm.DistributionTenantSummary]
+    ]
+else:  # imported when first used (annotations resolve through them too): see cfinval._lazy
+    _im = LazyModule("cfinval._invalidation_models")
+    _tm = LazyModule("cfinval._tenant_models")
+    _deploy = LazyModule("cfinval._drivers.deploy")
+    _Tenants = TenantMethods
 
 __all__ = ["Client"]
 
@@ -46,7 +57,7 @@ class Client(
         Paginator[InvalidationSummary],
         Iterator[TenantResult],
     ],
-    TenantMethods[Paginator[DistributionTenantPage], Paginator[DistributionTenantSummary]],
+    _Tenants,
 ):
     """Synchronous client over ``httpx.Client``.
 
@@ -153,7 +164,7 @@ class Client(
         CallerReference: str | None = None,
         *,
         InvalidationBatch: Mapping[str, Any] | None = None,
-    ) -> Invalidation:
+    ) -> _im.Invalidation:
         """Invalidate ``Paths`` (URL paths such as ``/index.html`` or ``/images/*``, or ``#``
         cache tags) on distribution tenant ``Id``; returns the new :class:`cfinval.Invalidation`
         (``InProgress``, with ``location``).
@@ -169,7 +180,7 @@ class Client(
 
     def get_invalidation_for_distribution_tenant(
         self, DistributionTenantId: str, Id: str
-    ) -> Invalidation:
+    ) -> _im.Invalidation:
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return self._run(self._get(DistributionTenantId, Id))
 
@@ -178,7 +189,7 @@ class Client(
         AssociationFilter: Mapping[str, str] | None = None,
         Marker: str | None = None,
         MaxItems: int | None = None,
-    ) -> DistributionTenantPage:
+    ) -> _tm.DistributionTenantPage:
         """One page of the account's distribution tenants; ``AssociationFilter``
         (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
         one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
@@ -190,7 +201,7 @@ class Client(
         CertificateArn: str | None = None,
         Marker: str | None = None,
         MaxItems: int | None = None,
-    ) -> DistributionTenantPage:
+    ) -> _tm.DistributionTenantPage:
         """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
         ``CertificateArn`` (exactly one, checked before anything is sent)."""
         return self._run(
@@ -224,7 +235,7 @@ class Client(
         concurrency: int = DEFAULT_CONCURRENCY,
         poll: float = DEFAULT_POLL,
         timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
-    ) -> InvalidationRun:
+    ) -> _deploy.InvalidationRun:
         """The deploy step: invalidate ``paths`` on every tenant of ``distribution_id``, or on
         each of ``tenant_ids`` (give one of the two); iterate to get each tenant's
         :class:`cfinval.TenantInvalidation` as it completes, or call ``.report()`` for the
@@ -246,6 +257,8 @@ class Client(
         options = self._deploy_options(
             paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
         )
+        from .deploy import start
+
         return start(self, options)
 
     def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:

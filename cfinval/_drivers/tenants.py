@@ -5,20 +5,19 @@ flows behind ``list_distribution_tenants`` and ``list_distribution_tenants_by_cu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .._core.call import Session, operation_flow
 from .._core.effects import Flow
 from .._core.pagination import PaginationState
 from .._core.protocol import check_count
-from .._core.tenants import (
-    ListTenants,
-    ListTenantsByCustomization,
-    TenantPaginationPlan,
-    tenant_items_flow,
-    tenant_pages_flow,
-)
-from .._tenant_models import DistributionTenantPage
+from .._lazy import LazyModule
+
+if TYPE_CHECKING:
+    from .._core import tenants as _tenants
+    from .._tenant_models import DistributionTenantPage
+else:  # imported at the first tenant listing: a listing of invalidations never needs them
+    _tenants = LazyModule("cfinval._core.tenants")
 
 __all__ = ["TenantMethods"]
 
@@ -53,13 +52,15 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
     def _list_tenants(
         self, AssociationFilter: object, Marker: object, MaxItems: object
     ) -> Flow[DistributionTenantPage]:
-        op = ListTenants.validate(AssociationFilter, Marker, MaxItems)
+        op = _tenants.ListTenants.validate(AssociationFilter, Marker, MaxItems)
         return operation_flow(self._session, op)
 
     def _list_tenants_by_customization(
         self, WebACLArn: object, CertificateArn: object, Marker: object, MaxItems: object
     ) -> Flow[DistributionTenantPage]:
-        op = ListTenantsByCustomization.validate(WebACLArn, CertificateArn, Marker, MaxItems)
+        op = _tenants.ListTenantsByCustomization.validate(
+            WebACLArn, CertificateArn, Marker, MaxItems
+        )
         return operation_flow(self._session, op)
 
     def _tenant_plan(
@@ -68,9 +69,9 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
         page_size: object,
         max_items: object,
         starting_token: object,
-    ) -> TenantPaginationPlan:
-        op = ListTenants.validate(AssociationFilter, None, _page_size(page_size))
-        return TenantPaginationPlan.create(op, max_items, starting_token)
+    ) -> _tenants.TenantPaginationPlan:
+        op = _tenants.ListTenants.validate(AssociationFilter, None, _page_size(page_size))
+        return _tenants.TenantPaginationPlan.create(op, max_items, starting_token)
 
     def paginate_distribution_tenants(
         self,
@@ -90,7 +91,8 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
         plan = self._tenant_plan(filter_, page_size, max_items, starting_token)
         state = PaginationState()
         return cast(
-            TenantPages, self._paginator(tenant_pages_flow(self._session, plan, state), state)
+            TenantPages,
+            self._paginator(_tenants.tenant_pages_flow(self._session, plan, state), state),
         )
 
     def iter_distribution_tenants(
@@ -108,7 +110,8 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
         plan = self._tenant_plan(filter_, page_size, max_items, starting_token)
         state = PaginationState()
         return cast(
-            TenantItems, self._paginator(tenant_items_flow(self._session, plan, state), state)
+            TenantItems,
+            self._paginator(_tenants.tenant_items_flow(self._session, plan, state), state),
         )
 
     def paginate_distribution_tenants_by_customization(
@@ -124,11 +127,12 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
         using the web ACL ``web_acl_arn`` or the certificate ``certificate_arn`` (exactly one).
         Tokens as for :meth:`paginate_distribution_tenants`."""
         size = _page_size(page_size)
-        op = ListTenantsByCustomization.validate(web_acl_arn, certificate_arn, None, size)
-        plan = TenantPaginationPlan.create(op, max_items, starting_token)
+        op = _tenants.ListTenantsByCustomization.validate(web_acl_arn, certificate_arn, None, size)
+        plan = _tenants.TenantPaginationPlan.create(op, max_items, starting_token)
         state = PaginationState()
         return cast(
-            TenantPages, self._paginator(tenant_pages_flow(self._session, plan, state), state)
+            TenantPages,
+            self._paginator(_tenants.tenant_pages_flow(self._session, plan, state), state),
         )
 
     def iter_distribution_tenants_by_customization(
@@ -143,9 +147,10 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
         """Iterate over every :class:`cfinval.DistributionTenantSummary` using the web ACL
         ``web_acl_arn`` or the certificate ``certificate_arn`` (exactly one)."""
         size = _page_size(page_size)
-        op = ListTenantsByCustomization.validate(web_acl_arn, certificate_arn, None, size)
-        plan = TenantPaginationPlan.create(op, max_items, starting_token)
+        op = _tenants.ListTenantsByCustomization.validate(web_acl_arn, certificate_arn, None, size)
+        plan = _tenants.TenantPaginationPlan.create(op, max_items, starting_token)
         state = PaginationState()
         return cast(
-            TenantItems, self._paginator(tenant_items_flow(self._session, plan, state), state)
+            TenantItems,
+            self._paginator(_tenants.tenant_items_flow(self._session, plan, state), state),
         )
