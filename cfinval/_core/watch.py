@@ -19,7 +19,7 @@ from .._models import InvalidationList, InvalidationSummary
 from .call import Session
 from .effects import Flow, Sleep, StopForwarding, forward
 from .pagination import PaginationPlan, PaginationState, pages_flow
-from .timeouts import seconds
+from .timeouts import format_duration, seconds
 
 __all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
 
@@ -105,7 +105,8 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
     deadline passes first, and whatever the listing raises (``EntityNotFound``, ...).
     """
     # Durations on the monotonic clock: a step of the wall clock moves no deadline.
-    deadline = None if plan.timeout is None else session.monotonic() + plan.timeout
+    started = session.monotonic()
+    deadline = None if plan.timeout is None else started + plan.timeout
     watched = plan.invalidation_ids
     if watched == ():
         return ()
@@ -122,13 +123,37 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
         now = session.monotonic()
         if deadline is not None and now >= deadline:
             missing = tuple(i for i in pending if i not in found)
-            shown = ", ".join(pending[:10]) + (", ..." if len(pending) > 10 else "")
             raise WaitTimeoutError(
-                f"timed out after {plan.timeout:g} s waiting for {len(pending)} invalidation(s) "
-                f"of tenant {plan.tenant_id!r} to complete: {shown}",
+                _timeout_text(plan, pending, missing, now - started, polls),
                 pending=pending,
                 missing=missing,
+                waited=now - started,
             )
         delay = plan.poll if deadline is None else min(plan.poll, deadline - now)
         log.debug("wait: %d pending after poll %d; next poll in %.3f s", len(pending), polls, delay)
         yield Sleep(delay)
+
+
+def _timeout_text(
+    plan: WaitPlan,
+    pending: tuple[str, ...],
+    missing: tuple[str, ...],
+    waited: float,
+    polls: int,
+) -> str:
+    """What a timeout says: how long it waited (monotonic) and which Ids are not done."""
+
+    def shown(ids: tuple[str, ...]) -> str:
+        return ", ".join(ids[:10]) + (f", ... ({len(ids)} in all)" if len(ids) > 10 else "")
+
+    in_progress = tuple(i for i in pending if i not in missing)
+    parts = []
+    if in_progress:
+        parts.append(f"still in progress: {shown(in_progress)}")
+    if missing:
+        parts.append(f"not listed: {shown(missing)}")
+    return (
+        f"timed out after {format_duration(waited)} (timeout {plan.timeout:g} s, {polls} "
+        f"poll(s)) waiting for {len(pending)} invalidation(s) of distribution tenant "
+        f"{plan.tenant_id} to complete; {'; '.join(parts)}"
+    )
