@@ -42,6 +42,7 @@ from .errors import (
     one_line,
 )
 from .helpcmd import add_command, add_help_command
+from .invalidation import add_invalidation_commands, add_waiters
 from .streams import OutputFailed, StandardOutput, silence_stdout
 
 __all__ = ["main"]
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
             commands,
             name,
             parents=[common] if global_options else [],
+            help_word=name != "wait",  # its waiters take the word (invalidation.add_waiters)
             help=summary,
             description=description,
         )
@@ -242,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
     wait = sub["wait"]
 
-    wait.add_argument("--id", required=True, help="the distribution tenant Id")
+    wait.add_argument("--id", help="the distribution tenant Id (required)")
     wait.add_argument(
         "--invalidation-ids", nargs="+", metavar="ID", help="wait for these invalidations"
     )
@@ -260,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"give up after this many seconds, exit code 255 (default: {DEFAULT_TIMEOUT:g})",
     )
+    add_waiters(wait, common)
+    add_invalidation_commands(commands, common)
     fake = sub["fake-server"]
 
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -510,6 +514,8 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_wait(args: argparse.Namespace, out: TextIO) -> int:
+    if args.id is None:
+        raise UsageError("the following arguments are required: --id")
     with _client(args) as client:
         client.wait_until_completed(
             args.id,
