@@ -5,9 +5,10 @@ The shorthand grammar follows what ``aws`` accepts (checked against awscli 1.46 
 ``key=value`` pairs separated by commas; a value is a bare word, a quoted string
 (``'...'`` or ``"..."``, with ``\\'`` / ``\\"`` and ``\\\\`` escapes), a comma-separated run of
 words (``Items=/a,/b``: a list), an explicit list ``[a,b]`` or a nested structure ``{k=v}``;
-``\\,`` is a literal comma in a word. Values are then shaped by the operation's model, as the
-AWS CLI's back-compat pass does: a single value where a list is expected becomes a one-item
-list, an integer member is converted. Errors are :class:`UsageError` (exit 252), one line.
+``\\,`` is a literal comma in a word; ``key@=file://PATH`` reads that value from a file.
+Values are then shaped by the operation's model, as the AWS CLI's back-compat pass does: a
+single value where a list is expected becomes a one-item list, an integer member is converted.
+Errors are :class:`UsageError` (exit 252), one line.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["Shape", "load_structure", "parse_shorthand"]
+__all__ = ["Shape", "ShorthandError", "load_structure", "parse_shorthand", "read_paramfile"]
 
 #: A member's type: ``"string"``, ``"integer"``, ``["string"]`` (a list of strings) or a
 #: nested structure (a dict of member name to type).
@@ -57,6 +58,8 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.at = 0
+        #: After ``key@=``: a ``file://`` / ``fileb://`` value is replaced by the file's text.
+        self.files = False
 
     # -- the grammar ---------------------------------------------------------------------
 
@@ -77,8 +80,17 @@ class _Parser:
 
     def keyval(self) -> tuple[str, Any]:
         key = self.key()
+        self.at_sign()
         self.expect("=")
         return key, self.values()
+
+    def at_sign(self) -> None:
+        """``key@=value``: the value may name a file to read."""
+        self.skip_space()
+        self.files = self.current() == "@"
+        if self.files:
+            self.at += 1
+            self.skip_space()
 
     def key(self) -> str:
         start = self.at
@@ -137,6 +149,7 @@ class _Parser:
         out: dict[str, Any] = {}
         while self.current() != "}":
             key = self.key()
+            self.at_sign()
             self.expect("=")
             value = self.explicit_value()
             self.skip_space()
@@ -161,7 +174,7 @@ class _Parser:
         if match is None:
             return ""
         self.at = match.end()
-        return match.group().replace("\\,", ",").rstrip()
+        return self.resolve(match.group().replace("\\,", ",").rstrip())
 
     def second_value(self) -> str:
         if self.current() in ("'", '"'):
@@ -170,7 +183,7 @@ class _Parser:
         if match is None:
             raise _Syntax(self.text, "<second>", self.at)
         self.at = match.end()
-        return match.group().replace("\\,", ",").rstrip()
+        return self.resolve(match.group().replace("\\,", ",").rstrip())
 
     def quoted(self) -> str:
         quote = self.text[self.at]
@@ -179,7 +192,12 @@ class _Parser:
             kind = "single" if quote == "'" else "double"
             raise _Syntax(self.text, f"<{kind} quoted>", self.at)
         self.at = match.end()
-        return match.group()[1:-1].replace("\\" + quote, quote).replace("\\\\", "\\")
+        return self.resolve(match.group()[1:-1].replace("\\" + quote, quote).replace("\\\\", "\\"))
+
+    def resolve(self, value: str) -> str:
+        if self.files and value.startswith(("file://", "fileb://")):
+            return read_paramfile(value)
+        return value
 
     # -- scanning ------------------------------------------------------------------------
 
@@ -231,29 +249,22 @@ def _shape(value: Any, shape: Shape, where: str) -> Any:
     return value
 
 
-def _read_file(cli_name: str, value: str) -> str:
+def read_paramfile(value: str) -> str:
+    """The text of the file a ``file://`` or ``fileb://`` value names (``~`` and ``$VARS``
+    expanded, as the AWS CLI does); :class:`ShorthandError` when it cannot be read."""
     binary = value.startswith("fileb://")
     path = os.path.expandvars(os.path.expanduser(value[len("fileb://" if binary else "file://") :]))
     try:
-        with open(path, "rb" if binary else "r", encoding=None if binary else "utf-8") as handle:
+        with open(path, "rb") as handle:
             content = handle.read()
-    except UnicodeDecodeError:
-        raise UsageError(
-            f"Error parsing parameter '{cli_name}': Unable to load paramfile ({path}), text "
-            "contents could not be decoded."
-        ) from None
     except OSError as exc:
-        raise UsageError(
-            f"Error parsing parameter '{cli_name}': Unable to load paramfile {value}: {exc}"
+        raise ShorthandError(f"Unable to load paramfile {value}: {exc}") from None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ShorthandError(
+            f"Unable to load paramfile ({path}), text contents could not be decoded."
         ) from None
-    if isinstance(content, bytes):
-        try:
-            return content.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(
-                f"Error parsing parameter '{cli_name}': {value} is not UTF-8 text"
-            ) from None
-    return str(content)
 
 
 def load_structure(cli_name: str, value: str, shape: Shape) -> dict[str, Any]:
@@ -261,7 +272,10 @@ def load_structure(cli_name: str, value: str, shape: Shape) -> dict[str, Any]:
     ``value``: a ``file://`` or ``fileb://`` path is read first; then JSON when it starts with
     ``{``, else shorthand shaped by ``shape``."""
     if value.startswith(("file://", "fileb://")):
-        value = _read_file(cli_name, value)
+        try:
+            value = read_paramfile(value)
+        except ShorthandError as exc:
+            raise UsageError(f"Error parsing parameter '{cli_name}': {exc}") from None
     if not value.strip():
         raise UsageError(f"Error parsing parameter '{cli_name}': the value is empty")
     if value.lstrip().startswith(("{", "[")):
