@@ -282,6 +282,21 @@ def test_a_bad_batch_exits_252_with_one_line_and_sends_nothing(
     assert Stub.seen == []
 
 
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [(["index.html"], "Paths[0] must start with '/'"), (["/a", "#"], "Paths[1] is an empty")],
+)
+def test_bad_paths_exit_252_before_anything_is_sent(
+    server: tuple[str, Path], paths: list[str], message: str
+) -> None:
+    url, tmp = server
+    Stub.seen.clear()
+    code, out, err = run_cfinval(url, tmp, [*CREATE, "--paths", *paths])
+    assert (code, out, Stub.seen) == (252, "", [])
+    assert err.startswith("\nParameter validation failed: ")
+    assert message in err
+
+
 WAIT = [
     "wait",
     "invalidation-for-distribution-tenant-completed",
