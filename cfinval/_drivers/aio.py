@@ -171,6 +171,17 @@ class AsyncClient(
         """
         return await self._run(self._create(Id, Paths, CallerReference, InvalidationBatch))
 
+    async def wait_invalidation_for_distribution_tenant_completed(
+        self,
+        DistributionTenantId: str,
+        Id: str,
+        *,
+        WaiterConfig: Mapping[str, float] | None = None,
+    ) -> Invalidation:
+        """Wait until the invalidation is Completed; as
+        :meth:`Client.wait_invalidation_for_distribution_tenant_completed`."""
+        return await self._run(self._wait_invalidation(DistributionTenantId, Id, WaiterConfig))
+
     async def get_invalidation_for_distribution_tenant(
         self, DistributionTenantId: str, Id: str
     ) -> Invalidation:
@@ -187,17 +198,6 @@ class AsyncClient(
     ) -> tuple[InvalidationSummary, ...]:
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
         return await self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
-
-    async def wait_invalidation_for_distribution_tenant_completed(
-        self,
-        DistributionTenantId: str,
-        Id: str,
-        *,
-        WaiterConfig: Mapping[str, float] | None = None,
-    ) -> Invalidation:
-        """Wait until the invalidation is Completed; as
-        :meth:`Client.wait_invalidation_for_distribution_tenant_completed`."""
-        return await self._run(self._wait_invalidation(DistributionTenantId, Id, WaiterConfig))
 
     async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
         import anyio
