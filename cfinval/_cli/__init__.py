@@ -5,10 +5,10 @@
     cfinval list-invalidations-for-distribution-tenant --id ID [AWS CLI paging/output options]
     cfinval audit --ids-file FILE          per-tenant InProgress/Completed counts
     cfinval wait --id ID                   until the tenant's invalidations are Completed
-    cfinval create-invalidation-for-distribution-tenant / get-invalidation-for-distribution-tenant
-    cfinval wait invalidation-for-distribution-tenant-completed   (see ``invalidation.py``)
     cfinval fake-server                    the embedded fake CloudFront on 127.0.0.1
     cfinval help | cfinval <command> help  help, as ``aws help`` (also ``-h``/``--help``)
+    cfinval create-invalidation-for-distribution-tenant / get-invalidation-for-distribution-tenant
+    cfinval wait invalidation-for-distribution-tenant-completed   (see ``invalidation.py``)
 
 Listing prints what ``aws cloudfront list-invalidations-for-distribution-tenant`` prints, and
 exits with the AWS CLI v2 codes: 252 bad arguments, 253 no credentials, 254 the service said no,
