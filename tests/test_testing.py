@@ -195,11 +195,13 @@ class _HeldResponder:
         self.release = threading.Event()
         self.handler: threading.Thread | None = None
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply:
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> FakeReply:
         self.handler = threading.current_thread()
         self.entered.set()
         self.release.wait(10)
-        return self.fake.respond(method, target, headers)
+        return self.fake.respond(method, target, headers, body)
 
 
 def _hold_a_request(responder: _HeldResponder, server: FakeServer) -> socket.socket:

@@ -302,8 +302,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="misbehave on purpose, e.g. 'throttle,every=3', '503,start=1,count=2', "
         "'stall:5,every=4', 'reset,every=10', 'skew:900' (repeatable; kinds: "
         "error, throttle, html, empty, garbage, oversize, gzip-bomb, rewind, skew, "
-        "reset, cut, stall, drip)",
+        "reset, cut, stall, drip; 'op=NAME' selects an operation)",
     )
+    fake.add_argument("--distribution-id", metavar="ID", help="the generated tenants' distribution")
+    fake.add_argument(
+        "--complete-after",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="created invalidations complete after SECONDS (default 30)",
+    )
+    fake.add_argument(
+        "--complete-after-gets",
+        type=int,
+        metavar="N",
+        help="... or once N Gets have seen them InProgress",
+    )
+    fake.add_argument("--max-paths-in-progress", type=_positive_int, default=3000, metavar="N")
+    fake.add_argument("--max-wildcards-in-progress", type=_positive_int, default=15, metavar="N")
     add_help_command(parser, commands)
     return parser
 

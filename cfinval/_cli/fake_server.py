@@ -34,10 +34,16 @@ def _build_fake(args: argparse.Namespace) -> tuple[FakeCloudFront, list[str], Cr
         if args.access_key is None
         else Credentials(args.access_key, args.secret_key)
     )
+    if args.complete_after_gets is not None and args.complete_after_gets < 0:
+        raise UsageError("--complete-after-gets must be 0 or more")
     fake = FakeCloudFront(
         credentials=credentials,
         region=args.region,
         verify_signatures=args.verify_signatures,
+        complete_after=args.complete_after,
+        complete_after_gets=args.complete_after_gets,
+        max_paths_in_progress=args.max_paths_in_progress,
+        max_wildcards_in_progress=args.max_wildcards_in_progress,
     )
     for spec in args.fault:
         try:
@@ -55,23 +61,37 @@ def _build_fake(args: argparse.Namespace) -> tuple[FakeCloudFront, list[str], Cr
         count = 3 if args.tenants is None else args.tenants
         if count < 0 or args.invalidations_per_tenant < 0:
             raise UsageError("--tenants and --invalidations-per-tenant must be 0 or more")
-        tenant_ids = fake.seed_tenants(count, invalidations=args.invalidations_per_tenant)
+        if args.distribution_id is not None and not args.distribution_id:
+            raise UsageError("--distribution-id must not be empty")
+        tenant_ids = fake.seed_tenants(
+            count, invalidations=args.invalidations_per_tenant, distribution_id=args.distribution_id
+        )
     return fake, tenant_ids, credentials
 
 
 def _instructions(
-    url: str, tenant_ids: list[str], credentials: Credentials, args: argparse.Namespace
+    url: str,
+    tenant_ids: list[str],
+    credentials: Credentials,
+    args: argparse.Namespace,
+    fake: FakeCloudFront,
 ) -> str:
     shown = ", ".join(tenant_ids[:5]) + (
         f", ... ({len(tenant_ids) - 5} more)" if len(tenant_ids) > 5 else ""
     )
     example = shlex.quote(tenant_ids[0]) if tenant_ids else "TENANT_ID"
     check = f"on (region {args.region})" if args.verify_signatures else "off"
+    distributions = fake.distributions()
+    gets = args.complete_after_gets
+    schedule = f"after {args.complete_after:g} s" + (f" or {gets} Gets" if gets is not None else "")
     return "\n".join(
         [
             f"cfinval fake CloudFront listening on {url}",
             f"  tenants: {len(tenant_ids)}{': ' + shown if tenant_ids else ''}",
             f"  SigV4 verification: {check}",
+            f"  distributions: {', '.join(distributions) or '-'}",
+            f"  created invalidations complete {schedule}; in flight per distribution: "
+            f"{args.max_paths_in_progress} paths, {args.max_wildcards_in_progress} wildcards",
             *(
                 [
                     f"  TLS: {args.ssl_certfile}; clients must trust its CA "
@@ -89,6 +109,9 @@ def _instructions(
             f"--id {example}",
             f"  aws cloudfront list-invalidations-for-distribution-tenant --endpoint-url {url} "
             f"--region {args.region} --id {example}",
+            f"  aws cloudfront create-invalidation-for-distribution-tenant --endpoint-url {url} "
+            f"--region {args.region} --id {example} --invalidation-batch "
+            """'{"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "try-1"}'""",
             "Stop with Ctrl+C (or SIGTERM).",
             "",
         ]
@@ -137,7 +160,7 @@ def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        out.write(_instructions(server.endpoint_url, tenant_ids, credentials, args))
+        out.write(_instructions(server.endpoint_url, tenant_ids, credentials, args, fake))
         out.flush()
         while not stop.wait(0.2):
             pass

@@ -1,4 +1,8 @@
-"""Test without AWS: a fake CloudFront for ``ListInvalidationsForDistributionTenant``.
+"""Test without AWS: a fake CloudFront for the tenant invalidation workflow.
+
+It serves ``ListInvalidationsForDistributionTenant``, ``CreateInvalidationForDistributionTenant``,
+``GetInvalidationForDistributionTenant``, ``ListDistributionTenants`` and
+``ListDistributionTenantsByCustomization``, SigV4-checked, bodies included.
 
 ::
 
@@ -19,6 +23,14 @@
     # make it misbehave: every 3rd request throttled, the 2nd reset
     fake.add_fault(Fault.throttling(), every=3)
     fake.add_fault(Fault.reset(), start=2, count=1)
+    # ... or only one operation: the first create's 201 is lost (the invalidation exists)
+    fake.add_fault(Fault.reset(), operation="CreateInvalidationForDistributionTenant", count=1)
+
+    # tenants of distributions; created invalidations complete on a schedule of the fake's
+    # clock (or after N Gets), within CloudFront's in-flight limits per distribution
+    fake = FakeCloudFront(clock=my_clock, complete_after=60, complete_after_gets=None)
+    fake.add_tenant("dt_2", distribution_id="E2EXAMPLE", connection_group_id="cg_1")
+    fake.max_paths_in_progress, fake.max_wildcards_in_progress = 3000, 15
 """
 
 from ._fake import (
@@ -31,8 +43,11 @@ from ._fake import (
 from ._faults import FAULT_KINDS, FakeReply, Fault, FaultRule
 from ._seed import SeedError, load_seed
 from ._server import FakeServer
+from ._tenants import DEFAULT_CONNECTION_GROUP_ID, DEFAULT_DISTRIBUTION_ID
 
 __all__ = [
+    "DEFAULT_CONNECTION_GROUP_ID",
+    "DEFAULT_DISTRIBUTION_ID",
     "FAKE_CREDENTIALS",
     "FAULT_KINDS",
     "FakeCloudFront",

@@ -1,7 +1,11 @@
-"""A fake CloudFront that serves ``ListInvalidationsForDistributionTenant`` from memory.
+"""A fake CloudFront that serves the tenant invalidation workflow from memory.
 
-The core (:meth:`FakeCloudFront.handle`) maps a raw request (method, target as sent, headers) to
-``(status, headers, body)``; :meth:`FakeCloudFront.transport` serves it through an
+Operations: ``ListInvalidationsForDistributionTenant``, ``CreateInvalidationForDistributionTenant``,
+``GetInvalidationForDistributionTenant`` (see ``_invalidations``), ``ListDistributionTenants``
+and ``ListDistributionTenantsByCustomization`` (see ``_tenants``).
+
+The core (:meth:`FakeCloudFront.handle`) maps a raw request (method, target as sent, headers,
+body) to ``(status, headers, body)``; :meth:`FakeCloudFront.transport` serves it through an
 ``httpx.MockTransport`` and :meth:`FakeCloudFront.serve` as a real HTTP server on loopback.
 """
 
@@ -9,25 +13,40 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
-import functools
 import os
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
-from xml.sax.saxutils import escape
 
 import httpx
-from attrs import define, field, frozen
+from attrs import define, field
 
 from .._core import sigv4 as _sigv4
-from .._core.protocol import API_VERSION, NAMESPACE, SERVICE
-from .._errors import ParamValidationError
+from .._core.protocol import SERVICE
 from .._models import Credentials, InvalidationSummary
-from ._faults import FakeReply, Fault, FaultRule
+from ._faults import OPERATIONS, FakeReply, Fault, FaultRule
+from ._invalidations import CreateResult, InFlight, Limits, Schedule
+from ._invalidations import create as _create_invalidation
+from ._invalidations import get as _get_invalidation
+from ._replies import RESPONSE_FAULTS as _RESPONSE_FAULTS
+from ._replies import error as _error
+from ._replies import fault_response as _fault_response
+from ._replies import gzip_zeros as _gzip_zeros
+from ._replies import list_xml as _list_xml
+from ._tenants import DEFAULT_DISTRIBUTION_ID, configure, list_tenants
+from ._tenants import Tenant as _Tenant
+from ._transport import (
+    MAX_RECORDED,
+    RecordedRequest,
+    _credentials_tuple,
+    _RequestLog,
+    mock_transport,
+)
+from ._transport import route as _route
 
 if TYPE_CHECKING:
     from ._server import FakeServer
@@ -43,42 +62,13 @@ __all__ = [
 #: The credentials a :class:`FakeCloudFront` accepts unless told otherwise.
 FAKE_CREDENTIALS = Credentials("AKIDCFINVALFAKE00001", "cfinval-fake-secret-key-do-not-use")
 
-_PATH = re.compile(rf"^/{API_VERSION}/distribution-tenant/([^/]+)/invalidation$")
+_LOCATION = "https://cloudfront.amazonaws.com"
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<day>\d{8})/(?P<region>[^/]+)/"
     r"(?P<service>[^/]+)/aws4_request,\s*SignedHeaders=(?P<signed>[a-z0-9;-]+),\s*"
     r"Signature=(?P<sig>[0-9a-f]{64})$"
 )
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-@frozen
-class RecordedRequest:
-    """A request the fake received: method, target as sent (path and query) and headers."""
-
-    method: str
-    target: str
-    headers: Mapping[str, str]
-    #: The kind of fault injected into this request's answer, if any.
-    fault: str | None = None
-
-
-#: How many requests :attr:`FakeCloudFront.requests` keeps by default (the most recent; about
-#: 1.6 KiB each, so some 16 MiB at most however long a ``fake-server`` runs).
-MAX_RECORDED = 10_000
-
-
-class _RequestLog(list[RecordedRequest]):
-    """A list of the requests received, oldest first, that keeps only the last ``limit``."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def append(self, request: RecordedRequest) -> None:
-        super().append(request)
-        if len(self) > self.limit:
-            del self[0]
 
 
 #: ``verifier(request, credentials_by_key_id, region, now) -> None`` or an error
@@ -163,6 +153,8 @@ def verify_sigv4(
         region=region,
         service=SERVICE,
         amz_date=amz_date,
+        # botocore sends no x-amz-content-sha256 to CloudFront: the hash is of the body itself.
+        payload_sha256=_sigv4.payload_hash(request.body),
     )
     if expected != auth:
         return (
@@ -171,30 +163,6 @@ def verify_sigv4(
             "The request signature we calculated does not match the signature you provided.",
         )
     return None
-
-
-def _credentials_tuple(value: Credentials | Iterable[Credentials]) -> tuple[Credentials, ...]:
-    """``credentials=``: one :class:`~cfinval.Credentials` or several."""
-    if isinstance(value, Credentials):
-        return (value,)
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ParamValidationError(
-            "credentials must be cfinval.Credentials or an iterable of them, "
-            f"got {type(value).__name__}"
-        )
-    found = tuple(value)
-    for item in found:
-        if not isinstance(item, Credentials):
-            raise ParamValidationError(
-                f"credentials must hold cfinval.Credentials only, got {type(item).__name__}"
-            )
-    return found
-
-
-@define
-class _Tenant:
-    invalidations: list[InvalidationSummary] = field(factory=list)
-    access_denied: bool = False
 
 
 @define
@@ -215,6 +183,13 @@ class FakeCloudFront:
     proxy, garbage, resets, stalls, a skewed clock... Requests are numbered from 1 in the
     order they arrive. ``requests`` records the last ``max_recorded`` of them (default
     10,000), so a long-running fake stays bounded; ``served`` counts them all.
+
+    Tenants belong to a distribution and a connection group (``add_tenant``'s
+    ``distribution_id``, ``connection_group_id``). Invalidations created through the API go
+    ``InProgress`` -> ``Completed`` after ``complete_after`` seconds of ``clock`` or after
+    ``complete_after_gets`` Gets; ``max_paths_in_progress`` and ``max_wildcards_in_progress``
+    are the per-distribution in-flight limits (3,000 and 15). All four can be changed at any
+    time. A reused ``CallerReference`` with the same paths returns the earlier invalidation.
     """
 
     credentials: tuple[Credentials, ...] = field(
@@ -231,7 +206,15 @@ class FakeCloudFront:
     max_recorded: int = field(default=MAX_RECORDED, repr=False)
     requests: list[RecordedRequest] = field(init=False, repr=False)
     faults: list[FaultRule] = field(factory=list)
+    #: Seconds of ``clock`` after which a created invalidation is ``Completed`` (``None``: never).
+    complete_after: float | None = 30.0
+    #: How many Gets see a created invalidation ``InProgress`` before one sees it ``Completed``.
+    complete_after_gets: int | None = None
+    max_paths_in_progress: int = 3000
+    max_wildcards_in_progress: int = 15
     _tenants: dict[str, _Tenant] = field(factory=dict, repr=False)
+    _inflight: InFlight = field(factory=InFlight, repr=False)
+    _operation_counts: dict[str, int] = field(factory=dict, repr=False)
     _lock: threading.RLock = field(factory=threading.RLock, repr=False)
     _rng: random.Random = field(init=False, repr=False)
     _counter: int = field(default=0, repr=False)
@@ -247,15 +230,48 @@ class FakeCloudFront:
 
     # -- seeding ---------------------------------------------------------------------------
 
-    def add_tenant(self, tenant_id: str, *, access_denied: bool = False) -> None:
-        _check_text("tenant_id", tenant_id)
+    def add_tenant(
+        self,
+        tenant_id: str,
+        *,
+        access_denied: bool = False,
+        distribution_id: str | None = None,
+        connection_group_id: str | None = None,
+        name: str | None = None,
+        domains: Iterable[str | Mapping[str, str]] | None = None,
+        customizations: Mapping[str, Any] | None = None,
+        enabled: bool | None = None,
+        status: str | None = None,
+        created_time: _dt.datetime | None = None,
+    ) -> None:
+        """Add a tenant (or change the given attributes of an existing one).
+
+        A new tenant belongs to ``distribution_id`` (default :data:`DEFAULT_DISTRIBUTION_ID`)
+        and ``connection_group_id`` (default :data:`DEFAULT_CONNECTION_GROUP_ID`); ``domains``
+        are names or boto3's ``{"Domain", "Status"}``, ``customizations`` boto3's
+        ``Customizations`` (``WebAcl``, ``Certificate``, ``GeoRestrictions``).
+        """
         with self._lock:
-            tenant = self._tenants.setdefault(tenant_id, _Tenant())
-            tenant.access_denied = access_denied
+            self._tenants[tenant_id] = configure(
+                self._tenants.get(tenant_id),
+                tenant_id,
+                self.now(),
+                access_denied=access_denied,
+                distribution_id=distribution_id,
+                connection_group_id=connection_group_id,
+                name=name,
+                domains=domains,
+                customizations=customizations,
+                enabled=enabled,
+                status=status,
+                created_time=created_time,
+            )
 
     def remove_tenant(self, tenant_id: str) -> None:
         with self._lock:
-            self._tenants.pop(tenant_id, None)
+            tenant = self._tenants.pop(tenant_id, None)
+            for invalidation_id in tenant.batches if tenant is not None else ():
+                self._inflight.discard(invalidation_id)  # its invalidations no longer count
 
     def new_invalidation_id(self) -> str:
         with self._lock:
@@ -279,7 +295,9 @@ class FakeCloudFront:
         ):
             raise TypeError("create_time must be an aware datetime (e.g. with tzinfo=UTC)")
         with self._lock:
-            tenant = self._tenants.setdefault(tenant_id, _Tenant())
+            if tenant_id not in self._tenants:
+                self.add_tenant(tenant_id)
+            tenant = self._tenants[tenant_id]
             if create_time is None:
                 self._counter += 1
                 create_time = _dt.datetime.fromtimestamp(
@@ -300,6 +318,7 @@ class FakeCloudFront:
                     tenant.invalidations[index] = InvalidationSummary(
                         item.id, item.create_time, status
                     )
+                    self._pin(tenant, invalidation_id, status)
                     return
             raise LookupError(f"tenant {tenant_id!r} has no invalidation {invalidation_id!r}")
 
@@ -309,13 +328,37 @@ class FakeCloudFront:
             raise LookupError(f"the fake has no tenant {tenant_id!r}")
         return tenant
 
-    def seed_tenants(self, count: int, *, invalidations: int = 5, prefix: str = "dt_") -> list[str]:
-        """Add ``count`` tenants with ``invalidations`` each; return their Ids."""
+    def _pin(self, tenant: _Tenant, invalidation_id: str, status: str) -> None:
+        """A created invalidation given a status by hand leaves its schedule."""
+        batch = tenant.batches.get(invalidation_id)
+        if batch is not None:
+            batch.scheduled = False
+            if status == "InProgress":
+                self._inflight.add(tenant, batch)
+            else:
+                self._inflight.discard(invalidation_id)
+
+    def seed_tenants(
+        self,
+        count: int,
+        *,
+        invalidations: int = 5,
+        prefix: str = "dt_",
+        distribution_id: str | None = None,
+        connection_group_id: str | None = None,
+    ) -> list[str]:
+        """Add ``count`` tenants with ``invalidations`` each (of ``distribution_id`` and
+        ``connection_group_id``, defaults as :meth:`add_tenant`'s); return their Ids."""
         ids = []
         base = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
         for n in range(count):
             tenant_id = f"{prefix}{n:06d}{self.new_invalidation_id()[1:9].lower()}"
-            self.add_tenant(tenant_id)
+            self.add_tenant(
+                tenant_id,
+                distribution_id=distribution_id,
+                connection_group_id=connection_group_id,
+                created_time=base + _dt.timedelta(seconds=n),
+            )
             for k in range(invalidations):
                 self.add_invalidation(
                     tenant_id,
@@ -328,8 +371,44 @@ class FakeCloudFront:
     def listing(self, tenant_id: str) -> list[InvalidationSummary]:
         """Every invalidation of a tenant, newest first (the order pages follow)."""
         with self._lock:
+            self._advance()
             items = list(reversed(self._tenant(tenant_id).invalidations))
         return sorted(items, key=lambda item: item.create_time, reverse=True)
+
+    def tenants(self, distribution_id: str | None = None) -> list[str]:
+        """The Ids of every tenant (of ``distribution_id``), in the order they were added."""
+        with self._lock:
+            return [
+                tenant.id
+                for tenant in self._tenants.values()
+                if distribution_id is None or tenant.distribution_id == distribution_id
+            ]
+
+    def distributions(self) -> list[str]:
+        """The Ids of the distributions the tenants belong to, sorted."""
+        with self._lock:
+            return sorted({tenant.distribution_id for tenant in self._tenants.values()})
+
+    def invalidation_paths(self, tenant_id: str, invalidation_id: str) -> tuple[str, ...]:
+        """The paths of an invalidation created through the API."""
+        with self._lock:
+            batch = self._tenant(tenant_id).batches.get(invalidation_id)
+        if batch is None:
+            raise LookupError(
+                f"tenant {tenant_id!r} has no created invalidation {invalidation_id!r}"
+            )
+        return batch.paths
+
+    def in_progress(self, distribution_id: str = DEFAULT_DISTRIBUTION_ID) -> tuple[int, int]:
+        """``(paths, wildcard paths)`` in progress on a distribution, as the limits count them."""
+        with self._lock:
+            self._advance()
+            return self._inflight.load(distribution_id)
+
+    def _advance(self) -> None:
+        self._inflight.advance(
+            Schedule(self.complete_after, self.complete_after_gets), self.clock()
+        )
 
     # -- the service -----------------------------------------------------------------------
 
@@ -345,8 +424,10 @@ class FakeCloudFront:
         every: int = 1,
         start: int | None = None,
         count: int | None = None,
+        operation: str | None = None,
     ) -> FaultRule:
-        """Inject ``fault`` into requests ``start, start + every, ...`` (``count`` at most).
+        """Inject ``fault`` into requests ``start, start + every, ...`` (``count`` at most),
+        of ``operation`` only if given (numbered among themselves).
 
         ``fault`` may also be a ready :class:`FaultRule` or its spec string (see
         :meth:`FaultRule.parse`), in which case the keyword arguments are not used. Rules are
@@ -357,7 +438,7 @@ class FakeCloudFront:
         elif isinstance(fault, FaultRule):
             rule = fault
         else:
-            rule = FaultRule(fault, every=every, start=start, count=count)
+            rule = FaultRule(fault, every=every, start=start, count=count, operation=operation)
         if rule.fault.kind == "gzip-bomb":
             _gzip_zeros(rule.fault.size)  # build it now, not while a client waits
         with self._lock:
@@ -376,27 +457,43 @@ class FakeCloudFront:
     # -- the service -----------------------------------------------------------------------
 
     def handle(
-        self, method: str, target: str, headers: Mapping[str, str]
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         """Serve one request. ``target`` is the path and query exactly as sent.
 
         Connection-level faults cannot be expressed as a response: use :meth:`respond`.
         """
-        reply = self.respond(method, target, headers)
+        reply = self.respond(method, target, headers, body)
         return reply.status, dict(reply.headers), reply.body
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply:
-        """Serve one request, faults included."""
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> FakeReply:
+        """Serve one request, faults included.
+
+        A ``reset`` or ``cut`` fault acts after the request was served: an invalidation it
+        creates exists though the client never reads the 201 (a lost response).
+        """
+        operation = _route(method, _split_target(target)[0])[0]
         with self._lock:
             self._served += 1
             number = self._served
+            nth = None
+            if operation is not None:
+                nth = self._operation_counts[operation] = (
+                    self._operation_counts.get(operation, 0) + 1
+                )
             request_id = f"fake-{number:08d}-{self._rng.getrandbits(32):08x}"
-            fault = next((rule.fault for rule in self.faults if rule.matches(number)), None)
+            fault = next(
+                (rule.fault for rule in self.faults if rule.matches(number, operation, nth)), None
+            )
             request = RecordedRequest(
                 method,
                 target,
                 {k.lower(): v for k, v in headers.items()},
                 None if fault is None else fault.kind,
+                bytes(body),
+                operation,
             )
             self.requests.append(request)
         now = self.clock() + (fault.seconds if fault is not None and fault.kind == "skew" else 0)
@@ -406,25 +503,30 @@ class FakeCloudFront:
             "date": email.utils.formatdate(now, usegmt=True),
         }
         if fault is not None and fault.kind in _RESPONSE_FAULTS:
-            status, body = _fault_response(fault, request_id, out_headers)
+            status, answer = _fault_response(fault, request_id, out_headers)
         else:
             rewind = fault is not None and fault.kind == "rewind"
-            status, body = self._dispatch(request, request_id, now, rewind)
+            status, answer = self._dispatch(request, request_id, now, rewind, out_headers)
         return FakeReply(
             status,
             out_headers,
-            body,
+            answer,
             fault if fault is not None and fault.connection_level else None,
         )
 
     def _dispatch(
-        self, request: RecordedRequest, request_id: str, now: float, rewind: bool = False
+        self,
+        request: RecordedRequest,
+        request_id: str,
+        now: float,
+        rewind: bool = False,
+        out_headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         path, query = _split_target(request.target)
-        match = _PATH.match(path)
-        if request.method != "GET" or match is None:
+        operation, args, status = _route(request.method, path)
+        if operation is None:
             return _error(
-                404 if match is None else 405,
+                status,
                 "UnknownOperation",
                 f"No operation matches {request.method} {path}",
                 request_id,
@@ -435,17 +537,23 @@ class FakeCloudFront:
             problem = self.verifier(request, by_key, self.region, when)
             if problem is not None:
                 return _error(*problem, request_id)
-        tenant_id = unquote(match[1])
+        if operation != OPERATIONS[0]:
+            with self._lock:
+                self._advance()
+                reply = self._operate(operation, args, request.body, rewind)
+            if isinstance(reply, CreateResult):
+                if out_headers is not None:
+                    out_headers["location"] = f"{_LOCATION}{path}/{reply.invalidation_id}"
+                return reply.status, reply.body
+            if len(reply) == 3:
+                return _error(*reply, request_id)
+            return reply
+        tenant_id = args[0]
         params = dict(query)
         with self._lock:
             tenant = self._tenants.get(tenant_id)
             if tenant is None:
-                return _error(
-                    404,
-                    "EntityNotFound",
-                    f"The distribution tenant {tenant_id} does not exist.",
-                    request_id,
-                )
+                return _error(*_no_tenant(tenant_id), request_id)
             if tenant.access_denied:
                 return _error(403, "AccessDenied", "Access denied.", request_id)
             items = self.listing(tenant_id)
@@ -476,33 +584,42 @@ class FakeCloudFront:
             truncated, next_marker = True, items[page_size - 1].id
         return 200, _list_xml(marker, page_size, truncated, page, next_marker)
 
+    def _operate(
+        self, operation: str, args: tuple[str, ...], body: bytes, rewind: bool
+    ) -> CreateResult | tuple[int, bytes] | tuple[int, str, str]:
+        """The operations other than the invalidation listing (the lock held)."""
+        if operation in OPERATIONS[3:]:
+            return list_tenants(
+                list(self._tenants.values()),
+                body,
+                by_customization=operation == OPERATIONS[4],
+                default_page_size=self.default_page_size,
+                max_page_size=self.max_page_size,
+                rewind=rewind,
+            )
+        tenant = self._tenants.get(args[0])
+        if tenant is None:
+            return _no_tenant(args[0])
+        if tenant.access_denied:
+            return 403, "AccessDenied", "Access denied."
+        if operation == OPERATIONS[2]:
+            schedule = Schedule(self.complete_after, self.complete_after_gets)
+            return _get_invalidation(tenant, args[1], self._inflight, schedule)
+        return _create_invalidation(
+            tenant,
+            body,
+            inflight=self._inflight,
+            limits=Limits(self.max_paths_in_progress, self.max_wildcards_in_progress),
+            now=self.clock(),
+            new_id=self.new_invalidation_id,
+        )
+
     # -- I/O adapters ----------------------------------------------------------------------
 
     def transport(self) -> httpx.MockTransport:
         """An ``httpx.MockTransport`` serving this fake (sync and async httpx clients alike)."""
 
-        def handler(request: httpx.Request) -> httpx.Response:
-            reply = self.respond(
-                request.method, request.url.raw_path.decode("ascii"), dict(request.headers)
-            )
-            fault = reply.fault
-            if fault is not None:
-                if fault.kind == "reset":
-                    raise httpx.ReadError("[fake] connection reset by peer", request=request)
-                if fault.kind == "cut":
-                    raise httpx.RemoteProtocolError(
-                        "[fake] peer closed connection without sending complete message body",
-                        request=request,
-                    )
-                read = request.extensions.get("timeout", {}).get("read")
-                if read is not None and fault.seconds >= read:  # stall, drip
-                    raise httpx.ReadTimeout(f"[fake] {fault.kind}", request=request)
-            # A stream (not content=) so that clients read and decode the raw bytes themselves.
-            return httpx.Response(
-                reply.status, headers=dict(reply.headers), stream=httpx.ByteStream(reply.body)
-            )
-
-        return httpx.MockTransport(handler)
+        return mock_transport(self)
 
     def serve(
         self,
@@ -523,103 +640,15 @@ class FakeCloudFront:
         return FakeServer(self, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
+def _no_tenant(tenant_id: str) -> tuple[int, str, str]:
+    return 404, "EntityNotFound", f"The distribution tenant {tenant_id} does not exist."
+
+
+def _check_time(name: str, value: object) -> None:
+    if value is not None and (not isinstance(value, _dt.datetime) or value.tzinfo is None):
+        raise TypeError(f"{name} must be an aware datetime (e.g. with tzinfo=UTC)")
+
+
 def _check_text(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise TypeError(f"{name} must be a non-empty str, got {value!r}")
-
-
-def _list_xml(
-    marker: str,
-    max_items: int,
-    truncated: bool,
-    page: list[InvalidationSummary],
-    next_marker: str | None = None,
-) -> bytes:
-    parts = [
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<InvalidationList xmlns="{NAMESPACE}">',
-        f"<Marker>{escape(marker)}</Marker>",
-    ]
-    if next_marker is not None:
-        parts.append(f"<NextMarker>{escape(next_marker)}</NextMarker>")
-    parts.append(f"<MaxItems>{max_items}</MaxItems>")
-    parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
-    parts.append(f"<Quantity>{len(page)}</Quantity>")
-    if page:
-        parts.append("<Items>")
-        for item in page:
-            created = item.create_time.astimezone(_dt.timezone.utc)
-            stamp = created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"
-            parts.append(
-                f"<InvalidationSummary><Id>{escape(item.id)}</Id>"
-                f"<CreateTime>{stamp}</CreateTime><Status>{escape(item.status)}</Status>"
-                "</InvalidationSummary>"
-            )
-        parts.append("</Items>")
-    parts.append("</InvalidationList>")
-    return "".join(parts).encode("utf-8")
-
-
-def _error(status: int, code: str, message: str, request_id: str) -> tuple[int, bytes]:
-    kind = "Sender" if status < 500 else "Receiver"
-    body = (
-        f'<?xml version="1.0"?>\n<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{kind}</Type>'
-        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-    )
-    return status, body.encode("utf-8")
-
-
-# --- faults ----------------------------------------------------------------------------------
-
-_RESPONSE_FAULTS = frozenset(
-    {"error", "throttle", "html", "empty", "garbage", "oversize", "gzip-bomb"}
-)
-_HTML_PAGE = (
-    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>proxy</center>\r\n"
-    "</body>\r\n</html>\r\n"
-)
-
-
-def _fault_response(fault: Fault, request_id: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    """The response for an HTTP-level fault; adjusts ``headers`` in place."""
-    kind = fault.kind
-    if kind in ("error", "throttle"):
-        if fault.retry_after_ms is not None:
-            headers["x-amz-retry-after"] = str(fault.retry_after_ms)
-        return _error(fault.status, fault.code or "InternalError", fault.message, request_id)
-    if kind in ("html", "empty"):
-        # A proxy answered, not CloudFront: no request id.
-        del headers["x-amz-request-id"]
-        if kind == "empty":
-            del headers["content-type"]
-            return fault.status, b""
-        import http.client
-
-        headers["content-type"] = "text/html"
-        reason = http.client.responses.get(fault.status, "Error")
-        return fault.status, _HTML_PAGE.format(status=fault.status, reason=reason).encode()
-    if kind == "garbage":
-        return fault.status, b"\x00\xff{not: 'xml'} <<<>>> \xe2\x98"
-    if kind == "oversize":
-        head = f'<?xml version="1.0"?>\n<InvalidationList xmlns="{NAMESPACE}">'.encode()
-        return 200, head + b" " * fault.size + b"</InvalidationList>"
-    headers["content-encoding"] = "gzip"
-    return 200, _gzip_zeros(fault.size)
-
-
-@functools.lru_cache(maxsize=4)
-def _gzip_zeros(size: int) -> bytes:
-    """``size`` zero bytes, gzip-compressed without ever holding them all."""
-    import zlib
-
-    compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    block = bytes(1024 * 1024)
-    out = []
-    remaining = size
-    while remaining > 0:
-        piece = block if remaining >= len(block) else block[:remaining]
-        out.append(compressor.compress(piece))
-        remaining -= len(piece)
-    out.append(compressor.flush())
-    return b"".join(out)

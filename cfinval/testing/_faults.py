@@ -7,6 +7,10 @@ it, by request number (the fake counts every request it receives, from 1)::
     fake.add_fault(Fault.error(503), start=1, count=2)   # requests 1 and 2
     fake.add_fault(Fault.reset())                        # every request
     fake.add_fault(FaultRule.parse("stall:5,every=4"))   # the spec form, for command lines
+    fake.add_fault(Fault.reset(), operation="CreateInvalidationForDistributionTenant", count=1)
+
+A rule with an ``operation`` applies to that operation's requests only, numbered from 1 among
+themselves (``op=create-invalidation-for-distribution-tenant,every=2``: every second create).
 
 HTTP-level faults (errors, HTML, garbage, oversize and gzip-bomb bodies, a skewed clock,
 rewound markers) work everywhere. Connection-level faults (``reset``, ``cut``, ``stall``,
@@ -19,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from attrs import frozen
+from attrs import field, frozen
 
-__all__ = ["FAULT_KINDS", "FakeReply", "Fault", "FaultRule"]
+__all__ = ["FAULT_KINDS", "OPERATIONS", "FakeReply", "Fault", "FaultRule", "operation_name"]
 
 #: Every fault kind, with what the fake does.
 FAULT_KINDS = {
@@ -49,6 +53,27 @@ _DEFAULT_CODES = {
     504: "GatewayTimeout",
 }
 _CONNECTION_KINDS = frozenset({"reset", "cut", "stall", "drip"})
+#: The operations a rule can select (the fake serves these).
+OPERATIONS = (
+    "ListInvalidationsForDistributionTenant",
+    "CreateInvalidationForDistributionTenant",
+    "GetInvalidationForDistributionTenant",
+    "ListDistributionTenants",
+    "ListDistributionTenantsByCustomization",
+)
+_BY_KEY = {name.lower(): name for name in OPERATIONS}
+
+
+def operation_name(value: str) -> str:
+    """An :data:`OPERATIONS` name from it or its CLI form (``list-distribution-tenants``)."""
+    found = (
+        _BY_KEY.get(value.replace("-", "").replace("_", "").lower())
+        if isinstance(value, str)
+        else None
+    )
+    if found is None:
+        raise ValueError(f"unknown operation {value!r}; known: {', '.join(OPERATIONS)}")
+    return found
 
 
 @frozen
@@ -142,6 +167,10 @@ class Fault:
         return cls("drip", seconds=seconds)
 
 
+def _operation_or_none(value: str | None) -> str | None:
+    return None if value is None else operation_name(value)
+
+
 def _positive(name: str, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or value < 1):
         raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -152,13 +181,15 @@ class FaultRule:
     """Apply ``fault`` to request numbers ``start, start + every, ...`` (``count`` times at most).
 
     ``start`` defaults to ``every``, so ``every=3`` means the 3rd, 6th, 9th... request and
-    ``every=1`` (the default) every request.
+    ``every=1`` (the default) every request. With ``operation`` (an :data:`OPERATIONS` name,
+    or its CLI form) the rule counts and applies to that operation's requests only.
     """
 
     fault: Fault
     every: int = 1
     start: int | None = None
     count: int | None = None
+    operation: str | None = field(default=None, converter=_operation_or_none)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.fault, Fault):
@@ -172,8 +203,15 @@ class FaultRule:
         """The first request number the rule applies to."""
         return self.every if self.start is None else self.start
 
-    def matches(self, number: int) -> bool:
-        """Whether request ``number`` (1-based) suffers this rule's fault."""
+    def matches(
+        self, number: int, operation: str | None = None, operation_number: int | None = None
+    ) -> bool:
+        """Whether request ``number`` (1-based), the ``operation_number``-th of ``operation``,
+        suffers this rule's fault."""
+        if self.operation is not None:
+            if operation != self.operation:
+                return False
+            number = number if operation_number is None else operation_number
         first = self.first
         if number < first or (number - first) % self.every:
             return False
@@ -189,8 +227,9 @@ class FaultRule:
         ``ARG`` is the status (error, html, empty, garbage), the seconds (stall, drip, skew) or
         the size in bytes (oversize, gzip-bomb). Keys: ``every``, ``start``, ``count`` and, for
         faults that take them, ``code``, ``message``, ``retry_after_ms``, ``seconds``, ``size``,
-        ``status``. Examples: ``503,every=2``, ``throttle,every=3``, ``stall:5,every=4``,
-        ``reset,start=1,count=2``, ``skew:900``.
+        ``status``, and ``op`` (or ``operation``: the operation it selects). Examples:
+        ``503,every=2``, ``throttle,every=3``, ``stall:5,every=4``, ``reset,start=1,count=2``,
+        ``skew:900``, ``reset,op=CreateInvalidationForDistributionTenant,count=1``.
         """
         if not isinstance(spec, str) or not spec.strip():
             raise ValueError("a fault spec must be a non-empty string")
@@ -209,10 +248,11 @@ class FaultRule:
             every = int(options.pop("every", "1"))
             start = int(options.pop("start")) if "start" in options else None
             count = int(options.pop("count")) if "count" in options else None
+            operation: str | None = options.pop("op", None) or options.pop("operation", None)
             fault = _build(kind, arg.strip(), options)
             if options:
                 raise ValueError(f"unknown option(s) {sorted(options)}")
-            return cls(fault, every=every, start=start, count=count)
+            return cls(fault, every=every, start=start, count=count, operation=operation)
         except KeyError as exc:  # str() of a KeyError is the repr of its key: unwrap it
             raise ValueError(f"bad fault spec {spec!r}: {exc.args[0]}") from None
         except (TypeError, ValueError) as exc:
@@ -238,6 +278,8 @@ class FaultRule:
             parts.append(f"start={self.start}")
         if self.count is not None:
             parts.append(f"count={self.count}")
+        if self.operation is not None:
+            parts.append(f"op={self.operation}")
         return ",".join(parts)
 
 

@@ -9,9 +9,21 @@ The format::
           {"CreateTime": "2026-01-01T09:00:00Z"}
         ],
         "dt_empty": [],
-        "dt_locked": {"access_denied": true, "invalidations": []}
+        "dt_locked": {"access_denied": true, "invalidations": []},
+        "dt_eu": {
+          "DistributionId": "E2EXAMPLE", "ConnectionGroupId": "cg_eu", "Name": "eu",
+          "Domains": ["eu.example.com", {"Domain": "old.example.com", "Status": "inactive"}],
+          "Customizations": {"WebAcl": {"Action": "override", "Arn": "arn:aws:wafv2:..."},
+                             "Certificate": {"Arn": "arn:aws:acm:..."}},
+          "Enabled": true, "Status": "Deployed", "CreatedTime": "2026-01-01T00:00:00Z",
+          "invalidations": []
+        }
       }
     }
+
+A tenant's object may say what ListDistributionTenants shows of it, with boto3's names
+(``DistributionId``, ``ConnectionGroupId``, ``Name``, ``Domains``, ``Customizations``,
+``Enabled``, ``Status``, ``CreatedTime``); the defaults are :meth:`FakeCloudFront.add_tenant`'s.
 
 ``Id`` is generated when absent, ``Status`` defaults to ``Completed``, ``CreateTime`` (ISO
 8601) to "now" in creation order. Listing order is by ``CreateTime``, newest first.
@@ -19,6 +31,7 @@ The format::
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,11 +47,24 @@ class SeedError(ValueError):
     """The seed data does not follow the format (the message says where)."""
 
 
-def _invalidations(tenant_id: str, value: Any) -> tuple[list[Any], bool]:
+#: A tenant object's keys with boto3's names -> :meth:`FakeCloudFront.add_tenant`'s keywords.
+_TENANT_KEYS = {
+    "DistributionId": "distribution_id",
+    "ConnectionGroupId": "connection_group_id",
+    "Name": "name",
+    "Domains": "domains",
+    "Customizations": "customizations",
+    "Enabled": "enabled",
+    "Status": "status",
+    "CreatedTime": "created_time",
+}
+
+
+def _invalidations(tenant_id: str, value: Any) -> tuple[list[Any], bool, dict[str, Any]]:
     if isinstance(value, list):
-        return value, False
+        return value, False, {}
     if isinstance(value, Mapping):
-        unknown = set(value) - {"invalidations", "access_denied"}
+        unknown = set(value) - {"invalidations", "access_denied", *_TENANT_KEYS}
         if unknown:
             raise SeedError(f"tenant {tenant_id!r}: unknown keys {sorted(unknown)}")
         denied = value.get("access_denied", False)
@@ -47,8 +73,22 @@ def _invalidations(tenant_id: str, value: Any) -> tuple[list[Any], bool]:
             raise SeedError(
                 f"tenant {tenant_id!r}: access_denied must be true/false and invalidations a list"
             )
-        return items, denied
+        attributes = {_TENANT_KEYS[k]: v for k, v in value.items() if k in _TENANT_KEYS}
+        return items, denied, attributes
     raise SeedError(f"tenant {tenant_id!r}: expected a list of invalidations or an object")
+
+
+def _add_tenant(fake: FakeCloudFront, tenant_id: str, denied: bool, attrs: dict[str, Any]) -> None:
+    """``fake.add_tenant`` with the attributes of a seed, refused as :class:`SeedError`."""
+    created = attrs.get("created_time")
+    try:
+        if created is not None:
+            if not isinstance(created, str):
+                raise TypeError("CreatedTime must be an ISO 8601 string")
+            attrs["created_time"] = parse_timestamp(created).astimezone(_dt.timezone.utc)
+        fake.add_tenant(tenant_id, access_denied=denied, **attrs)
+    except (TypeError, ValueError) as exc:
+        raise SeedError(f"tenant {tenant_id!r}: {exc}") from None
 
 
 def load_seed(fake: FakeCloudFront, data: Any) -> list[str]:
@@ -59,7 +99,7 @@ def load_seed(fake: FakeCloudFront, data: Any) -> list[str]:
     for tenant_id, value in data["tenants"].items():
         if not tenant_id:
             raise SeedError("a tenant Id must not be empty")
-        items, denied = _invalidations(tenant_id, value)
+        items, denied, attributes = _invalidations(tenant_id, value)
         prepared = []
         for position, item in enumerate(items):
             where = f"tenant {tenant_id!r}, invalidation #{position + 1}"
@@ -78,7 +118,7 @@ def load_seed(fake: FakeCloudFront, data: Any) -> list[str]:
                 except ValueError as exc:
                     raise SeedError(f"{where}: {exc}") from None
             prepared.append((item.get("Id"), created, item.get("Status", "Completed")))
-        fake.add_tenant(tenant_id, access_denied=denied)
+        _add_tenant(fake, tenant_id, denied, attributes)
         for invalidation_id, created, status in prepared:
             fake.add_invalidation(tenant_id, invalidation_id, create_time=created, status=status)
         tenant_ids.append(tenant_id)

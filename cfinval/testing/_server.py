@@ -35,7 +35,9 @@ _HANDLER_JOIN_TIMEOUT = 2.0
 class Responder(Protocol):
     """What the server serves: :class:`~cfinval.testing.FakeCloudFront` is one."""
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> FakeReply: ...
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> FakeReply: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,10 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         reply = self.server.fake.respond(
-            self.command, self.path, {k: v for k, v in self.headers.items()}
+            self.command, self.path, {k: v for k, v in self.headers.items()}, body
         )
         fault = reply.fault
         kind = None if fault is None else fault.kind
