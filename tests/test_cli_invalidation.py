@@ -369,3 +369,37 @@ def test_the_created_time_is_printed_as_the_aws_cli_v2_prints_it(
     stamp = _dt.datetime(2026, 12, 4, 12, 0, 1, 250000, tzinfo=_dt.timezone.utc).isoformat()
     assert f'"CreateTime": "{stamp}"' in ours[1]
     assert isinstance(cfinval.Invalidation, type)
+
+
+def test_create_wait_and_get_end_to_end_on_the_fake_with_signatures_checked(
+    tmp_path: Path,
+) -> None:
+    """The fake checks SigV4 on bodies too; its invalidations complete at the second Get."""
+    from cfinval.testing import FakeCloudFront
+
+    (tmp_path / "config").write_text(
+        "[default]\nregion = us-east-1\ncli_timestamp_format = iso8601\n"
+    )
+    fake = FakeCloudFront(complete_after_gets=1)
+    fake.add_tenant("dt_live")
+    with fake.serve() as served, virtual_sleep() as slept:
+        url = served.endpoint_url
+        code, out, err = run_cfinval(
+            url, tmp_path, [*CREATE[:1], "--id", "dt_live", "--paths", "/a", "/b/*"]
+        )
+        assert (code, err) == (0, ""), err
+        created = __import__("json").loads(out)["Invalidation"]
+        assert created["Status"] == "InProgress"
+        assert created["InvalidationBatch"]["CallerReference"].startswith("cli-")
+        wait = [*WAIT[:3], "dt_live", "--id", created["Id"]]
+        assert run_cfinval(url, tmp_path, wait) == (0, "", "")
+        assert slept == [20]  # InProgress at the first Get, Completed at the second
+        got = run_cfinval(
+            url,
+            tmp_path,
+            [*GET[:2], "dt_live", "--id", created["Id"], "--query", "Invalidation.Status"],
+        )
+        assert got == (0, '"Completed"\n', "")
+        theirs = run_aws(url, tmp_path, [*GET[:2], "dt_live", "--id", created["Id"]])
+        assert theirs[0] == 0
+        assert run_cfinval(url, tmp_path, [*GET[:2], "dt_live", "--id", created["Id"]]) == theirs
