@@ -3,7 +3,9 @@
 #   make test     ruff, mypy --strict and pytest in .venv (created on first use)
 #   make matrix   ruff and mypy once, then pytest on each Python of MATRIX found (own venvs)
 #   make demo     the embedded fake CloudFront and one listing (installs the package only)
-#   make layer    the AWS Lambda layer zip, for $(PYTHON) (make layer PYTHON=python3.12)
+#   make layer    the AWS Lambda layer zip, for $(PYTHON) (make layer PYTHON=python3.12),
+#                 its dependencies pinned with hashes in bench/layer.lock
+#   make layer-lock  resolve the layer's dependencies again and rewrite bench/layer.lock
 #   make bench    cfinval vs boto3, writes bench/RESULTS.md
 PYTHON ?= python3
 VENV ?= .venv
@@ -25,7 +27,7 @@ find_python = $(or $(shell $(1) -c 'import sys; print(sys.executable)' 2>/dev/nu
 # Resolved once, on first use.
 PY = $(eval PY := $(or $(call find_python,$(PYTHON)),$(error no Python interpreter found for PYTHON=$(PYTHON))))$(PY)
 
-.PHONY: test pytest matrix demo lint typecheck clean bench layer
+.PHONY: test pytest matrix demo lint typecheck clean bench layer layer-lock
 
 # The package and its runtime dependencies only (what `make demo` needs).
 $(RUNTIME_STAMP): pyproject.toml
@@ -83,6 +85,11 @@ bench:
 # The AWS Lambda layer zip (python/ prefix, runtime dependencies only) under build/.
 layer:
 	$(PY) bench/layer.py
+
+# bench/layer.lock: pyproject.toml's dependencies resolved by pip for each Python the
+# classifiers name (each by an interpreter of that version), pinned with their wheels' hashes.
+layer-lock:
+	$(PY) bench/layer.py --write-lock
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage build dist bench/_work

@@ -1206,3 +1206,92 @@ def test_new_errors_survive_pickling() -> None:
     assert isinstance(retrieval, cfinval.CredentialRetrievalError)
     assert (retrieval.provider, retrieval.code) == ("assume-role", "AccessDenied")
     assert isinstance(retrieval, cfinval.NoCredentialsError)
+
+
+# --- deeply nested JSON: a typed error, never a RecursionError ------------------------------------
+
+#: Nested far past what ``json`` can parse without running out of recursion.
+NESTED = b'{"AccessKeyId": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+#: Parseable, but deeper than any identity service answers (and than a ``repr`` may go).
+DEEP = b'{"AccessKeyId": ' + b"[" * 200 + b"]" * 200 + b"}"
+
+
+@pytest.mark.parametrize("body", [NESTED, DEEP, b"[" * 100_000], ids=["nested", "deep", "bare"])
+def test_a_deeply_nested_container_answer_is_a_retrieval_error(body: bytes) -> None:
+    provider = cfinval.ContainerProvider(
+        {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/c"}, attempts=1
+    )
+    script = Script(answer=HttpResponse(200, {}, body))
+    with pytest.raises(cfinval.CredentialRetrievalError, match="not a JSON object"):
+        script.run(load_flow(provider))
+
+
+def test_a_deeply_nested_instance_metadata_answer_is_invalid_json(home: Home) -> None:
+    # botocore: an IMDS answer that is not JSON means no credentials from IMDS (the chain goes on)
+    enable_imds(home, "http://169.254.169.254")
+
+    def answer(request: Any) -> HttpResponse:
+        if request.url.endswith("/api/token"):
+            return HttpResponse(200, {}, b"tok")
+        if request.url.endswith("/security-credentials/"):
+            return HttpResponse(200, {}, b"role")
+        return HttpResponse(200, {}, NESTED)
+
+    provider = cfinval.InstanceMetadataProvider(attempts=1)
+    seen: list[Any] = []
+
+    def perform(effect: Any) -> Any:
+        seen.append(effect)
+        return answer(effect.request) if isinstance(effect, Send) else None
+
+    assert run(load_flow(provider), perform) is None
+    assert "invalid JSON from" in provider.describe()
+
+
+def test_a_deeply_nested_credential_process_output_is_a_retrieval_error(home: Home) -> None:
+    script = home.file("nested.py", "print('[' * 100000 + ']' * 100000)\n")
+    provider = cfinval.ProcessProvider(command=[sys.executable, str(script)])
+    with pytest.raises(cfinval.CredentialRetrievalError, match="did not print valid JSON"):
+        list_once("sync", endpoint_url="http://127.0.0.1:9", credentials=provider)
+
+
+def test_cli_reports_a_deeply_nested_credential_answer_in_one_line(home: Home) -> None:
+    from .process import run_main
+
+    script = home.file("nested.py", "print('[' * 100000 + ']' * 100000)\n")
+    home.config(f"[default]\ncredential_process = {sys.executable} {script}\n")
+    done = run_main(
+        *("list-invalidations-for-distribution-tenant", "--id", "dt_1"),
+        *("--endpoint-url", "http://127.0.0.1:9"),
+        env={
+            "AWS_CONFIG_FILE": str(home.path / ".aws" / "config"),
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+        },
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode in (253, 255)  # a credential error, not Python's 1
+    assert "did not print valid JSON" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- what each credential request is for (its trust and proxy: see test_transport) -------------
+
+
+def test_each_credential_request_says_what_it_is_for(home: Home) -> None:
+    sts = Script(sts_answer(200))
+    sts.run(web_identity_call())
+    container = Script(answer=HttpResponse(200, {}, json.dumps(creds_json(CONTAINER)).encode()))
+    container.run(
+        load_flow(cfinval.ContainerProvider({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/c"}))
+    )
+    enable_imds(home, "http://169.254.169.254")
+    imds = Script(
+        HttpResponse(200, {}, b"tok"),
+        HttpResponse(200, {}, b"role"),
+        HttpResponse(200, {}, json.dumps(creds_json(IMDS)).encode()),
+    )
+    imds.run(load_flow(cfinval.InstanceMetadataProvider()))
+    assert [r.purpose for r in sts.requests] == ["identity"]
+    assert [r.purpose for r in container.requests] == ["container"]
+    assert [r.purpose for r in imds.requests] == ["metadata"] * 3

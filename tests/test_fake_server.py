@@ -210,3 +210,120 @@ def test_load_seed_refuses_bad_data_and_says_where(data: Any, message: str) -> N
         load_seed(fake, data)
     assert message in str(refused.value)
     assert fake.requests == []
+
+
+# --- a fake on a shared host: what a client sends is not trusted --------------------------------
+
+
+def _exchange(url: str, raw: bytes, timeout: float = 5.0) -> bytes:
+    """Send ``raw`` on a fresh connection; everything the server answers until it closes."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _request(*headers: str, body: bytes = b"") -> bytes:
+    head = "POST /2020-05-31/distribution-tenant/dt_1/invalidation HTTP/1.1\r\nHost: x\r\n"
+    return (head + "".join(f"{h}\r\n" for h in headers) + "\r\n").encode() + body
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (["Content-Length: -1"], b"400"),  # read(-1) would wait for the client to hang up
+        (["Content-Length: zz"], b"400"),  # int() raised: a traceback on the server's stderr
+        (["Content-Length: +5"], b"400"),
+        (["Content-Length: 5", "Content-Length: 6"], b"400"),
+        (["Transfer-Encoding: chunked"], b"400"),
+        ([f"Content-Length: {300 * 1024 * 1024}"], b"413"),  # would be buffered in memory
+    ],
+)
+def test_a_hostile_request_body_is_refused_at_once_and_the_server_goes_on(
+    headers: list[str], status: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeCloudFront(seed=1)
+    fake.add_invalidation("dt_1")
+    with fake.serve() as server:
+        answer = _exchange(server.endpoint_url, _request(*headers, body=b"12345"))
+        assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer
+        assert b"Connection: close" in answer
+        with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url) as client:
+            assert len(client.list_invalidations_for_distribution_tenant(Id="dt_1").items) == 1
+    assert fake.requests[0].method == "GET"  # the refused request never reached the fake
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_body_within_the_cap_is_read_and_the_request_served() -> None:
+    from cfinval.testing._server import MAX_REQUEST_BODY
+
+    fake = FakeCloudFront(seed=1, verify_signatures=False)
+    with fake.serve() as server:
+        body = b"<x/>" * (MAX_REQUEST_BODY // 4)
+        answer = _exchange(
+            server.endpoint_url,
+            _request(f"Content-Length: {len(body)}", "Connection: close", body=body),
+        )
+    assert not answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 413")), answer[:80]
+    assert [r.method for r in fake.requests] == ["POST"]
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),  # noqa: S104 (what is tested)
+        ("::", False),
+        ("", False),
+        ("192.168.1.10", False),
+        ("example.com", False),
+    ],
+)
+def test_only_loopback_hosts_pass_without_a_warning(
+    host: str, loopback: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cfinval._cli.fake_server import _warn_if_exposed
+    from cfinval.testing._server import is_loopback
+
+    assert is_loopback(host) is loopback
+    _warn_if_exposed(host)
+    err = capsys.readouterr().err
+    if loopback:
+        assert err == ""
+    else:
+        assert err.startswith(f"warning: --host {host} is not a loopback address")
+        assert len(err.splitlines()) == 1
+
+
+def test_a_recorded_request_hides_the_signature_and_the_session_token() -> None:
+    token_creds = cfinval.Credentials("ASIAFAKE000000000001", "SECRET-fake-1", "TOKEN-fake-secret")
+    fake = FakeCloudFront(credentials=token_creds)
+    fake.add_invalidation("dt_1")
+    http = httpx.Client(transport=fake.transport())
+    with cfinval.Client(token_creds, http_client=http) as client:
+        client.list_invalidations_for_distribution_tenant(Id="dt_1")
+    recorded = fake.requests[0]
+    signature = recorded.headers["authorization"].split("Signature=")[1]
+    assert recorded.headers["x-amz-security-token"] == "TOKEN-fake-secret"  # still there
+    for shown in (repr(recorded), str(recorded), repr(fake.requests)):
+        assert signature not in shown
+        assert "TOKEN-fake-secret" not in shown
+        assert "'authorization': '***'" in shown
+
+
+def test_a_seed_file_nested_too_deeply_exits_252_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["fake-server", "--seed-file", str(seed)]) == 252
+    err = capsys.readouterr().err
+    assert "JSON nested too deeply" in err
+    assert "Traceback" not in err

@@ -359,3 +359,40 @@ def test_the_cache_directory_variable_is_honoured(home: Home, fake: FakeIdentity
         assert cfinval_key_id("console", url, cf) == FRESH.access_key_id
     assert json.loads((elsewhere / path.name).read_text())["refreshToken"] == "next-login-refresh-1"
     assert not path.parent.exists()
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_deeply_nested_sign_in_answer_is_a_retrieval_error(home: Home, status: int) -> None:
+    from cfinval._core.effects import Send, run
+    from cfinval._core.http import HttpResponse
+
+    home.config(PROFILE)
+    write_login_token(home, -3600)
+    nested = HttpResponse(status, {}, b"[" * 100_000 + b"]" * 100_000)
+
+    def answer(effect: Any) -> Any:
+        assert isinstance(effect, Send)
+        return nested
+
+    with pytest.raises(cfinval.CredentialRetrievalError) as info:
+        run(cfinval.LoginProvider("console").load(), answer)
+    assert ("not a JSON object" if status == 200 else "(400)") in str(info.value)
+
+
+def test_the_sign_in_refresh_is_an_identity_request_with_its_dpop_proof(home: Home) -> None:
+    from cfinval._core.effects import Send, run
+    from cfinval._core.http import HttpResponse
+
+    home.config(PROFILE)
+    write_login_token(home, -3600)
+    sent: list[Any] = []
+
+    def answer(effect: Any) -> Any:
+        assert isinstance(effect, Send)
+        sent.append(effect.request)
+        return HttpResponse(400, {}, b'{"error": "TOKEN_EXPIRED"}')
+
+    with pytest.raises(cfinval.CredentialRetrievalError):
+        run(cfinval.LoginProvider("console").load(), answer)
+    assert [r.purpose for r in sent] == ["identity"]
+    assert sent[0].header("DPoP")

@@ -117,6 +117,7 @@ def test_sdist_ships_what_its_tests_use_and_no_local_state(dists: Dists) -> None
         "fixtures/responses/list-truncated.xml",
         "bench/run.py",  # tests/test_bench.py
         "bench/layer.py",  # tests/test_layer.py
+        "bench/layer.lock",  # make layer installs from it
         "bench/workers/cold_cfinval.py",
     ):
         assert needed in names, needed
@@ -135,3 +136,24 @@ def test_sdist_tests_pass_from_the_unpacked_sdist(built: dict[str, Any]) -> None
     assert done["returncode"] == 0, done["stdout"][-4000:] + done["stderr"][-2000:]
     assert re.search(r"\d+ passed", summary), summary
     assert "error" not in summary, summary
+
+
+# Lower bounds past the published advisories (the fixed versions, from each advisory).
+ADVISORY_FLOORS = {
+    # GHSA-g6cj-pr64-35w5 / CVE-2026-69247 (PKCS#7 Bleichenbacher oracle): fixed in 50.0.0;
+    # GHSA-537c-gmf6-5ccf (OpenSSL in the wheels): 48.0.1; CVE-2026-34073: 46.0.6.
+    "cryptography": (50, 0, 0),
+    # CVE-2025-9375 / GHSA-rqvm-6hhw-247j (unparse: markup in element names): 0.15.1.
+    "xmltodict": (0, 15, 1),
+    # CVE-2025-71176 / GHSA-6w46-j5rx-g56g (predictable /tmp/pytest-of-{user}): 9.0.3.
+    "pytest": (9, 0, 3),
+}
+
+
+def test_every_lower_bound_is_past_the_published_advisories() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    for name, fixed in ADVISORY_FLOORS.items():
+        floors = re.findall(rf'"{name}>=([0-9.]+)', text)
+        assert floors, name
+        for floor in floors:  # every extra that names it
+            assert tuple(int(p) for p in floor.split(".")) >= fixed, (name, floor)

@@ -282,6 +282,14 @@ def test_foreign_or_corrupt_tokens_are_refused(payload: dict[str, Any]) -> None:
         decode_token(token)
 
 
+def test_a_token_nested_too_deep_for_json_is_a_typed_error_not_a_recursion_error() -> None:
+    token = base64.b64encode(b"[" * 100_000).decode()
+    assert decode_token(token) == (token, 0)  # not JSON to us: a raw marker, as botocore falls back
+    client = cfinval.Client(FAKE_CREDENTIALS, endpoint_url="http://127.0.0.1:9")
+    with pytest.raises(cfinval.ParamValidationError):  # far longer than a Marker can be
+        client.paginate("dt_1", starting_token=token)
+
+
 # --- loops ---------------------------------------------------------------------------------------
 
 NS = 'xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"'

@@ -504,7 +504,13 @@ def test_portal_errors_other_than_401_are_reported_with_their_code(home: Home) -
 
 @pytest.mark.parametrize(
     "content",
-    ['{"accessToken": "a"}', "not json", "[1, 2]", '{"accessToken": "a\\nb", "expiresAt": "x"}'],
+    [
+        '{"accessToken": "a"}',
+        "not json",
+        "[1, 2]",
+        '{"accessToken": "a\\nb", "expiresAt": "x"}',
+        "[" * 100_000,  # deeper than json can parse
+    ],
 )
 def test_an_unusable_cache_file_says_to_log_in(home: Home, content: str) -> None:
     home.config(SESSION_PROFILE)
@@ -650,3 +656,46 @@ def test_error_codes_are_read_as_botocore_reads_them(
     result, _ = drive(flow, lambda e: HttpResponse(400, headers, body))
     assert isinstance(result, jsonapi.JsonError)
     assert result.code == code
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_a_deeply_nested_portal_answer_is_a_retrieval_error(home: Home, status: int) -> None:
+    home.config(SESSION_PROFILE)
+    write_sso_token(home.path, "corp", "access-1", 3600)
+    with pytest.raises(cfinval.CredentialRetrievalError) as info:
+        drive(SSOProvider("dev").load(), lambda e: HttpResponse(status, {}, NESTED))
+    assert ("not a JSON object" if status == 200 else "(403)") in str(info.value)
+
+
+def test_a_deeply_nested_oidc_answer_is_a_retrieval_error(home: Home) -> None:
+    home.config(SESSION_PROFILE)
+    write_sso_token(home.path, "corp", "access-old", -60, refresh="refresh-1")
+
+    def answer(effect: Any) -> HttpResponse:
+        assert effect.request.url.endswith("/token"), "the expired token is never used"
+        return HttpResponse(200, {}, NESTED)
+
+    with pytest.raises(cfinval.CredentialRetrievalError) as info:
+        drive(SSOProvider("dev").load(), answer)
+    assert "the CreateToken response from oidc.eu-west-1.amazonaws.com is not a JSON object" in str(
+        info.value
+    )
+
+
+def test_the_oidc_and_portal_calls_are_identity_requests(home: Home) -> None:
+    # their trust and proxy are the configured ones, never the CLI's --no-verify-ssl
+    home.config(SESSION_PROFILE)
+    write_sso_token(home.path, "corp", "access-old", -60, refresh="refresh-1")
+
+    def answer(effect: Any) -> HttpResponse:
+        if effect.request.url.endswith("/token"):
+            return _json(200, {"accessToken": "access-new", "expiresIn": 3600})
+        return _role_answer()
+
+    _, effects = drive(SSOProvider("dev").load(), answer)
+    sent = [e.request for e in effects if isinstance(e, Send)]
+    assert [r.url.rsplit("/", 1)[-1].split("?")[0] for r in sent] == ["token", "credentials"]
+    assert [r.purpose for r in sent] == ["identity", "identity"]

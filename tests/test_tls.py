@@ -3,19 +3,26 @@ CLI's --ca-bundle / --no-verify-ssl, and an HTTPS endpoint through a CONNECT pro
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
 
 import cfinval
 from cfinval._drivers.transport import UNVERIFIED_WARNING
 from cfinval.testing import FakeCloudFront, FakeServer
 
+from ._local_aws import FakeSTS, Stub, list_once
 from .drivers import LISTERS, list_sync
 from .process import ROOT, run_cfinval, run_main
 from .proxy import LoopbackProxy
@@ -383,3 +390,189 @@ def test_cli_fake_server_refuses_unloadable_certificates_with_252(
     assert done.stdout == ""
     assert done.stderr.strip().splitlines()[0].startswith(message)
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- the CloudFront endpoint's TLS settings never reach the credential endpoints ----------------
+# The AWS CLI passes --ca-bundle / --no-verify-ssl to the service client only; botocore's
+# credential providers make their own clients (STS, SSO, sign-in: AWS_CA_BUNDLE or the
+# profile's ca_bundle, else the default certificates). A TLS-intercepting proxy must not read
+# AssumeRole (or an SSO refresh) because CloudFront's certificate was not checked.
+
+SOURCE = cfinval.Credentials("AKIDSOURCE0000000001", "SECRET-source-5e2a")
+ASSUMED = cfinval.Credentials("ASIAASSUMED000000001", "SECRET-assumed-9f1c", "TOKEN-assumed-77")
+ROLE_ARN = "arn:aws:iam::123456789012:role/admin"
+
+
+@pytest.fixture(scope="module")
+def intercepting(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A CA nothing trusts: what a TLS-intercepting proxy presents."""
+    return make_tls_files(tmp_path_factory.mktemp("intercepting"))
+
+
+def _server_side(files: TlsFiles) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.cert, files.key)
+    return context
+
+
+@contextlib.contextmanager
+def _role_setup(
+    sts_files: TlsFiles, cloudfront_files: TlsFiles, tmp_path: Path
+) -> Iterator[tuple[Stub, FakeCloudFront, str, dict[str, str]]]:
+    """STS over HTTPS with ``sts_files``' certificate, CloudFront over HTTPS with
+    ``cloudfront_files``', and a profile ``admin`` that assumes a role with static keys."""
+    sts = FakeSTS()
+    sts.callers[SOURCE.access_key_id] = SOURCE
+    sts.role(ROLE_ARN, ASSUMED)
+    fake = FakeCloudFront(credentials=[ASSUMED])
+    fake.add_invalidation("dt_1")
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = src\n"
+        f"[profile src]\naws_access_key_id = {SOURCE.access_key_id}\n"
+        f"aws_secret_access_key = {SOURCE.secret_access_key}\n"
+    )
+    with (
+        Stub(sts, tls=_server_side(sts_files)) as stub,
+        fake.serve(ssl_certfile=cloudfront_files.cert, ssl_keyfile=cloudfront_files.key) as cf,
+    ):
+        sts.url = stub.url
+        env = {
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_ENDPOINT_URL_STS": stub.url,
+        }
+        yield stub, fake, cf.endpoint_url, env
+
+
+def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The sync driver's real sleeps (STS backoff after a failed handshake), recorded."""
+    import cfinval._drivers.sync as sync_driver
+
+    slept: list[float] = []
+    fake_time = SimpleNamespace(sleep=slept.append, monotonic=time.monotonic, time=time.time)
+    monkeypatch.setattr(sync_driver, "time", fake_time)
+    return slept
+
+
+def test_cli_no_verify_ssl_never_reaches_the_credential_endpoints(
+    intercepting: TlsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept = _no_sleep(monkeypatch)
+    with _role_setup(intercepting, intercepting, tmp_path) as (stub, fake, url, env):
+        done = run_main(
+            *(OP, "--id", "dt_1", "--endpoint-url", url, "--profile", "admin"),
+            "--no-verify-ssl",
+            env=env,
+        )
+    assert done.returncode != 0, done.stdout
+    assert "CERTIFICATE_VERIFY_FAILED" in done.stderr
+    assert "AssumeRole" in done.stderr
+    assert stub.requests == []  # the intercepting side never read the signed AssumeRole
+    assert fake.requests == []
+    assert len(slept) == 2  # STS's three attempts, as botocore retries an SSL error
+
+
+def test_cli_no_verify_ssl_keeps_aws_ca_bundle_for_sts(
+    tls: TlsFiles, intercepting: TlsFiles, tmp_path: Path
+) -> None:
+    with _role_setup(tls, intercepting, tmp_path) as (stub, fake, url, env):
+        done = run_main(
+            *(OP, "--id", "dt_1", "--endpoint-url", url, "--profile", "admin"),
+            *("--no-verify-ssl", "--output", "text"),
+            env={**env, "AWS_CA_BUNDLE": str(tls.ca)},
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ITEMS\t")
+    assert len(stub.requests) == 1
+    assert len(fake.requests) == 1
+
+
+def test_cli_ca_bundle_applies_to_the_cloudfront_endpoint_only(
+    tls: TlsFiles, intercepting: TlsFiles, tmp_path: Path
+) -> None:
+    # CloudFront's certificate is vouched for by --ca-bundle, STS's by AWS_CA_BUNDLE only
+    with _role_setup(tls, intercepting, tmp_path) as (stub, fake, url, env):
+        done = run_main(
+            *(OP, "--id", "dt_1", "--endpoint-url", url, "--profile", "admin"),
+            *("--ca-bundle", str(intercepting.ca), "--output", "text"),
+            env={**env, "AWS_CA_BUNDLE": str(tls.ca)},
+        )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert len(stub.requests) == 1
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_brought_unverified_http_client_serves_cloudfront_only(
+    kind: str, intercepting: TlsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``http_client=httpx.Client(verify=False)`` is botocore's ``Client(verify=False)``: the
+    service's requests only; AssumeRole keeps verifying."""
+    with _role_setup(intercepting, intercepting, tmp_path) as (stub, fake, url, env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+        def call() -> None:
+            if kind == "sync":
+                http = httpx.Client(verify=False)  # noqa: S501 (what is tested)
+                with (
+                    http,
+                    cfinval.Client(
+                        profile="admin", endpoint_url=url, http_client=http, sleep=lambda _s: None
+                    ) as client,
+                ):
+                    client.list_invalidations_for_distribution_tenant(Id="dt_1")
+                return
+
+            async def main() -> None:
+                async def no_sleep(_s: float) -> None:
+                    return None
+
+                http = httpx.AsyncClient(verify=False)  # noqa: S501 (what is tested)
+                async with (
+                    http,
+                    cfinval.AsyncClient(
+                        profile="admin", endpoint_url=url, http_client=http, sleep=no_sleep
+                    ) as client,
+                ):
+                    await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+            asyncio.run(main())
+
+        with pytest.raises(cfinval.CredentialRetrievalError, match="CERTIFICATE_VERIFY_FAILED"):
+            call()
+    assert stub.requests == []
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_brought_http_client_still_lets_verified_credentials_through(
+    kind: str,
+    tls: TlsFiles,
+    intercepting: TlsFiles,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trusted = ssl.create_default_context(cafile=intercepting.ca)  # CloudFront's only
+    with _role_setup(tls, intercepting, tmp_path) as (stub, _fake, url, env):
+        for name, value in {**env, "AWS_CA_BUNDLE": str(tls.ca)}.items():
+            monkeypatch.setenv(name, value)
+        if kind == "sync":
+            with httpx.Client(verify=trusted) as http:
+                page = list_once("sync", profile="admin", endpoint_url=url, http_client=http)
+        else:
+
+            async def main() -> cfinval.InvalidationList:
+                async with (
+                    httpx.AsyncClient(verify=trusted) as http,
+                    cfinval.AsyncClient(
+                        profile="admin", endpoint_url=url, http_client=http
+                    ) as client,
+                ):
+                    return await client.list_invalidations_for_distribution_tenant(Id="dt_1")
+
+            page = asyncio.run(main())
+    assert len(page.items) == 1
+    assert len(stub.requests) == 1

@@ -300,3 +300,45 @@ def test_more_requests_in_flight_than_httpx_keeps_by_default_reuse_their_connect
     # httpx's defaults keep 20 idle connections, and httpcore 1.0 then closes nearly every
     # one as it goes idle: some 60 connections for these 64 requests.
     assert len(accepted) <= 32
+
+
+# --- what a request is for decides its trust (botocore's split between clients) ----------------
+
+
+def test_each_purpose_gets_the_trust_botocore_gives_it(tmp_path: Path) -> None:
+    from cfinval._drivers.transport import PURPOSE
+
+    from ._local_aws import Stub
+    from .tls import make_tls_files
+
+    (tmp_path / "configured").mkdir()
+    (tmp_path / "flag").mkdir()
+    configured = make_tls_files(tmp_path / "configured")  # AWS_CA_BUNDLE / ca_bundle
+    flag = make_tls_files(tmp_path / "flag")  # the CLI's --ca-bundle
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(configured.cert, configured.key)
+
+    def outcome(http: httpx.Client, url: str, purpose: str) -> str:
+        try:
+            return str(http.get(url, extensions={PURPOSE: purpose}).status_code)
+        except httpx.ConnectError as exc:
+            return "refused" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else repr(exc)
+
+    options = {
+        "timeout": TIMEOUT,
+        "ca_bundle": str(configured.ca),
+        "ca_bundle_source": "AWS_CA_BUNDLE",
+    }
+    purposes = ["service", "identity", "metadata", "container"]
+    with Stub(lambda req: (204, {}, b""), tls=server_side) as stub:
+        with new_sync_client(None, {**options, "service_tls": {"ca_bundle": str(flag.ca)}}) as http:
+            flagged = [outcome(http, stub.url, purpose) for purpose in purposes]
+        with new_sync_client(None, {**options, "service_tls": {"verify": False}}) as http:
+            unverified = [outcome(http, stub.url, purpose) for purpose in purposes]
+        with new_sync_client(None, options) as http:
+            plain = [outcome(http, stub.url, purpose) for purpose in purposes]
+    # --ca-bundle / --no-verify-ssl: CloudFront only; STS, SSO, sign-in: the configured bundle;
+    # container and IMDS: the default certificates (botocore's fetchers pass verify=True)
+    assert flagged == ["refused", "204", "refused", "refused"]
+    assert unverified == ["204", "204", "refused", "refused"]
+    assert plain == ["204", "204", "refused", "refused"]

@@ -24,14 +24,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
 import cfinval
 from cfinval._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
 from cfinval._errors import OPERATION_NAME as OPERATION
-
-if TYPE_CHECKING:
-    import httpx
 
 from .errors import (
     CONFIG_RC,
@@ -365,38 +362,31 @@ def _client(args: argparse.Namespace) -> Iterator[cfinval.Client]:
     region = _opt(args, "region")
     if region is not None:  # the AWS CLI: a bad --region is a configuration error (255)
         check_region(region, "--region", cfinval.ConfigError)
-    http = _http_client(args, timeout)
-    try:
-        with cfinval.Client(
-            profile=_opt(args, "profile"),
-            region=region,
-            endpoint_url=_opt(args, "endpoint_url"),
-            timeout=timeout,
-            http_client=http,
-        ) as client:
-            yield client
-    finally:
-        if http is not None:
-            http.close()
+    with cfinval.Client(
+        profile=_opt(args, "profile"),
+        region=region,
+        endpoint_url=_opt(args, "endpoint_url"),
+        timeout=timeout,
+    ) as client:
+        # As in the AWS CLI, --ca-bundle and --no-verify-ssl apply to the CloudFront endpoint
+        # only: STS, IAM Identity Center and sign-in keep AWS_CA_BUNDLE / ca_bundle / defaults.
+        client._service_tls = _service_tls(args)
+        yield client
 
 
-def _http_client(args: argparse.Namespace, timeout: httpx.Timeout) -> httpx.Client | None:
-    """The HTTP client for ``--ca-bundle`` / ``--no-verify-ssl``; None: the client's own."""
+def _service_tls(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The TLS settings of ``--ca-bundle`` / ``--no-verify-ssl``; None: the configured ones."""
     ca_bundle = _opt(args, "ca_bundle")
     verify = _opt(args, "verify_ssl")
     if ca_bundle is None and verify:
         return None
-    from .._drivers.transport import new_sync_client
 
     def warn(message: str) -> None:  # urllib3's warning, which the AWS CLI prints
         sys.stderr.write(f"InsecureRequestWarning: {message}\n")
 
-    options: dict[str, Any] = {"timeout": timeout}
     if not verify:  # as in the AWS CLI, --no-verify-ssl wins over --ca-bundle
-        options.update(verify=False, on_unverified=warn)
-    else:
-        options.update(ca_bundle=ca_bundle, ca_bundle_source="--ca-bundle")
-    return new_sync_client(None, options)
+        return {"verify": False, "on_unverified": warn}
+    return {"ca_bundle": ca_bundle, "ca_bundle_source": "--ca-bundle"}
 
 
 def _print(

@@ -10,6 +10,7 @@ import argparse
 import json
 import shlex
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
@@ -57,6 +58,8 @@ def _build_fake(args: argparse.Namespace) -> tuple[FakeCloudFront, list[str], Cr
             tenant_ids = load_seed(fake, data)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, SeedError) as exc:
             raise UsageError(f"--seed-file {args.seed_file}: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"--seed-file {args.seed_file}: JSON nested too deeply") from None
     else:
         count = 3 if args.tenants is None else args.tenants
         if count < 0 or args.invalidations_per_tenant < 0:
@@ -140,6 +143,20 @@ def _server(fake: FakeCloudFront, args: argparse.Namespace) -> FakeServer:
         raise UsageError(f"cannot load {files}: {reason}") from None
 
 
+def _warn_if_exposed(host: str) -> None:
+    """A fake reachable from other machines serves anyone who can reach it (its credentials
+    are public test values): say so, once, on standard error."""
+    from ..testing._server import is_loopback
+
+    if not is_loopback(host):
+        sys.stderr.write(
+            f"warning: --host {host} is not a loopback address: other machines can reach this "
+            "fake and use it with its test credentials; use --host 127.0.0.1 unless that is "
+            "what you want\n"
+        )
+        sys.stderr.flush()
+
+
 def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     fake, tenant_ids, credentials = _build_fake(args)
     server = _server(fake, args)
@@ -153,6 +170,7 @@ def run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
         server.start()
     except OSError as exc:
         raise Failure(f"cannot listen on {args.host}:{args.port}: {exc}") from None
+    _warn_if_exposed(args.host)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

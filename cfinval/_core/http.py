@@ -7,12 +7,23 @@ from collections.abc import Mapping
 from .record import Record
 
 __all__ = [
+    "CONTAINER",
     "HEADER_VALUE_PROBLEM",
+    "IDENTITY",
     "MAX_BODY_BYTES",
+    "METADATA",
+    "SECRET_HEADERS",
+    "SERVICE",
     "HttpRequest",
     "HttpResponse",
     "is_header_value",
 ]
+
+#: What a request is for (``HttpRequest.purpose``): which HTTP settings the driver uses.
+SERVICE = "service"
+IDENTITY = "identity"
+METADATA = "metadata"
+CONTAINER = "container"
 
 #: Bodies larger than this are refused. A 1,000-item page is about 150 KiB.
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -38,8 +49,8 @@ def is_header_value(value: object) -> bool:
     )
 
 
-#: Header values never shown in a ``repr``.
-_SECRET_HEADERS = frozenset(
+#: Header values never shown in a ``repr`` (lower-case names).
+SECRET_HEADERS = frozenset(
     {
         "authorization",
         "x-amz-security-token",
@@ -56,9 +67,14 @@ class HttpRequest(Record):
     ``timeout`` (seconds), when set, replaces the client's timeout for this request (the
     instance metadata service gets 1 s whatever the client's setting). ``body`` is never shown
     in a ``repr`` (an STS body can hold a web identity token).
+
+    ``purpose`` says which settings the driver sends it with (botocore's split): ``service``
+    (the CloudFront endpoint: the client's own HTTP settings, or the ``http_client`` brought),
+    ``identity`` (STS, IAM Identity Center, sign-in: the configured CA bundle and proxies),
+    ``metadata`` (IMDS) or ``container`` (container credentials: never through a proxy).
     """
 
-    __slots__ = ("body", "headers", "method", "timeout", "url")
+    __slots__ = ("body", "headers", "method", "purpose", "timeout", "url")
 
     def __init__(
         self,
@@ -67,12 +83,32 @@ class HttpRequest(Record):
         headers: tuple[tuple[str, str], ...],
         body: bytes = b"",
         timeout: float | None = None,
+        *,
+        purpose: str = SERVICE,
     ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.purpose = purpose
+
+    def with_headers(self, *extra: tuple[str, str]) -> HttpRequest:
+        """This request with ``extra`` headers added (its purpose and timeout kept)."""
+        return HttpRequest(
+            self.method,
+            self.url,
+            (*self.headers, *extra),
+            self.body,
+            self.timeout,
+            purpose=self.purpose,
+        )
+
+    def for_purpose(self, purpose: str) -> HttpRequest:
+        """This request, to be sent for ``purpose`` (see the class docstring)."""
+        return HttpRequest(
+            self.method, self.url, self.headers, self.body, self.timeout, purpose=purpose
+        )
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -83,7 +119,7 @@ class HttpRequest(Record):
 
     def __repr__(self) -> str:  # never show the signature, a session token or the body
         shown = tuple(
-            (k, v) if k.lower() not in _SECRET_HEADERS else (k, "***") for k, v in self.headers
+            (k, v) if k.lower() not in SECRET_HEADERS else (k, "***") for k, v in self.headers
         )
         extra = f", body=<{len(self.body)} bytes>" if self.body else ""
         return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={shown!r}{extra})"

@@ -53,7 +53,7 @@ def decode_token(token: str) -> tuple[str | None, int]:
         raise ParamValidationError(f"starting_token must be a str, not {type(token).__name__}")
     try:
         decoded = json.loads(base64.b64decode(token.encode("utf-8")).decode("utf-8"))
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):  # nested too deep
         decoded = None
     if not isinstance(decoded, dict):
         return _decode_legacy_token(token)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import OPERATION_NAME, CloudFrontError
 from .effects import Flow, Send
-from .http import HttpRequest, HttpResponse
+from .http import HttpResponse
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
@@ -112,15 +112,7 @@ def _with_trace_header(effect: Send, header: str | None) -> Send:
     request = effect.request
     if header is None or request.header(_TRACE_HEADER) is not None:
         return effect
-    return Send(
-        HttpRequest(
-            request.method,
-            request.url,
-            (*request.headers, (_TRACE_HEADER, header)),
-            request.body,
-            request.timeout,
-        )
-    )
+    return Send(request.with_headers((_TRACE_HEADER, header)))
 
 
 def _answered(span: Span, request_id: str | None, attempts: int, status_code: int) -> None:

@@ -7,6 +7,7 @@ profile, and :class:`ChainProvider`, which tries providers in order.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import logging
 import os
 import time
@@ -32,6 +33,7 @@ __all__ = [
     "make_credentials",
     "method_of",
     "parse_expiration",
+    "parse_json",
 ]
 
 log = logging.getLogger("cfinval")
@@ -116,6 +118,31 @@ def parse_expiration(provider: str, value: Any, where: str) -> _dt.datetime:
 # --- simple providers ---------------------------------------------------------------------------
 
 # --- simple providers ---------------------------------------------------------------------------
+
+
+#: How deep an identity service's JSON answer may nest: theirs are two or three levels deep.
+MAX_JSON_DEPTH = 32
+
+
+def parse_json(data: bytes | str) -> Any:
+    """The JSON value in ``data`` (an endpoint's answer, a process's output, a token file), or
+    ``ValueError``: for text that is not UTF-8 or not JSON, and for nesting deeper than
+    :data:`MAX_JSON_DEPTH` levels, where the parser (or any later ``repr``) would raise
+    ``RecursionError`` instead."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data  # UnicodeDecodeError too
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:  # no recursion here either
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError("JSON nested too deeply")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return value
 
 
 class StaticProvider:

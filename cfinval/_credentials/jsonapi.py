@@ -17,12 +17,13 @@ from typing import Any
 from urllib.parse import quote
 
 from .._core.effects import Flow, Send, Sleep, TransportFailure
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import IDENTITY, HttpRequest, HttpResponse
 from .._core.metadata import build_user_agent
 from .._core.protocol import Endpoint
 from .._core.record import Record
 from .._core.retry import StandardRetry
 from .._errors import CloudFrontError, CredentialRetrievalError
+from .base import parse_json
 
 __all__ = ["MAX_ATTEMPTS", "JsonError", "json_call", "json_request"]
 
@@ -73,13 +74,13 @@ def json_request(
     if body is not None:
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         all_headers.append(("Content-Type", "application/json"))
-    return HttpRequest(method, url, tuple(all_headers), payload)
+    return HttpRequest(method, url, tuple(all_headers), payload, purpose=IDENTITY)
 
 
 def _error(response: HttpResponse) -> JsonError:
     """The error in a non-2xx answer, read as botocore's rest-json parser reads it."""
     try:
-        data = json.loads(response.body.decode("utf-8")) if response.body.strip() else {}
+        data = parse_json(response.body) if response.body.strip() else {}
     except ValueError:  # UnicodeDecodeError is a ValueError
         data = {}
     if not isinstance(data, dict):
@@ -119,7 +120,7 @@ def json_call(
                 try:
                     if outcome.truncated:
                         raise ValueError
-                    data = json.loads(outcome.body.decode("utf-8"))
+                    data = parse_json(outcome.body)
                     if not isinstance(data, dict):
                         raise ValueError
                 except ValueError:

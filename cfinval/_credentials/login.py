@@ -24,7 +24,6 @@ from typing import Any
 
 from .._config import AwsConfig
 from .._core.effects import Flow
-from .._core.http import HttpRequest
 from .._errors import (
     ConfigError,
     CredentialRetrievalError,
@@ -218,9 +217,7 @@ class LoginProvider(ClockedProfileProvider):
         import uuid
 
         proof = dpop_proof(key, request.url, iat=int(self._clock()), jti=str(uuid.uuid4()))
-        request = HttpRequest(
-            request.method, request.url, (*request.headers, ("DPoP", proof)), request.body
-        )
+        request = request.with_headers(("DPoP", proof))
         log.debug("refreshing the credentials of an aws login session at %s", endpoint.netloc)
         result = yield from json_call(self.method, "CreateOAuth2Token", request)
         if isinstance(result, JsonError):

@@ -6,7 +6,6 @@ are flows of ``Send`` (and ``Sleep``) effects; nothing here opens a socket.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import random as _random
 import time
@@ -15,10 +14,17 @@ from typing import Any
 
 from .._config import AwsConfig, env_true
 from .._core.effects import Flow, Send, Sleep, TransportFailure
-from .._core.http import HEADER_VALUE_PROBLEM, HttpRequest, HttpResponse, is_header_value
+from .._core.http import (
+    CONTAINER,
+    HEADER_VALUE_PROBLEM,
+    METADATA,
+    HttpRequest,
+    HttpResponse,
+    is_header_value,
+)
 from .._errors import ConfigError, CredentialRetrievalError
 from .._models import Credentials
-from .base import CredentialFlow, log, make_credentials, parse_expiration
+from .base import CredentialFlow, log, make_credentials, parse_expiration, parse_json
 from .resolver import ADVISORY_REFRESH_SECONDS
 
 __all__ = ["ContainerProvider", "InstanceMetadataProvider"]
@@ -129,7 +135,9 @@ class ContainerProvider:
         attempt = 0
         while True:
             attempt += 1
-            request = HttpRequest("GET", url, tuple(self._headers()), timeout=self.timeout)
+            request = HttpRequest(
+                "GET", url, tuple(self._headers()), timeout=self.timeout, purpose=CONTAINER
+            )
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
                 problem = outcome.describe()
@@ -141,7 +149,7 @@ class ContainerProvider:
                     problem = f"HTTP {outcome.status_code}"
                 else:
                     try:
-                        data = json.loads(outcome.body.decode("utf-8"))
+                        data = parse_json(outcome.body)
                         if not isinstance(data, dict):
                             raise ValueError
                     except ValueError:  # UnicodeDecodeError is a ValueError
@@ -311,7 +319,7 @@ class InstanceMetadataProvider:
         body = yield from self._get(base + self._ROLE_PATH + role, token, timeout, attempts, True)
         if body is None:
             return None
-        data = json.loads(body)
+        data = parse_json(body)
         missing = [
             k for k in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration") if k not in data
         ]
@@ -344,6 +352,7 @@ class InstanceMetadataProvider:
             base + "latest/api/token",
             (("x-aws-ec2-metadata-token-ttl-seconds", self.TOKEN_TTL),),
             timeout=timeout,
+            purpose=METADATA,
         )
         for _ in range(attempts):
             outcome: Any = yield Send(request)
@@ -366,7 +375,7 @@ class InstanceMetadataProvider:
         self, url: str, token: str | None, timeout: float, attempts: int, want_json: bool
     ) -> Flow[str | None]:
         headers = (("x-aws-ec2-metadata-token", token),) if token is not None else ()
-        request = HttpRequest("GET", url, headers, timeout=timeout)
+        request = HttpRequest("GET", url, headers, timeout=timeout, purpose=METADATA)
         for _ in range(attempts):
             outcome: Any = yield Send(request)
             if isinstance(outcome, TransportFailure):
@@ -382,7 +391,7 @@ class InstanceMetadataProvider:
             text = outcome.body.decode("utf-8", "replace")
             if want_json:
                 try:
-                    if not isinstance(json.loads(text), dict):
+                    if not isinstance(parse_json(text), dict):
                         raise ValueError
                 except ValueError:
                     self._last = f"invalid JSON from {url}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +9,14 @@ from typing import Any
 from .._config import AwsConfig
 from .._core.effects import ProcessResult, Run
 from .._errors import ConfigError, CredentialRetrievalError
-from .base import CredentialFlow, ProfileProvider, log, make_credentials, parse_expiration
+from .base import (
+    CredentialFlow,
+    ProfileProvider,
+    log,
+    make_credentials,
+    parse_expiration,
+    parse_json,
+)
 
 __all__ = ["ProcessProvider"]
 
@@ -81,7 +87,7 @@ class ProcessProvider(ProfileProvider):
                 + (f": {stderr}" if stderr else ""),
             )
         try:
-            parsed = json.loads(result.stdout.decode("utf-8"))
+            parsed = parse_json(result.stdout)
         except (UnicodeDecodeError, ValueError):
             # never quote the output: it may hold a secret
             raise CredentialRetrievalError(

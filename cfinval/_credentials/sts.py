@@ -12,7 +12,7 @@ from typing import Any
 from xml.parsers import expat
 
 from .._core.effects import Flow, Send, Sleep, TransportFailure
-from .._core.http import HttpResponse
+from .._core.http import IDENTITY, HttpResponse
 from .._core.protocol import Endpoint, error_from_response, sign_form_post
 from .._core.retry import StandardRetry
 from .._core.xml import parse_timestamp, xml_to_dict
@@ -81,7 +81,7 @@ def sts_credentials_flow(
     while True:
         attempt += 1
         now = _dt.datetime.fromtimestamp(clock(), _dt.timezone.utc)
-        request = sign_form_post(endpoint, "sts", form, credentials, now)
+        request = sign_form_post(endpoint, "sts", form, credentials, now).for_purpose(IDENTITY)
         outcome: Any = yield Send(request)
         if isinstance(outcome, TransportFailure):
             problem = f"{action} request to {endpoint.netloc} failed: {outcome.describe()}"

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.xml import parse_timestamp
+from .base import parse_json
 
 __all__ = [
     "TokenFileError",
@@ -64,8 +65,8 @@ def read_token(path: str) -> dict[str, Any] | None:
     if not os.path.isfile(path):
         return None
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(path, "rb") as handle:
+            data = parse_json(handle.read())
     except OSError as exc:
         raise TokenFileError(f"cannot read {path}: {type(exc).__name__}") from None
     except ValueError:  # not JSON, or not UTF-8

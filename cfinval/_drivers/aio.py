@@ -24,14 +24,14 @@ import httpx
 
 from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
-from .transport import new_async_client
+from .transport import PURPOSE, new_async_client
 
 if TYPE_CHECKING:
     import anyio
@@ -107,8 +107,17 @@ class AsyncClient(
         self._keeper = None
 
     async def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = await self._client()
-        timeout, deadline = self._limits_for(request, http.timeout)
+        if request.purpose != SERVICE and not self._owns_http:
+            # A brought client serves CloudFront only: see the sync driver.
+            self._check_open()
+            async with new_async_client(None, self._credential_http_options()) as http:
+                return await self._send_with(http, request, True)
+        return await self._send_with(await self._client(), request, self._owns_http)
+
+    async def _send_with(
+        self, http: httpx.AsyncClient, request: HttpRequest, made_here: bool
+    ) -> HttpResponse | TransportFailure:
+        timeout, deadline = self._limits_for(request, http.timeout, made_here)
         try:
             if deadline is None:
                 return await _exchange(http, request, timeout)
@@ -276,6 +285,8 @@ async def _exchange(
         headers=request.headers,
         content=request.body or None,
         timeout=timeout,
+        follow_redirects=False,  # whatever a brought client says
+        extensions={PURPOSE: request.purpose} if request.purpose != SERVICE else None,
     ) as resp:
         reader = preloaded(resp)
         if reader is None:

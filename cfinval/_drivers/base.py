@@ -115,6 +115,9 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         self._http = http_client
         self._owns_http = http_client is None
+        #: TLS settings for the CloudFront requests only (the CLI's ``--ca-bundle`` and
+        #: ``--no-verify-ssl``; see ``transport.new_sync_client``), set before the first call.
+        self._service_tls: dict[str, Any] | None = None
         self._closed = False
         self._sleep = sleep
         #: Guards the HTTP client's creation and replacement (threads, event loops).
@@ -163,18 +166,21 @@ class Base(Generic[H, S, Pages, Items, Many]):
                 self._inherited = True
 
     def _limits_for(
-        self, request: HttpRequest, http_timeout: httpx.Timeout
+        self, request: HttpRequest, http_timeout: httpx.Timeout, made_here: bool
     ) -> tuple[httpx.Timeout, float | None]:
         """The httpx timeouts for one attempt and its deadline (see ``_core.timeouts``).
 
-        Our own ``timeout`` applies when we made the HTTP client or ``timeout=`` was given;
-        otherwise the brought client's own.
+        Our own ``timeout`` applies when we made the HTTP client (``made_here``) or
+        ``timeout=`` was given; otherwise the brought client's own.
         """
-        if request.timeout is None:
+        own = made_here or self._timeout_given
+        # cached for the client of the CloudFront requests only (a credential request on a
+        # client of our own, beside a brought one, computes its limits each time)
+        cacheable = request.timeout is None and made_here == self._owns_http
+        if cacheable:
             cached = self._limits
             if cached is not None and cached[0] is http_timeout:
                 return cached[1], cached[2]
-        own = self._owns_http or self._timeout_given
         capped, deadline = attempt_limits(
             phases(self._timeout if own else http_timeout),
             self._attempt_timeout,
@@ -183,13 +189,25 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         connect, read, write, pool = capped
         limits = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        if request.timeout is None:
+        if cacheable:
             self._limits = (http_timeout, limits, deadline)
         return limits, deadline
 
     def _http_options(self) -> dict[str, Any]:
-        """Options for an HTTP client this client creates (see ``transport.http_options``)."""
-        return http_options(self._timeout, self._config)
+        """Options for the HTTP client this client creates (see ``transport.http_options``)."""
+        options = http_options(self._timeout, self._config)
+        if self._service_tls is not None:
+            options["service_tls"] = self._service_tls
+        return options
+
+    def _credential_http_options(self) -> dict[str, Any]:
+        """Options for an HTTP client that serves a credential request when ``http_client``
+        was brought: that client serves the CloudFront endpoint only, as botocore's
+        ``verify=`` and ``proxies=`` apply to the service client only; the credential
+        endpoints keep the configured CA bundle and the environment's proxies."""
+        options = http_options(self._timeout, self._config)
+        del options["endpoint"]
+        return options
 
     # -- what the drivers provide -----------------------------------------------------------
 

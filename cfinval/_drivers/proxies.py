@@ -88,11 +88,21 @@ def usable_proxy(value: str, source: str) -> str:
         fixed = "http:" + value
     else:
         fixed = "http://" + value
-    try:
-        url = httpx.URL(fixed)
-        port = url.port
-    except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise ConfigError(f"{source} is not a usable proxy URL: {exc}") from None
+    scheme_part, _, rest = fixed.partition("://")
+    userinfo = None
+    if "@" in rest:  # the user info ends at the last "@" (a password may hold one)
+        userinfo, _, rest = rest.rpartition("@")
+    if userinfo is not None and any(c in userinfo for c in "/?#"):
+        raise ConfigError(
+            f"{source} is not a usable proxy URL: its user name or password holds a '/', '?' "
+            "or '#', which must be percent-encoded (%2F, %3F, %23); the value is not shown"
+        )
+    # The address is parsed without the user info, and the parser's own text (which quotes
+    # what it refused) is never shown: it could be part of a password.
+    url = _parsed(f"{scheme_part}://{rest}", source)
+    if userinfo is not None:
+        _parsed(fixed, source, "its user name or password cannot be read")
+    port = url.port
     host = url.raw_host.decode("ascii", "replace")
     if not host or not _HOST.match(host):
         raise ConfigError(
@@ -102,6 +112,24 @@ def usable_proxy(value: str, source: str) -> str:
     if port is not None and not 0 < port < 65536:
         raise ConfigError(f"{source} is not a usable proxy URL: port {port} is out of range")
     return fixed
+
+
+def _parsed(value: str, source: str, problem: str | None = None) -> httpx.URL:
+    """``httpx.URL(value)``, or :class:`ConfigError` saying what is wrong in our own words."""
+    try:
+        return httpx.URL(value)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        if problem is None:
+            text = str(exc)
+            if not value.isprintable():
+                problem = "it has control (non-printable) characters"
+            elif text.startswith("Invalid port"):
+                problem = "its port is not a number"
+            elif text.startswith("URL too long"):
+                problem = "it is too long"
+            else:
+                problem = "it is not a URL of the form http://host:port"
+        raise ConfigError(f"{source} is not a usable proxy URL: {problem}") from None
 
 
 def describe(proxy: str) -> str:

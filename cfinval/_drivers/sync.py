@@ -13,7 +13,7 @@ import httpx
 
 from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
-from .._core.http import HttpRequest, HttpResponse
+from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .base import Base
@@ -21,7 +21,7 @@ from .deadline import attempt_deadline
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
-from .transport import new_sync_client
+from .transport import PURPOSE, new_sync_client
 
 if TYPE_CHECKING:
     from .._core.effects import TransportFailure
@@ -45,9 +45,10 @@ class Client(
     :class:`cfinval.Credentials`, a provider with ``load()``, or a callable returning
     ``Credentials``; default: the AWS SDKs' chain), ``profile``, ``region``, ``endpoint_url``,
     ``max_attempts``, ``retry_mode``, ``timeout`` (seconds or an ``httpx.Timeout``, default
-    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client``: the client closes
-    only what it created), and ``clock``/``sleep`` for tests. Use it as a context manager or
-    call :meth:`close`.
+    10 s), ``attempt_timeout``, ``http_client`` (your own ``httpx.Client`` for the CloudFront
+    requests; credential endpoints keep cfinval's settings, as botocore's ``verify=`` applies
+    to the service only; the client closes only what it created), and ``clock``/``sleep`` for
+    tests. Use it as a context manager or call :meth:`close`.
     """
 
     _http_type = httpx.Client
@@ -67,8 +68,19 @@ class Client(
         return http
 
     def _send(self, request: HttpRequest) -> HttpResponse | TransportFailure:
-        http = self._client()
-        timeout, deadline = self._limits_for(request, http.timeout)
+        if request.purpose != SERVICE and not self._owns_http:
+            # A brought client serves CloudFront only; a credential endpoint gets a client
+            # of our own settings, for this one request (they are rare: once an hour or so).
+            self._check_open()
+            with new_sync_client(None, self._credential_http_options()) as http:
+                return self._send_with(http, request, True)
+        return self._send_with(self._client(), request, self._owns_http)
+
+    def _send_with(
+        self, http: httpx.Client, request: HttpRequest, made_here: bool
+    ) -> HttpResponse | TransportFailure:
+        timeout, deadline = self._limits_for(request, http.timeout, made_here)
+        extensions = {PURPOSE: request.purpose} if request.purpose != SERVICE else None
         try:
             # The deadline holds for the whole attempt (headers included) on the transports
             # cfinval makes; on a client you brought, it is checked between body reads.
@@ -80,6 +92,8 @@ class Client(
                     headers=request.headers,
                     content=request.body or None,
                     timeout=timeout,
+                    follow_redirects=False,  # whatever a brought client says
+                    extensions=extensions,
                 ) as resp,
             ):
                 reader = preloaded(resp)

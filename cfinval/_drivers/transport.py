@@ -18,6 +18,20 @@ one of a few transports built when first needed:
 * a request that a proxy serves (:mod:`.proxies`: ``HTTP(S)_PROXY`` and ``NO_PROXY``, read as
   botocore reads them): httpx's transport through that proxy.
 
+What a request is for (``HttpRequest.purpose``, carried in the request's extensions) decides
+its trust and proxy, as botocore decides them for the clients and fetchers it makes:
+
+* ``service`` (CloudFront): the client's own settings, which the CLI's ``--ca-bundle`` and
+  ``--no-verify-ssl`` replace (the AWS CLI passes them to the service client only);
+* ``identity`` (STS, the IAM Identity Center portal and its OIDC service, AWS sign-in): the
+  configured CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``) or the default certificates, and
+  the environment's proxies, never the CLI's flags;
+* ``metadata`` (the EC2 instance metadata service): the default certificates, and the
+  environment's proxies (botocore's ``IMDSFetcher`` honours them);
+* ``container`` (ECS/EKS container credentials): the default certificates and **no proxy**:
+  botocore's ``ContainerMetadataFetcher`` connects directly, so a proxy never sees the
+  container's authorization token nor answers with credentials.
+
 An unusable proxy or CA bundle is a :class:`~cfinval.ConfigError` raised before anything is
 sent; for the endpoint itself, when the client is built (the first call).
 
@@ -47,6 +61,7 @@ if TYPE_CHECKING:
     from .._config import ClientConfig
 
 __all__ = [
+    "PURPOSE",
     "default_tls_context",
     "http_options",
     "load_ca_bundle",
@@ -62,6 +77,10 @@ UNVERIFIED_WARNING = (
     "is strongly advised. See: https://urllib3.readthedocs.io/en/latest/advanced-usage.html"
     "#tls-warnings"
 )
+
+
+#: The request extension that says what a request is for (see the module docstring).
+PURPOSE = "cfinval.purpose"
 
 
 def http_options(timeout: httpx.Timeout, config: ClientConfig) -> dict[str, Any]:
@@ -167,50 +186,55 @@ TransportT = TypeVar("TransportT")
 
 
 class _Routes(Generic[TransportT]):
-    """Which transport serves a request, decided once per origin; thread-safe."""
+    """Which transport serves a request, decided once per origin and purpose; thread-safe."""
 
     def __init__(
         self,
-        tls: _Tls,
+        tls: dict[str, _Tls],
         plain: Callable[[], TransportT],
         build: Callable[[Any, str | None], TransportT],
     ) -> None:
-        self._tls = tls
+        self._tls = tls  # by purpose; purposes with the same settings share one _Tls
         self._plain = plain
         self._build = build  # (verify, proxy) -> transport
         self._lock = ForkSafeLock()
-        self._by_origin: dict[tuple[str, bytes], TransportT] = {}
-        self._transports: dict[tuple[str | None, bool], TransportT] = {}
+        self._by_origin: dict[tuple[str, str, bytes], TransportT] = {}
+        self._transports: dict[tuple[str | None, _Tls | None], TransportT] = {}
 
-    def for_url(self, url: httpx.URL) -> TransportT:
-        origin = (url.scheme, url.netloc)
+    def for_request(self, request: httpx.Request) -> TransportT:
+        return self.for_url(request.url, request.extensions.get(PURPOSE, "service"))
+
+    def for_url(self, url: httpx.URL, purpose: str = "service") -> TransportT:
+        origin = (purpose, url.scheme, url.netloc)
         transport = self._by_origin.get(origin)
         if transport is None:
             with self._lock:
                 transport = self._by_origin.get(origin)
                 if transport is None:
-                    transport = self._by_origin[origin] = self._route(url)
+                    transport = self._by_origin[origin] = self._route(url, purpose)
         return transport
 
-    def _route(self, url: httpx.URL) -> TransportT:
+    def _route(self, url: httpx.URL, purpose: str) -> TransportT:
         scheme = url.scheme
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"cannot send a {scheme}:// request")
         netloc = url.netloc.decode("ascii")
-        proxy = proxy_for(scheme, netloc)
+        # botocore's container fetcher never uses a proxy (the token would go through it)
+        proxy = None if purpose == "container" else proxy_for(scheme, netloc)
         if proxy is not None:
             log.debug("%s://%s: through the proxy %s", scheme, netloc, describe(proxy))
+        settings = self._tls.get(purpose, self._tls["default"])
         tls = scheme == "https" or (proxy is not None and proxy.lower().startswith("https:"))
-        key = (proxy, tls)
+        key = (proxy, settings if tls else None)
         transport = self._transports.get(key)
         if transport is None:
             if proxy is None and not tls:
                 transport = self._plain()
             else:
-                transport = self._build(self._tls.verify() if tls else _NO_TLS_CONTEXT, proxy)
+                transport = self._build(settings.verify() if tls else _NO_TLS_CONTEXT, proxy)
             self._transports[key] = transport
         if scheme == "https":
-            self._tls.reached(url.host)
+            settings.reached(url.host)
         return transport
 
     def built(self) -> list[TransportT]:
@@ -252,7 +276,7 @@ class _RoutingTransport(httpx.BaseTransport):
         self._routes = routes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._routes.for_url(request.url).handle_request(request)
+        return self._routes.for_request(request).handle_request(request)
 
     def close(self) -> None:
         for transport in self._routes.built():
@@ -264,26 +288,34 @@ class _AsyncRoutingTransport(httpx.AsyncBaseTransport):
         self._routes = routes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._routes.for_url(request.url).handle_async_request(request)
+        return await self._routes.for_request(request).handle_async_request(request)
 
     async def aclose(self) -> None:
         for transport in self._routes.built():
             await transport.aclose()
 
 
-def _split(scheme: str | None, options: dict[str, Any]) -> tuple[_Tls, str | None, dict[str, Any]]:
-    """Our options (TLS, endpoint) apart from those httpx.Client takes."""
+def _split(
+    scheme: str | None, options: dict[str, Any]
+) -> tuple[dict[str, _Tls], str | None, dict[str, Any]]:
+    """Our options (TLS per purpose, endpoint) apart from those httpx.Client takes."""
     rest = dict(options)
     bundle = rest.pop("ca_bundle", None)
-    tls = _Tls(
-        bundle,
-        rest.pop("ca_bundle_source", None) or "ca_bundle",
-        rest.pop("verify", True),
-        rest.pop("on_unverified", None),
-    )
+    configured = _Tls(bundle, rest.pop("ca_bundle_source", None) or "ca_bundle", True, None)
+    default = configured if bundle is None else _Tls(None, "", True, None)
+    service = configured
+    override = rest.pop("service_tls", None)  # the CLI's --ca-bundle / --no-verify-ssl
+    if override is not None:
+        service = _Tls(
+            override.get("ca_bundle"),
+            override.get("ca_bundle_source") or "ca_bundle",
+            override.get("verify", True),
+            override.get("on_unverified"),
+        )
+    tls = {"service": service, "identity": configured, "default": default}
     endpoint = rest.pop("endpoint", None)
     if scheme == "https":
-        tls.verify()  # TLS will be used: load the CA bundle now
+        service.verify()  # TLS will be used: load the CA bundle now
     return tls, endpoint, rest
 
 
@@ -292,8 +324,10 @@ def new_sync_client(scheme: str | None, options: dict[str, Any]) -> httpx.Client
     the TLS context is built now; ``None``: not known, everything is built when first needed).
 
     Besides httpx's options: ``endpoint`` (its route is checked now), ``ca_bundle`` and
-    ``ca_bundle_source`` (where it was configured, for messages), ``verify=False`` and
-    ``on_unverified`` (called with the AWS CLI's warning for each unverified host).
+    ``ca_bundle_source`` (where it was configured, for messages), and ``service_tls``: for
+    ``service`` requests only, a dict with another ``ca_bundle`` and ``ca_bundle_source``, or
+    ``verify=False`` and ``on_unverified`` (called with the AWS CLI's warning for each
+    unverified host). Each request goes where its :data:`PURPOSE` extension says.
     """
     from .deadline_backend import with_deadlines  # the attempt deadline, headers included
 

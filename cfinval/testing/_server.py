@@ -4,6 +4,12 @@ Connection-level faults are acted out here: ``reset`` closes the socket with an 
 sends half the body then closes, ``stall`` waits before answering, ``drip`` sends the body a
 byte at a time. Waits end early when the server stops, so stopping never hangs: it closes every
 connection, then waits (briefly) for the connection handlers to end.
+
+It may run on a shared host (``cfinval fake-server --host``), so what a client sends is not
+trusted: a request body must come with one ``Content-Length`` of digits, at most
+:data:`MAX_REQUEST_BODY` bytes (the API's XML bodies are a few hundred KiB at most); anything
+else (a negative or non-numeric length, ``Transfer-Encoding``, a longer body) is answered with
+400 or 413 and the connection closed, without reading the body.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from typing import Any, Protocol
 
 from ._faults import FakeReply
 
-__all__ = ["FakeServer", "Responder"]
+__all__ = ["MAX_REQUEST_BODY", "FakeServer", "Responder", "is_loopback"]
+
+#: The largest request body the server reads (larger ones are answered 413 unread).
+MAX_REQUEST_BODY = 1024 * 1024
 
 #: How long a client may take over the TLS handshake before the server gives up on it.
 _HANDSHAKE_TIMEOUT = 10.0
@@ -62,9 +71,41 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
+    def _read_body(self) -> bytes | None:
+        """The request body, or ``None`` once the request was refused (400: a length that is
+        not one number, or a transfer coding; 413: more than :data:`MAX_REQUEST_BODY`)."""
+        if self.headers.get("transfer-encoding") is not None:
+            self._refuse(400, "Transfer-Encoding is not supported: send a Content-Length")
+            return None
+        values = {value.strip() for value in self.headers.get_all("content-length") or ()}
+        if not values:
+            return b""
+        text = values.pop()
+        if values or not (text.isascii() and text.isdigit()):
+            self._refuse(400, "Content-Length must be one non-negative whole number")
+            return None
+        length = int(text)
+        if length > MAX_REQUEST_BODY:
+            self._refuse(413, f"a request body may hold at most {MAX_REQUEST_BODY} bytes")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer ``status`` with ``reason`` and close the connection (its body is unread)."""
+        body = (reason + "\n").encode("ascii")
+        self.close_connection = True
+        self.send_response_only(status)
+        self.send_header("Server", "cfinval-fake")
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
     def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            return
         reply = self.server.fake.respond(
             self.command, self.path, {k: v for k, v in self.headers.items()}, body
         )
@@ -177,6 +218,20 @@ class _Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], OSError):
             return
         super().handle_error(request, client_address)  # pragma: no cover
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a ``--host`` value) listens on this machine only: ``localhost`` or a
+    loopback address. ``0.0.0.0``, ``::`` and every other address or name are reachable from
+    other machines."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class FakeServer:

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import httpx
 from attrs import field, frozen
 
+from .._core.http import SECRET_HEADERS
 from .._core.protocol import API_VERSION
 from .._errors import ParamValidationError
 from .._models import Credentials
@@ -21,13 +22,20 @@ if TYPE_CHECKING:
 __all__ = ["MAX_RECORDED", "RecordedRequest", "mock_transport", "route"]
 
 
+def _masked(headers: Mapping[str, str]) -> str:
+    """The headers for a ``repr``: the signature and the session token hidden."""
+    return repr({k: "***" if k.lower() in SECRET_HEADERS else v for k, v in headers.items()})
+
+
 @frozen
 class RecordedRequest:
-    """A request the fake received: method, target as sent (path and query), headers, body."""
+    """A request the fake received: method, target as sent (path and query), headers, body.
+    ``authorization`` and ``x-amz-security-token`` are hidden in the ``repr``, not in
+    :attr:`headers`."""
 
     method: str
     target: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=_masked)
     #: The kind of fault injected into this request's answer, if any.
     fault: str | None = None
     body: bytes = field(default=b"", repr=False)
