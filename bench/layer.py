@@ -186,6 +186,20 @@ def runtime_requirements() -> list[str]:
     return re.findall(r'"([^"]+)"', block.group(1))
 
 
+def check_python(here: tuple[int, int] | None = None) -> None:
+    """:class:`BuildError` when this interpreter (or Python ``here``) is older than
+    pyproject.toml's ``requires-python`` (pip would only say that some pinned dependency has no
+    such version)."""
+    match = re.search(r'^requires-python = ">=(\d+)\.(\d+)"', _pyproject(), re.M)
+    here = here or (sys.version_info[0], sys.version_info[1])
+    if match is not None and here < (int(match[1]), int(match[2])):
+        raise BuildError(
+            f"cfinval requires Python >={match[1]}.{match[2]}, and {sys.executable} is Python "
+            f"{here[0]}.{here[1]}: build with your Lambda runtime's Python, for example "
+            "make layer PYTHON=python3.12"
+        )
+
+
 def supported_pythons() -> list[str]:
     """The Python versions pyproject.toml's classifiers name (``3.10``, ``3.11``, ...)."""
     found = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', _pyproject())
@@ -339,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        if args.project == str(ROOT) and not args.write_lock:
+            check_python()
         if args.write_lock:
             pythons = args.pythons.split(",") if args.pythons else None
             text = write_lock(args.lock.resolve(), pythons)

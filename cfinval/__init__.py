@@ -60,7 +60,17 @@ from ._models import (
     InvalidationBatch,
     InvalidationList,
     InvalidationSummary,
+    TenantIdSequence,
     TenantResult,
+)
+from ._tenant_models import (
+    CertificateCustomization,
+    Customizations,
+    DistributionTenantPage,
+    DistributionTenantSummary,
+    DomainResult,
+    GeoRestrictionCustomization,
+    WebAclCustomization,
 )
 from ._version import __version__
 
@@ -70,6 +80,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPaginator",
     "BatchTooLarge",
+    "CertificateCustomization",
     "ChainProvider",
     "Client",
     "CloudFrontError",
@@ -80,9 +91,14 @@ __all__ = [
     "CredentialRetrievalError",
     "CredentialSource",
     "Credentials",
+    "Customizations",
+    "DistributionTenantPage",
+    "DistributionTenantSummary",
+    "DomainResult",
     "EntityNotFound",
     "EnvProvider",
     "Error",
+    "GeoRestrictionCustomization",
     "InconsistentQuantities",
     "InstanceMetadataProvider",
     "InvalidArgument",
@@ -105,11 +121,22 @@ __all__ = [
     "SSOProvider",
     "SharedCredentialsProvider",
     "StaticProvider",
+    "TenantIdSequence",
     "TenantResult",
     "TooManyInvalidationsInProgress",
     "TransportError",
     "WaitTimeoutError",
+    "WebAclCustomization",
     "WebIdentityProvider",
     "__version__",
     "default_chain",
 ]
+
+# Tracebacks name the errors where users import them from: cfinval.EntityNotFound, not
+# cfinval._errors.EntityNotFound. (Only the errors: the annotations of other classes are
+# resolved in their own module's namespace, by typing.get_type_hints and attrs.)
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) and issubclass(_public, BaseException):
+        _public.__module__ = __name__
+del _name, _public

@@ -36,7 +36,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._core.endpoints import EndpointUnavailable, cloudfront_endpoint, identity_endpoint
+from ._core.endpoints import (
+    EndpointUnavailable,
+    cloudfront_endpoint,
+    identity_endpoint,
+    sts_endpoint,
+)
 from ._core.locks import ForkSafeLock
 from ._core.metadata import ClientMeta, build_user_agent
 from ._core.protocol import Endpoint
@@ -400,24 +405,45 @@ class AwsConfig:
         value = scoped.get("endpoint_url")
         return value if isinstance(value, str) and value else None
 
+    @property
+    def sts_regional_endpoints(self) -> str:
+        """``AWS_STS_REGIONAL_ENDPOINTS`` / ``sts_regional_endpoints``: ``regional`` (the
+        default) or ``legacy`` (some regions' STS calls go to ``sts.amazonaws.com``)."""
+        value = self.value("sts_regional_endpoints", "AWS_STS_REGIONAL_ENDPOINTS")
+        if value is None or value == "":
+            return "regional"
+        if value not in ("legacy", "regional"):
+            raise ConfigError(
+                f"STS regional endpoints option {value} is invalid. "
+                'Valid options are: "legacy", "regional"'
+            )
+        return str(value)
+
     def sts_endpoint(self) -> Endpoint:
         """Where STS calls (``AssumeRole``, ``AssumeRoleWithWebIdentity``) go: the configured
-        ``sts`` endpoint, else the regional endpoint of this profile's region (the global
-        ``sts.amazonaws.com`` without a region), as botocore does."""
+        ``sts`` endpoint, else STS's endpoint in this profile's region with its FIPS,
+        dual-stack and ``sts_regional_endpoints`` settings (``aws-global`` without a region),
+        as botocore resolves it (``_core/endpoints.py``)."""
         region = self.region
         url = self.configured_endpoint_url("sts")
         if url is not None:
             return Endpoint.from_url(url, region or GLOBAL_SIGNING_REGION)
-        fips = self.use_fips
-        if region is None or region == "aws-global":
-            host = "sts-fips.us-east-1.amazonaws.com" if fips else "sts.amazonaws.com"
-            return Endpoint.from_url(f"https://{host}", GLOBAL_SIGNING_REGION)
-        check_region(region, self.region_source, ConfigError)
-        if region.startswith("cn-"):
-            return Endpoint.from_url(f"https://sts.{region}.amazonaws.com.cn", region)
-        # GovCloud's regular STS endpoints are already FIPS endpoints
-        prefix = "sts-fips" if fips and not region.startswith("us-gov-") else "sts"
-        return Endpoint.from_url(f"https://{prefix}.{region}.amazonaws.com", region)
+        if region is None:
+            region = "aws-global"  # botocore's region-less STS client
+        else:
+            check_region(region, self.region_source, ConfigError)
+        try:
+            url, signing = sts_endpoint(
+                region,
+                fips=self.use_fips,
+                dual_stack=self.use_dualstack,
+                use_global_endpoint=self.sts_regional_endpoints == "legacy",
+            )
+        except EndpointUnavailable as exc:
+            raise ConfigError(
+                f"{exc} (AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint)"
+            ) from None
+        return Endpoint.from_url(url, signing or region)
 
     def identity_endpoint(self, service: str, region: str) -> Endpoint:
         """Where an ``sso`` (portal), ``sso-oidc`` or ``signin`` call for ``region`` goes: the

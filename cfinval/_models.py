@@ -7,8 +7,8 @@ object can be logged or shown in a traceback without leaking anything.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from attrs import field, frozen
 
@@ -20,8 +20,21 @@ __all__ = [
     "InvalidationBatch",
     "InvalidationList",
     "InvalidationSummary",
+    "TenantIdSequence",
     "TenantResult",
 ]
+
+
+class TenantIdSequence(Protocol):
+    """A sequence of tenant Ids that is not a ``str``: a list, a tuple, any
+    ``Sequence[str]``. A ``str`` is a sequence of one-letter strings, and a type checker
+    refuses it here (its ``__contains__`` takes only strings). ``list_many`` also takes a set,
+    a mapping (its keys), an iterator or a generator of Ids."""
+
+    def __getitem__(self, index: int, /) -> str: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __contains__(self, value: object, /) -> bool: ...
 
 
 def _require_str(name: str, value: object, *, allow_empty: bool = False) -> None:

@@ -39,12 +39,28 @@ def _import_botocore_first() -> None:
     import botocore.translate  # noqa: F401
     from botocore.retries import adaptive, bucket, quota, standard, throttling  # noqa: F401
 
-    boto3.client(
-        "cloudfront",
-        region_name="us-east-1",
-        aws_access_key_id="AKIDWARMUP",
-        aws_secret_access_key="warm-up",
-    ).get_paginator("list_invalidations_for_distribution_tenant")
+    # boto3's default session (what a bare boto3.client() uses) reads the AWS files once, when
+    # it is created, here: from an empty HOME, never the developer's ~/.aws (tests make their
+    # own sessions, boto3_session(), when they need files).
+    saved = dict(os.environ)
+    try:
+        for name in [name for name in os.environ if name.upper().startswith("AWS_")]:
+            del os.environ[name]
+        with tempfile.TemporaryDirectory() as empty:
+            os.environ["HOME"] = empty
+            os.environ["BOTO_CONFIG"] = os.path.join(empty, "no-boto-config")
+            boto3.setup_default_session()
+            assert boto3.DEFAULT_SESSION is not None
+            boto3.DEFAULT_SESSION._session.get_scoped_config()  # loaded now, from here
+            boto3.client(
+                "cloudfront",
+                region_name="us-east-1",
+                aws_access_key_id="AKIDWARMUP",
+                aws_secret_access_key="warm-up",
+            ).get_paginator("list_invalidations_for_distribution_tenant")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 _import_botocore_first()

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import warnings
@@ -201,6 +202,7 @@ CASES: dict[str, list[str]] = {
         "table",
     ],
     "query": ["--id", "dt_big", "--max-items", "5", "--query", "InvalidationList.Items[].Id"],
+    "query-type-error": ["--id", "dt_big", "--max-items", "5", "--query", "length(NextToken[0])"],
 }
 
 
@@ -328,6 +330,16 @@ def test_a_missing_tenant_prints_the_aws_cli_error_and_exits_non_zero(
     assert aws_code == 255  # v1's
 
 
+def test_a_query_type_error_is_one_line_and_exit_255_as_in_the_aws_cli(
+    outputs: dict[str, tuple[Result, Result]],
+) -> None:
+    ours, theirs = outputs["query-type-error"]
+    assert ours == theirs
+    assert ours[0] == 255
+    assert ours[2].startswith("\nIn function length(), invalid type for value: None")
+    assert ours[2].count("\n") == 2
+
+
 @pytest.mark.parametrize(
     "case",
     ["text", "text-no-paginate", "table", "table-no-paginate"],
@@ -364,3 +376,67 @@ def test_in_process_aws_matches_the_aws_executable(
     for case, process in started.items():
         out, err = process.communicate(timeout=120)
         assert (process.returncode, out, err) == outputs[case][1]
+
+
+# --- network failures: the AWS CLI's words -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _both(url: str, tmp: Path, args: list[str]) -> tuple[Result, Result]:
+    return run_cfinval(url, tmp, args), run_aws(url, tmp, args)
+
+
+def test_an_endpoint_that_refuses_says_could_not_connect_as_the_aws_cli(
+    server: tuple[str, Path],
+) -> None:
+    _, tmp = server
+    dead = f"http://127.0.0.1:{_free_port()}"
+    ours, theirs = _both(dead, tmp, ["--id", "dt_big"])
+    assert ours == theirs
+    assert ours == (
+        255,
+        "",
+        f'\nCould not connect to the endpoint URL: "{dead}/2020-05-31/distribution-tenant/'
+        'dt_big/invalidation"\n',
+    )
+
+
+@pytest.mark.parametrize("userinfo", ["", "user:Zx9Qk3p@"])
+def test_a_dead_proxy_says_failed_to_connect_to_proxy_as_the_aws_cli(
+    server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, userinfo: str
+) -> None:
+    url, tmp = server
+    port = _free_port()
+    monkeypatch.setenv("HTTP_PROXY", f"http://{userinfo}127.0.0.1:{port}")
+    ours, theirs = _both(url, tmp, ["--id", "dt_big"])
+    assert ours == theirs
+    shown = "***:***@" if userinfo else ""
+    assert ours == (
+        255,
+        "",
+        f'\nFailed to connect to proxy URL: "http://{shown}127.0.0.1:{port}"\n',
+    )
+    assert "Zx9" not in ours[2]
+
+
+def test_a_silent_endpoint_says_read_timeout_as_the_aws_cli(tmp_path: Path) -> None:
+    # One attempt each, one second (the AWS CLI takes whole seconds only)
+    (tmp_path / "config").write_text("[default]\nregion = us-east-1\nmax_attempts = 1\n")
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        ours, theirs = _both(url, tmp_path, ["--id", "dt_big", "--cli-read-timeout", "1"])
+    assert ours == theirs
+    assert ours == (
+        255,
+        "",
+        f'\nRead timeout on endpoint URL: "{url}/2020-05-31/distribution-tenant/dt_big/'
+        'invalidation"\n',
+    )

@@ -676,7 +676,8 @@ def test_assume_role_sts_unreachable(home: Home) -> None:
     with closed_port() as url:
         role_config(home, url)
         with pytest.raises(
-            cfinval.CredentialRetrievalError, match=r"AssumeRole request to 127\.0\.0\.1"
+            cfinval.CredentialRetrievalError,
+            match=r'AssumeRole failed: Could not connect to the endpoint URL: "http://127\.0\.0\.1',
         ):
             list_once(
                 "sync", endpoint_url="http://127.0.0.1:9", profile="admin", sleep=sleeps.append

@@ -227,3 +227,30 @@ def test_a_lock_without_this_python_says_how_to_renew_it(tmp_path: Path) -> None
         layer_py.BuildError, match=r"pins nothing for httpx, xmltodict, attrs .*--write-lock"
     ):
         layer_py.build_locked(str(ROOT), tmp_path / "layer.zip", partial)
+
+
+_SIZE_LINE = re.compile(r"(\d+) KiB zipped, (\d+) files, ([\d.]+) MiB unzipped")
+
+
+def test_the_readme_shows_the_layer_this_tree_builds() -> None:
+    done, _ = BACKGROUND["layer"].result(timeout=600)
+    built = _SIZE_LINE.search(done.stdout)
+    assert built is not None, done.stdout
+    readme = (ROOT / "README.md").read_text()
+    (shown,) = [m for line in readme.splitlines() if (m := _SIZE_LINE.search(line))]
+    kib, files, mib = (float(v) for v in shown.groups())
+    # within 5% (the README's line is from one Python; dependency releases move it a little)
+    assert abs(kib - float(built[1])) <= 0.05 * float(built[1]), (shown[0], built[0])
+    assert abs(files - float(built[2])) <= 0.05 * float(built[2]), (shown[0], built[0])
+    assert abs(mib - float(built[3])) <= 0.05 * float(built[3]), (shown[0], built[0])
+
+
+def test_a_python_older_than_requires_python_is_named_before_pip_runs() -> None:
+    layer_py = _layer_module()
+    with pytest.raises(layer_py.BuildError) as caught:
+        layer_py.check_python((3, 9))
+    assert str(caught.value) == (
+        f"cfinval requires Python >=3.10, and {sys.executable} is Python 3.9: build with your "
+        "Lambda runtime's Python, for example make layer PYTHON=python3.12"
+    )
+    layer_py.check_python()  # this interpreter is new enough

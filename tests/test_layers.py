@@ -22,7 +22,12 @@ FORBIDDEN = {
     "selectors",
 }
 #: Modules outside ``_core`` that the core may import: plain values and errors.
-CORE_MAY_IMPORT = {"cfinval._errors", "cfinval._models", "cfinval._version"}
+CORE_MAY_IMPORT = {
+    "cfinval._errors",
+    "cfinval._models",
+    "cfinval._tenant_models",
+    "cfinval._version",
+}
 
 
 def _module_name(path: Path) -> str:

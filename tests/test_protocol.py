@@ -37,7 +37,7 @@ from cfinval._core.protocol import (
     parse_response,
     sign,
 )
-from cfinval._core.xml import parse_timestamp, xml_to_dict
+from cfinval._core.xml import _FORCE_LIST, parse_timestamp, xml_to_dict
 
 from .conftest import RESPONSES, boto3_call, response_bytes
 
@@ -381,7 +381,7 @@ def _stock(body: bytes) -> object:
     """xmltodict as shipped (its own expat), with the options cfinval gives it."""
     try:
         return xmltodict.parse(
-            body, xml_attribs=False, strip_whitespace=False, force_list=("InvalidationSummary",)
+            body, xml_attribs=False, strip_whitespace=False, force_list=_FORCE_LIST
         )
     except expat.ExpatError as exc:
         return (type(exc), str(exc))

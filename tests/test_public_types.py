@@ -129,3 +129,58 @@ def test_mypy_agrees_with_what_the_signatures_accept(monkeypatch: pytest.MonkeyP
     revealed = re.search(r'Revealed type is "(.*)"', out)
     assert revealed is not None, out
     assert revealed[1] == "typing.Generator[Any, Any, cfinval._models.Credentials | None]"
+
+
+@pytest.mark.parametrize("client_class", [cfinval.Client, cfinval.AsyncClient])
+def test_a_bare_str_of_tenant_ids_or_an_unknown_retry_mode_is_refused_at_run_time(
+    client_class: Any,
+) -> None:
+    with pytest.raises(cfinval.ParamValidationError) as mode:
+        client_class(FAKE_CREDENTIALS, retry_mode="fast")
+    assert str(mode.value) == (
+        "retry_mode from the retry_mode argument must be one of "
+        "('standard', 'legacy', 'adaptive'), got 'fast'"
+    )
+    client = client_class(FAKE_CREDENTIALS)
+    with pytest.raises(cfinval.ParamValidationError) as many:
+        client.list_many("dt_1")
+    assert str(many.value) == (
+        "tenant_ids must be a collection of tenant Ids (a list, a tuple, ...), not str"
+    )
+
+
+def test_no_public_default_is_shown_as_an_object_address() -> None:
+    shown = []
+    for name, function in _public_callables():
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.default is not inspect.Parameter.empty and " at 0x" in repr(
+                parameter.default
+            ):
+                shown.append(f"{name}({parameter.name}={parameter.default!r})")
+    assert shown == []
+    timeout = inspect.signature(cfinval.Client).parameters["timeout"]
+    assert repr(timeout.default) == "<10 s, or the http_client's own>"
+
+
+def test_tracebacks_name_public_classes_where_they_are_imported_from() -> None:
+    import pickle
+    import traceback
+
+    error = cfinval.EntityNotFound(
+        "EntityNotFound", "The tenant dt_x does not exist.", status_code=404
+    )
+    line = traceback.format_exception_only(type(error), error)[-1]
+    assert line.startswith("cfinval.EntityNotFound: ")
+    errors = [e for e in map(cfinval.__dict__.get, cfinval.__all__) if _is_error(e)]
+    assert len(errors) > 10
+    for error_class in errors:
+        assert error_class.__module__ == "cfinval", error_class
+        typing.get_type_hints(error_class)  # annotations still resolve
+    # the other classes keep their module: their annotations resolve there
+    for model in (cfinval.Credentials, cfinval.InvalidationSummary, cfinval.InvalidationList):
+        assert typing.get_type_hints(model)
+    assert repr(pickle.loads(pickle.dumps(error))) == repr(error)  # noqa: S301 (our own bytes)
+
+
+def _is_error(value: object) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseException)

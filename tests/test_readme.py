@@ -26,8 +26,9 @@ What a block gets (as a user who exported AWS settings would)
 Writing a README block (for whoever adds a section)
 ---------------------------------------------------
 Make it self-contained: its own imports, its own ``client = cfinval.Client()``, concrete
-tenant Ids from :data:`TENANTS` (``dt_2wjDZi3hD1ivOXf6rpZJOSNE1AN`` has invalidations,
-``dt_locked`` answers AccessDenied, any other Id EntityNotFound). No top-level ``await``
+tenant Ids from :data:`TENANTS`, all of distribution :data:`DISTRIBUTION_ID`
+(``dt_2wjDZi3hD1ivOXf6rpZJOSNE1AN`` has invalidations, ``dt_locked`` answers AccessDenied,
+any other Id EntityNotFound). No top-level ``await``
 (wrap it in ``async def main()`` and ``asyncio.run(main())``), nothing that runs forever or
 sleeps for long. A block that needs a real AWS account or is only an illustration belongs in
 ```sh / ```text / ```console instead. Seed more tenants in :data:`TENANTS` if a block needs
@@ -64,6 +65,8 @@ TENANTS: dict[str, list[tuple[str, str, int]]] = {
     ],
     "dt_2abcEXAMPLE": [("I2EXAMPLE", "Completed", 0)],
 }
+#: The multi-tenant distribution the tenants of :data:`TENANTS` belong to.
+DISTRIBUTION_ID = "EDFDVBD632BHDS5"
 #: Tenants that answer 403 AccessDenied.
 LOCKED_TENANTS = ("dt_locked",)
 BASE_TIME = dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.timezone.utc)
@@ -109,7 +112,7 @@ def seeded_fake() -> FakeCloudFront:
     # Created invalidations complete at their first Get: waiting blocks never sleep.
     fake = FakeCloudFront(complete_after_gets=0)
     for tenant_id, items in TENANTS.items():
-        fake.add_tenant(tenant_id)
+        fake.add_tenant(tenant_id, distribution_id=DISTRIBUTION_ID)
         for invalidation_id, status, minutes in items:
             created = BASE_TIME + dt.timedelta(minutes=minutes)
             fake.add_invalidation(tenant_id, invalidation_id, create_time=created, status=status)

@@ -32,7 +32,8 @@ def test_hash_follows_equality() -> None:
 def test_repr_names_every_field() -> None:
     error = OSError("refused")
     assert repr(TransportFailure(error, "connect")) == (
-        "TransportFailure(error=OSError('refused'), kind='connect')"
+        "TransportFailure(error=OSError('refused'), kind='connect', proxy=None, stage=None, "
+        "url=None)"
     )
     assert repr(ListParams("dt_1", None, 5)) == "ListParams(id='dt_1', marker=None, max_items=5)"
 

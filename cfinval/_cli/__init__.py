@@ -31,13 +31,14 @@ from cfinval._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TI
 from cfinval._errors import OPERATION_NAME as OPERATION
 
 from .errors import (
-    CONFIG_RC,
     GENERAL_RC,
     INTERRUPTED_RC,
     SERVICE_RC,
     USAGE_RC,
     Failure,
     UsageError,
+    credential_failure,
+    exit_code,
     one_line,
 )
 from .helpcmd import add_command, add_help_command
@@ -101,7 +102,9 @@ def _global_options() -> _Parser:
     group.add_argument("--profile", help="use this profile from the shared AWS config files")
     group.add_argument("--region", help="AWS region (selects the partition for CloudFront)")
     group.add_argument(
-        "--output", choices=("json", "text", "table"), help="output format (default: json)"
+        "--output",
+        choices=("json", "text", "table", "yaml", "yaml-stream"),
+        help="output format (default: json; yaml and yaml-stream are refused)",
     )
     group.add_argument("--query", metavar="EXPR", help="JMESPath expression to filter the output")
     group.add_argument(
@@ -284,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--write-ids", metavar="FILE", help="write the tenant Ids to FILE")
     fake.add_argument("--access-key", help="access key id to accept")
     fake.add_argument("--secret-key", help="secret access key to accept")
-    fake.add_argument("--region", default="us-east-1", help="signing region to accept")
+    fake.add_argument(
+        "--region", default=None, help="the one signing region to accept (default: any region)"
+    )
     fake.add_argument(
         "--no-verify-signatures",
         dest="verify_signatures",
@@ -332,10 +337,9 @@ def _version() -> str:
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = _opt(args, "output") or os.environ.get("AWS_DEFAULT_OUTPUT") or "json"
-    if chosen not in ("json", "text", "table"):
-        raise UsageError(f"invalid output format {chosen!r} (AWS_DEFAULT_OUTPUT)")
-    return str(chosen)
+    from .output import output_format
+
+    return output_format(_opt(args, "output"), _opt(args, "profile"))
 
 
 def _query(args: argparse.Namespace) -> Callable[[Any], Any] | None:
@@ -503,6 +507,7 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     if not ids:
         raise UsageError("no tenant Ids given (--ids-file, or one Id a line on stdin)")
     rows: dict[str, dict[str, Any]] = {}
+    code = 0
     with _client(args) as client:
         results = client.list_many(
             ids,
@@ -513,9 +518,11 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
         )
         for result in results:
             rows[result.tenant_id] = _audit_row(result)
+            if result.error is not None:  # the code a listing of that tenant exits with
+                code = max(code, exit_code(result.error))
     ordered = [rows[tenant_id] for tenant_id in dict.fromkeys(ids)]
     _print("Audit", {"Tenants": ordered}, fmt, query, out)
-    return SERVICE_RC if any("Error" in row for row in ordered) else 0
+    return code
 
 
 # --- wait ---------------------------------------------------------------------------------------
@@ -576,6 +583,11 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     undo_debug = None
+    library = logging.getLogger("cfinval")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        # what went wrong is the one line of the error; the AWS CLI shows botocore's log
+        # records (a refused SSO token refresh...) only with --debug, and so does cfinval
+        library.addHandler(logging.NullHandler())
     if _opt(args, "debug"):
         undo_debug = _configure_debug()
         logging.getLogger("cfinval").debug("%s command %s", _version(), args.command)
@@ -588,10 +600,9 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         return _fail(err, str(exc), exc.code)
     except cfinval.ParamValidationError as exc:
         return _fail(err, f"Parameter validation failed: {exc}", USAGE_RC)
-    except cfinval.LoginRequiredError as exc:  # its message ends with the command to run
-        return _fail(err, str(exc), CONFIG_RC)
-    except cfinval.NoCredentialsError as exc:
-        return _fail(err, f"{exc}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.", CONFIG_RC)
+    except cfinval.NoCredentialsError as exc:  # what failed, what to do, the AWS CLI's code
+        profile = _opt(args, "profile") or os.environ.get("AWS_PROFILE") or "default"
+        return _fail(err, *credential_failure(exc, profile))
     except cfinval.CloudFrontError as exc:
         return _fail(err, str(exc), SERVICE_RC)
     except cfinval.WaitTimeoutError as exc:

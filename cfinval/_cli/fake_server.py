@@ -83,7 +83,8 @@ def _instructions(
         f", ... ({len(tenant_ids) - 5} more)" if len(tenant_ids) > 5 else ""
     )
     example = shlex.quote(tenant_ids[0]) if tenant_ids else "TENANT_ID"
-    check = f"on (region {args.region})" if args.verify_signatures else "off"
+    scope = f"region {args.region}" if args.region is not None else "any region"
+    check = f"on ({scope})" if args.verify_signatures else "off"
     distributions = fake.distributions()
     gets = args.complete_after_gets
     schedule = f"after {args.complete_after:g} s" + (f" or {gets} Gets" if gets is not None else "")
@@ -111,9 +112,9 @@ def _instructions(
             f"  cfinval list-invalidations-for-distribution-tenant --endpoint-url {url} "
             f"--id {example}",
             f"  aws cloudfront list-invalidations-for-distribution-tenant --endpoint-url {url} "
-            f"--region {args.region} --id {example}",
+            f"--region {args.region or 'us-east-1'} --id {example}",
             f"  aws cloudfront create-invalidation-for-distribution-tenant --endpoint-url {url} "
-            f"--region {args.region} --id {example} --invalidation-batch "
+            f"--region {args.region or 'us-east-1'} --id {example} --invalidation-batch "
             """'{"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "try-1"}'""",
             "Stop with Ctrl+C (or SIGTERM).",
             "",
@@ -131,6 +132,9 @@ def _server(fake: FakeCloudFront, args: argparse.Namespace) -> FakeServer:
             args.host, args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile
         )
     except OSError as exc:  # ssl.SSLError too: no such file, not PEM, key does not match
+        tls = _tls_problem(args.ssl_certfile, args.ssl_keyfile, exc)
+        if tls is not None:
+            raise UsageError(tls) from None
         reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
         files = " / ".join(
             f"{flag} {path}"
@@ -141,6 +145,45 @@ def _server(fake: FakeCloudFront, args: argparse.Namespace) -> FakeServer:
             if path is not None
         )
         raise UsageError(f"cannot load {files}: {reason}") from None
+
+
+def _pem(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read(1 << 20)
+    except OSError:
+        return None
+
+
+def _tls_problem(certfile: str | None, keyfile: str | None, exc: OSError) -> str | None:
+    """What is wrong with the certificate and key files, in words (OpenSSL says "PEM lib"),
+    or ``None`` to report ``exc`` as it is."""
+    if certfile is None:
+        return None
+    cert = _pem(certfile)
+    if cert is None:
+        return None  # cannot be read: the error's own text says why
+    if "-----BEGIN CERTIFICATE-----" not in cert:
+        return f"--ssl-certfile {certfile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    if keyfile is None and "PRIVATE KEY-----" not in cert:
+        return (
+            f"--ssl-certfile {certfile} holds no private key: give the key file with "
+            "--ssl-keyfile FILE (or append the key to the certificate file)"
+        )
+    key = cert if keyfile is None else _pem(keyfile)
+    if key is None:
+        return None
+    if "ENCRYPTED" in key:
+        return f"the private key in {keyfile or certfile} is encrypted: give an unencrypted key"
+    if "PRIVATE KEY-----" not in key:
+        return f"--ssl-keyfile {keyfile} holds no PEM private key (-----BEGIN PRIVATE KEY-----)"
+    reason = str(getattr(exc, "reason", None) or exc)
+    if "KEY_VALUES_MISMATCH" in reason or "key values mismatch" in reason:
+        return (
+            f"the private key in {keyfile or certfile} does not belong to the certificate "
+            f"in {certfile}"
+        )
+    return None
 
 
 def _warn_if_exposed(host: str) -> None:

@@ -14,7 +14,15 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-__all__ = ["cli_data", "format_json", "format_table", "format_text", "terminal_width"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "cli_data",
+    "format_json",
+    "format_table",
+    "format_text",
+    "output_format",
+    "terminal_width",
+]
 
 
 def cli_data(value: Any) -> Any:
@@ -320,3 +328,38 @@ def format_table(title: str, data: Any, stream: TextIO, max_width: int = 80) -> 
     builder = _TableBuilder()
     if builder.build(title, data):
         builder.table.render(stream, max_width)
+
+
+#: The AWS CLI v2's output formats; cfinval prints the first three.
+OUTPUT_FORMATS = ("json", "text", "table", "yaml", "yaml-stream")
+
+
+def output_format(option: str | None, profile: str | None) -> str:
+    """``--output``, else ``AWS_DEFAULT_OUTPUT``, else the profile's ``output``, else json."""
+    import os
+
+    from .errors import Failure, UsageError
+
+    chosen, source = option, "--output"
+    if not chosen and os.environ.get("AWS_DEFAULT_OUTPUT"):
+        chosen, source = os.environ["AWS_DEFAULT_OUTPUT"], "AWS_DEFAULT_OUTPUT"
+    if not chosen:
+        from .._config import AwsConfig
+        from .._errors import Error
+
+        try:
+            chosen = AwsConfig(profile=profile).scoped.get("output")
+        except Error:  # an unknown profile: the client says so, with its exit code
+            chosen = None
+        source = "the profile's output setting"
+    if not chosen:
+        return "json"
+    if chosen not in OUTPUT_FORMATS:  # the AWS CLI's words and exit code
+        raise Failure(f"Unknown output type: {chosen}")
+    if chosen.startswith("yaml"):
+        raise UsageError(
+            f"output {chosen} (from {source}) is not available: cfinval prints json, text and "
+            "table, and has no YAML library among its dependencies; JSON is valid YAML, so "
+            "--output json can be read by any YAML tool"
+        )
+    return str(chosen)

@@ -129,4 +129,13 @@ def compile_query(expression: str) -> Callable[[Any], Any]:
         compiled = jmespath.compile(expression)
     except JMESPathError as exc:
         raise QueryError(str(exc).replace("\n", " ")) from None
-    return lambda data: compiled.search(data)
+
+    def search(data: Any) -> Any:
+        try:
+            return compiled.search(data)
+        except JMESPathError as exc:  # a type error at run time: length(null), ...
+            from .errors import Failure
+
+            raise Failure(str(exc)) from None  # the AWS CLI: the message, exit 255
+
+    return search

@@ -234,7 +234,9 @@ def _transport_decision(
     if retried is not None:
         return Decision(RETRY, delay=retried[0], cost=retried[1])
     log.debug("attempt %d/%d: giving up", attempt, max_attempts)
-    failure = TransportError(f"request failed after {attempt} attempt(s): {outcome.describe()}")
+    failure = TransportError(
+        outcome.aws_message() or f"request failed after {attempt} attempt(s): {outcome.describe()}"
+    )
     failure.attempts = attempt
     return Decision(FAIL, error=failure)
 

@@ -80,11 +80,44 @@ class TransportFailure(Record):
     which can be a token. Every flow describes a failure with :meth:`describe`.
     """
 
-    __slots__ = ("error", "kind")
+    __slots__ = ("error", "kind", "proxy", "stage", "url")
 
-    def __init__(self, error: BaseException, kind: str = "other") -> None:
+    def __init__(
+        self,
+        error: BaseException,
+        kind: str = "other",
+        *,
+        url: str | None = None,
+        proxy: str | None = None,
+        stage: str | None = None,
+    ) -> None:
         self.error = error
         self.kind = kind
+        #: The request's URL, for messages.
+        self.url = url
+        #: The proxy that could not be reached (its URL without user information), if any.
+        self.proxy = proxy
+        #: For a ``timeout``: ``connect``, ``read`` or ``deadline`` (``attempt_timeout``); for a
+        #: ``connect`` failure, ``tls`` when the TLS handshake failed.
+        self.stage = stage
+
+    def aws_message(self) -> str | None:
+        """What botocore, and so the AWS CLI, says for this failure (``None`` when it has no
+        words of its own for it, or the URL is not known)."""
+        if self.proxy is not None:
+            return f'Failed to connect to proxy URL: "{self.proxy}"'
+        if self.url is None:
+            return None
+        if self.stage == "tls":
+            return f"SSL validation failed for {self.url} {_error_text(self.error)}"
+        if self.kind == "connect":
+            return f'Could not connect to the endpoint URL: "{self.url}"'
+        if self.kind == "timeout":
+            if self.stage == "connect":
+                return f'Connect timeout on endpoint URL: "{self.url}"'
+            said = f'Read timeout on endpoint URL: "{self.url}"'
+            return f"{said} ({_error_text(self.error)})" if self.stage == "deadline" else said
+        return None
 
     @property
     def retryable(self) -> bool:

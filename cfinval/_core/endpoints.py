@@ -13,12 +13,14 @@ import re
 from .record import Record
 
 __all__ = [
+    "LEGACY_GLOBAL_STS_REGIONS",
     "PARTITIONS",
     "EndpointUnavailable",
     "Partition",
     "cloudfront_endpoint",
     "identity_endpoint",
     "partition_of",
+    "sts_endpoint",
 ]
 
 
@@ -193,3 +195,70 @@ def identity_endpoint(
     # GovCloud's regular portal and OIDC endpoints are already FIPS endpoints
     fips_host = fips and not gov
     return f"https://{prefix}{'-fips' if fips_host else ''}.{region}.{partition.dns}"
+
+
+#: The regions whose STS calls go to the global ``sts.amazonaws.com`` under
+#: ``sts_regional_endpoints = legacy`` (botocore's ``LEGACY_GLOBAL_STS_REGIONS``).
+LEGACY_GLOBAL_STS_REGIONS = frozenset(
+    {
+        "ap-northeast-1",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "aws-global",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
+_STS_GLOBAL = ("https://sts.amazonaws.com", "us-east-1")
+
+
+def sts_endpoint(
+    region: str | None,
+    *,
+    fips: bool = False,
+    dual_stack: bool = False,
+    use_global_endpoint: bool = False,
+    endpoint: str | None = None,
+) -> tuple[str, str | None]:
+    """``(url, signing region)`` of STS, as STS's endpoint rules decide (botocore's
+    ``sts/endpoint-rule-set-1.json``); ``use_global_endpoint`` is
+    ``sts_regional_endpoints = legacy``. ``endpoint`` (a custom URL) is returned as is, with
+    no signing region of its own; with FIPS or dual-stack, or without any region, there is
+    no endpoint (:class:`EndpointUnavailable`)."""
+    legacy = use_global_endpoint and not fips and not dual_stack
+    if legacy and endpoint is None and region in LEGACY_GLOBAL_STS_REGIONS:
+        return _STS_GLOBAL
+    if endpoint is not None:
+        if fips or dual_stack:
+            what = "FIPS" if fips else "Dualstack"
+            raise EndpointUnavailable(
+                f"Invalid Configuration: {what} and custom endpoint are not supported"
+            )
+        return endpoint, None
+    if region is None:
+        raise EndpointUnavailable("Invalid Configuration: Missing Region")
+    partition = partition_of(region)
+    _check_dual_stack(partition, dual_stack, "STS")
+    signing = "us-east-1" if region == "aws-global" else region
+    if fips and dual_stack:
+        return f"https://sts-fips.{region}.{partition.dual}", signing
+    if fips:
+        # GovCloud's regular STS endpoints are already FIPS endpoints
+        if partition.name == "aws-us-gov":
+            return f"https://sts.{region}.amazonaws.com", signing
+        return f"https://sts-fips.{region}.{partition.dns}", signing
+    if dual_stack:
+        return f"https://sts.{region}.{partition.dual}", signing
+    if region == "aws-global":
+        return _STS_GLOBAL
+    return f"https://sts.{region}.{partition.dns}", signing

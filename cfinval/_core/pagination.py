@@ -43,7 +43,9 @@ def encode_token(marker: str | None, truncate_amount: int | None = None) -> str:
     return base64.b64encode(json.dumps(token).encode("utf-8")).decode("utf-8")
 
 
-def decode_token(token: str) -> tuple[str | None, int]:
+def decode_token(
+    token: str, operation: str = "ListInvalidationsForDistributionTenant"
+) -> tuple[str | None, int]:
     """``(Marker, items to skip on the first page)`` for a starting token.
 
     Accepts botocore's base64 JSON tokens and, like botocore, falls back to its older
@@ -62,8 +64,7 @@ def decode_token(token: str) -> tuple[str | None, int]:
     skip = decoded.get("boto_truncate_amount", 0)
     if unknown or "Marker" not in decoded:
         raise ParamValidationError(
-            "starting_token is not a ListInvalidationsForDistributionTenant token "
-            f"(keys: {sorted(decoded)})"
+            f"starting_token is not a {operation} token (keys: {sorted(decoded)})"
         )
     if marker is not None and not isinstance(marker, str):
         raise ParamValidationError("starting_token has a Marker that is not a string")

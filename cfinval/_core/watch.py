@@ -9,7 +9,7 @@ deadline, and tests drive it with a fake clock instead of sleeping.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -123,37 +123,28 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
         now = session.monotonic()
         if deadline is not None and now >= deadline:
             missing = tuple(i for i in pending if i not in found)
+            listed = [i for i in pending if i in found]
+            said = f"{_ids(listed)} still {_statuses(found, listed)}" if listed else ""
+            if missing:  # a typo, another tenant's Id, or not visible yet: say which
+                said += ("; " if said else "") + f"never listed: {_ids(missing)}"
+            waited = now - started  # on the monotonic clock
             raise WaitTimeoutError(
-                _timeout_text(plan, pending, missing, now - started, polls),
+                f"timed out after {format_duration(waited)} (timeout {plan.timeout:g} s, "
+                f"{polls} poll(s)) waiting for {len(pending)} invalidation(s) of tenant "
+                f"{plan.tenant_id!r} to complete: {said}",
                 pending=pending,
                 missing=missing,
-                waited=now - started,
+                waited=waited,
             )
         delay = plan.poll if deadline is None else min(plan.poll, deadline - now)
         log.debug("wait: %d pending after poll %d; next poll in %.3f s", len(pending), polls, delay)
         yield Sleep(delay)
 
 
-def _timeout_text(
-    plan: WaitPlan,
-    pending: tuple[str, ...],
-    missing: tuple[str, ...],
-    waited: float,
-    polls: int,
-) -> str:
-    """What a timeout says: how long it waited (monotonic) and which Ids are not done."""
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:10]) + (f", ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
 
-    def shown(ids: tuple[str, ...]) -> str:
-        return ", ".join(ids[:10]) + (f", ... ({len(ids)} in all)" if len(ids) > 10 else "")
 
-    in_progress = tuple(i for i in pending if i not in missing)
-    parts = []
-    if in_progress:
-        parts.append(f"still in progress: {shown(in_progress)}")
-    if missing:
-        parts.append(f"not listed: {shown(missing)}")
-    return (
-        f"timed out after {format_duration(waited)} (timeout {plan.timeout:g} s, {polls} "
-        f"poll(s)) waiting for {len(pending)} invalidation(s) of distribution tenant "
-        f"{plan.tenant_id} to complete; {'; '.join(parts)}"
-    )
+def _statuses(found: Mapping[str, InvalidationSummary], ids: Sequence[str]) -> str:
+    """``InProgress`` (or whatever the listing said: the statuses seen, in order)."""
+    return "/".join(dict.fromkeys(found[i].status for i in ids))

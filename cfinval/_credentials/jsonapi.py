@@ -110,7 +110,12 @@ def json_call(
         attempt += 1
         outcome: Any = yield Send(request)
         if isinstance(outcome, TransportFailure):
-            problem = f"{operation} request to {host} failed: {outcome.describe()}"
+            said = outcome.aws_message()  # botocore's words: the URL it could not reach
+            problem = (
+                f"{operation} failed: {said}"
+                if said is not None
+                else f"{operation} request to {host} failed: {outcome.describe()}"
+            )
             decision = retry.decide(attempt, None, None) if outcome.retryable else None
             if decision is None:
                 raise CredentialRetrievalError(provider, problem)

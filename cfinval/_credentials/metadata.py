@@ -219,7 +219,7 @@ class InstanceMetadataProvider:
         config: AwsConfig | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
-        random: Callable[[], float] = _random.random,
+        random: Callable[[], float] | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._timeout = timeout
@@ -229,7 +229,7 @@ class InstanceMetadataProvider:
         self._config = config
         self._environ = environ
         self._clock = clock
-        self._random = random
+        self._random = random or _random.random
         self._last = ""
 
     def _aws(self) -> AwsConfig:

@@ -197,10 +197,13 @@ class SSOProvider(ClockedProfileProvider):
         owner = f"sso-session {settings.session!r}"
         data, expiry = self._read(path, owner, login)
         now = self._clock()
+        refused = None  # why a refresh failed, said with the expiry (one message, not two)
         if expiry - now < TOKEN_REFRESH_WINDOW and now >= self._next_refresh:
             self._next_refresh = now + REFRESH_ATTEMPT_INTERVAL
             fresh = yield from self._refresh(aws, settings, data)
-            if fresh is not None:
+            if isinstance(fresh, str):
+                refused = fresh
+            else:
                 try:
                     write_token(path, fresh)
                 except OSError as exc:
@@ -213,28 +216,29 @@ class SSOProvider(ClockedProfileProvider):
         if expiry - self._clock() <= 0:
             raise LoginRequiredError(
                 self.method,
-                f"the SSO token for {owner} has expired and refresh failed",
+                f"the SSO token for {owner} has expired and refresh failed"
+                + (f" ({refused})" if refused else ""),
                 command=login,
             )
         return str(data["accessToken"])
 
     def _refresh(
         self, aws: AwsConfig, settings: SSOSettings, token: dict[str, Any]
-    ) -> Flow[dict[str, Any] | None]:
-        """A refreshed token (botocore's fixed key set), or ``None`` when it cannot be
-        refreshed or the OIDC service refused."""
+    ) -> Flow[dict[str, Any] | str]:
+        """A refreshed token (botocore's fixed key set), or why it cannot be refreshed or
+        what the OIDC service said when it refused."""
         missing = [key for key in _REFRESH_KEYS if key not in token]
         if missing:
             log.info("Unable to refresh SSO token: missing keys: %s", missing)
-            return None
+            return "the cached token cannot be refreshed"
         try:
             registration = parse_time(token["registrationExpiresAt"]).timestamp()
         except ValueError:
             log.info("Unable to refresh SSO token: invalid registrationExpiresAt")
-            return None
+            return "the cached token has an invalid registrationExpiresAt"
         if registration - self._clock() <= 0:
             log.info("SSO token registration expired at %s", token["registrationExpiresAt"])
-            return None
+            return f"its client registration expired at {token['registrationExpiresAt']}"
         endpoint = aws.origin.identity_endpoint("sso-oidc", settings.region)
         request = json_request(
             "POST",
@@ -250,7 +254,7 @@ class SSOProvider(ClockedProfileProvider):
         result = yield from json_call(self.method, "CreateToken", request)
         if isinstance(result, JsonError):
             log.warning("SSO token refresh attempt failed: %s", result.describe("CreateToken"))
-            return None
+            return result.describe("CreateToken")
         access, expires_in = result.get("accessToken"), result.get("expiresIn")
         if (
             not is_header_value(access)

@@ -84,7 +84,12 @@ def sts_credentials_flow(
         request = sign_form_post(endpoint, "sts", form, credentials, now).for_purpose(IDENTITY)
         outcome: Any = yield Send(request)
         if isinstance(outcome, TransportFailure):
-            problem = f"{action} request to {endpoint.netloc} failed: {outcome.describe()}"
+            said = outcome.aws_message()  # botocore's words: the URL it could not reach
+            problem = (
+                f"{action} failed: {said}"
+                if said is not None
+                else f"{action} request to {endpoint.netloc} failed: {outcome.describe()}"
+            )
             code = None
             decision = retry.decide(attempt, None, None) if outcome.retryable else None
         else:

@@ -27,10 +27,12 @@ from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adr
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
+from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
+from .tenants import TenantMethods
 from .transport import PURPOSE, new_async_client
 
 if TYPE_CHECKING:
@@ -49,7 +51,10 @@ class AsyncClient(
         AsyncPaginator[InvalidationList],
         AsyncPaginator[InvalidationSummary],
         AsyncIterator[TenantResult],
-    ]
+    ],
+    TenantMethods[
+        AsyncPaginator[DistributionTenantPage], AsyncPaginator[DistributionTenantSummary]
+    ],
 ):
     """Asynchronous client over ``httpx.AsyncClient``: the same methods, awaited.
 
@@ -126,9 +131,9 @@ class AsyncClient(
             with anyio.fail_after(deadline):
                 return await _exchange(http, request, timeout)
         except TimeoutError:
-            return deadline_failure(deadline or 0.0)
+            return deadline_failure(deadline or 0.0, request.url)
         except HTTPX_ERRORS as exc:
-            return failure(exc)
+            return failure(exc, request.url)
 
     async def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):
@@ -196,6 +201,30 @@ class AsyncClient(
     ) -> Invalidation:
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return await self._run(self._get(DistributionTenantId, Id))
+
+    async def list_distribution_tenants(
+        self,
+        AssociationFilter: Mapping[str, str] | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the account's distribution tenants; ``AssociationFilter``
+        (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
+        one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
+        return await self._run(self._list_tenants(AssociationFilter, Marker, MaxItems))
+
+    async def list_distribution_tenants_by_customization(
+        self,
+        WebACLArn: str | None = None,
+        CertificateArn: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
+        ``CertificateArn`` (exactly one, checked before anything is sent)."""
+        return await self._run(
+            self._list_tenants_by_customization(WebACLArn, CertificateArn, Marker, MaxItems)
+        )
 
     async def wait_until_completed(
         self,

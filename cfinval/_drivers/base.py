@@ -10,8 +10,8 @@ import datetime as _dt
 import os
 import time
 import weakref
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from collections.abc import Callable, Iterator, Mapping, Set
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import httpx
 
@@ -27,7 +27,7 @@ from .._core.retry import make_retry
 from .._core.timeouts import attempt_limits, check_attempt_timeout
 from .._credentials import CredentialResolver, CredentialSource, as_provider
 from .._errors import ParamValidationError
-from .._models import Invalidation, InvalidationList, InvalidationSummary
+from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantIdSequence
 from .responses import phases, timeout_from
 from .transport import http_options
 
@@ -41,7 +41,25 @@ S = TypeVar("S")
 Pages = TypeVar("Pages")
 Items = TypeVar("Items")
 Many = TypeVar("Many")
-_UNSET: Any = object()
+
+
+class _Default:
+    """A parameter's default that is not a plain value: shown as what it means (never as
+    ``<object object at 0x...>``) in ``help()`` and ``inspect.signature``."""
+
+    __slots__ = ("_shown",)
+
+    def __init__(self, shown: str) -> None:
+        self._shown = shown
+
+    def __repr__(self) -> str:
+        return self._shown
+
+
+#: ``timeout=`` not given: 10 s, or a given ``http_client``'s own timeout.
+_DEFAULT_TIMEOUT: Any = _Default("<10 s, or the http_client's own>")
+#: ``attempt_timeout=`` not given: no deadline per attempt beyond ``timeout``'s phases.
+_NO_DEADLINE: Any = _Default("<none>")
 
 
 class Base(Generic[H, S, Pages, Items, Many]):
@@ -65,9 +83,9 @@ class Base(Generic[H, S, Pages, Items, Many]):
         region: str | None = None,
         endpoint_url: str | None = None,
         max_attempts: int | None = None,
-        retry_mode: str | None = None,
-        timeout: float | httpx.Timeout | None = _UNSET,
-        attempt_timeout: float | None = _UNSET,
+        retry_mode: Literal["standard", "legacy", "adaptive"] | None = None,
+        timeout: float | httpx.Timeout | None = _DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = _NO_DEADLINE,
         http_client: H | None = None,
         clock: Callable[[], float] | None = None,
         sleep: S | None = None,
@@ -81,9 +99,9 @@ class Base(Generic[H, S, Pages, Items, Many]):
         """
         if not isinstance(tracing, bool):
             raise ParamValidationError(f"tracing must be True or False, got {tracing!r}")
-        self._timeout_given = timeout is not _UNSET
-        self._timeout = timeout_from(10.0 if timeout is _UNSET else timeout)
-        self._deadline_given = attempt_timeout is not _UNSET
+        self._timeout_given = timeout is not _DEFAULT_TIMEOUT
+        self._timeout = timeout_from(10.0 if timeout is _DEFAULT_TIMEOUT else timeout)
+        self._deadline_given = attempt_timeout is not _NO_DEADLINE
         self._attempt_timeout = (
             check_attempt_timeout(attempt_timeout) if self._deadline_given else None
         )
@@ -258,7 +276,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
 
     def list_many(
         self,
-        tenant_ids: Iterable[str],
+        tenant_ids: TenantIdSequence | Set[str] | Iterator[str] | Mapping[str, object],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         max_items_per_tenant: int | None = None,

@@ -34,26 +34,51 @@ _LOCAL_ERRORS = (
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
-def failure(exc: Exception) -> TransportFailure:
-    """The ``TransportFailure`` for an exception httpx raised."""
+def failure(exc: Exception, url: str | None = None) -> TransportFailure:
+    """The ``TransportFailure`` for an exception httpx raised sending a request to ``url``."""
+    stage = None
+    proxy = getattr(exc, "proxy", None)  # ProxyUnreachable (see transport)
     if isinstance(exc, httpx.TimeoutException):
         kind = "timeout"
+        stage = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
     elif isinstance(exc, httpx.ConnectError):
         kind = "connect"
+        if is_tls_failure(exc):  # the handshake failed: not "could not connect"
+            stage, proxy = "tls", None
     elif isinstance(exc, _LOCAL_ERRORS):
         kind = "local"
     else:
         kind = "other"
-    return TransportFailure(exc, kind)
+    return TransportFailure(
+        exc, kind, url=url, proxy=proxy if isinstance(proxy, str) else None, stage=stage
+    )
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a TLS handshake failure: a certificate that is
+    not trusted, a name that does not match, a protocol the two sides do not share."""
+    import ssl  # loaded with httpx already
+
+    current: BaseException | None = exc
+    for _ in range(8):  # a chain of causes is short; never follow a cycle
+        if current is None:
+            return False
+        if isinstance(current, ssl.SSLError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class AttemptTimeout(TimeoutError):
     """One attempt took longer than ``attempt_timeout`` (a stalled or slow-drip response)."""
 
 
-def deadline_failure(seconds: float) -> TransportFailure:
+def deadline_failure(seconds: float, url: str | None = None) -> TransportFailure:
     return TransportFailure(
-        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"), "timeout"
+        AttemptTimeout(f"the attempt took longer than attempt_timeout={seconds:g} s"),
+        "timeout",
+        url=url,
+        stage="deadline",
     )
 
 

@@ -16,11 +16,13 @@ from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
+from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
 from .deadline import attempt_deadline
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
+from .tenants import TenantMethods
 from .transport import PURPOSE, new_sync_client
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ class Client(
         Paginator[InvalidationList],
         Paginator[InvalidationSummary],
         Iterator[TenantResult],
-    ]
+    ],
+    TenantMethods[Paginator[DistributionTenantPage], Paginator[DistributionTenantSummary]],
 ):
     """Synchronous client over ``httpx.Client``.
 
@@ -103,12 +106,12 @@ class Client(
                         if not reader.feed(chunk):
                             break
                         if expired():
-                            return deadline_failure(deadline or 0.0)
+                            return deadline_failure(deadline or 0.0, request.url)
                 return response(resp, reader)
         except HTTPX_ERRORS as exc:
             if deadline is not None and expired():
-                return deadline_failure(deadline)
-            return failure(exc)
+                return deadline_failure(deadline, request.url)
+            return failure(exc, request.url)
 
     def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):
@@ -179,6 +182,30 @@ class Client(
     ) -> Invalidation:
         """Invalidation ``Id`` of distribution tenant ``DistributionTenantId``."""
         return self._run(self._get(DistributionTenantId, Id))
+
+    def list_distribution_tenants(
+        self,
+        AssociationFilter: Mapping[str, str] | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the account's distribution tenants; ``AssociationFilter``
+        (``{"DistributionId": ..., "ConnectionGroupId": ...}``, either or both) keeps those of
+        one distribution or connection group. ``next_marker`` is ``None`` on the last page."""
+        return self._run(self._list_tenants(AssociationFilter, Marker, MaxItems))
+
+    def list_distribution_tenants_by_customization(
+        self,
+        WebACLArn: str | None = None,
+        CertificateArn: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> DistributionTenantPage:
+        """One page of the tenants using the web ACL ``WebACLArn`` or the certificate
+        ``CertificateArn`` (exactly one, checked before anything is sent)."""
+        return self._run(
+            self._list_tenants_by_customization(WebACLArn, CertificateArn, Marker, MaxItems)
+        )
 
     def wait_until_completed(
         self,

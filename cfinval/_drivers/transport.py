@@ -199,6 +199,8 @@ class _Routes(Generic[TransportT]):
         self._build = build  # (verify, proxy) -> transport
         self._lock = ForkSafeLock()
         self._by_origin: dict[tuple[str, str, bytes], TransportT] = {}
+        #: The proxy (shown as botocore masks it) each origin's requests go through.
+        self.proxies: dict[tuple[str, str, bytes], str] = {}
         self._transports: dict[tuple[str | None, _Tls | None], TransportT] = {}
 
     def for_request(self, request: httpx.Request) -> TransportT:
@@ -223,6 +225,7 @@ class _Routes(Generic[TransportT]):
         proxy = None if purpose == "container" else proxy_for(scheme, netloc)
         if proxy is not None:
             log.debug("%s://%s: through the proxy %s", scheme, netloc, describe(proxy))
+            self.proxies[(purpose, scheme, url.netloc)] = _masked(proxy)
         settings = self._tls.get(purpose, self._tls["default"])
         tls = scheme == "https" or (proxy is not None and proxy.lower().startswith("https:"))
         key = (proxy, settings if tls else None)
@@ -271,12 +274,52 @@ class _AsyncPlainHTTPTransport(httpx.AsyncHTTPTransport):
         return await super().handle_async_request(request)
 
 
+def _masked(proxy: str) -> str:
+    """A proxy URL as botocore shows it in errors: a user name and password as ``***``."""
+    url = httpx.URL(proxy)
+    shown = describe(proxy)
+    if not url.userinfo:
+        return shown
+    scheme, _, rest = shown.partition("://")
+    return f"{scheme}://{'***:***' if url.password else '***'}@{rest}"
+
+
+class ProxyUnreachable(httpx.ConnectError):
+    """The proxy a request goes through could not be reached, or refused to connect to the
+    endpoint; ``proxy`` is its URL without user information."""
+
+    def __init__(self, proxy: str, cause: httpx.TransportError, request: httpx.Request) -> None:
+        super().__init__(str(cause), request=request)
+        self.proxy = proxy
+
+
+_PROXY_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
+
+
+def _proxy_failure(
+    routes: _Routes[Any], request: httpx.Request, exc: httpx.TransportError
+) -> ProxyUnreachable | None:
+    from .responses import is_tls_failure
+
+    purpose = request.extensions.get(PURPOSE, "service")
+    proxy = routes.proxies.get((purpose, request.url.scheme, request.url.netloc))
+    if proxy is None or is_tls_failure(exc):  # a TLS failure is the endpoint's (tunnelled)
+        return None
+    return ProxyUnreachable(proxy, exc, request)
+
+
 class _RoutingTransport(httpx.BaseTransport):
     def __init__(self, routes: _Routes[httpx.BaseTransport]) -> None:
         self._routes = routes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._routes.for_request(request).handle_request(request)
+        try:
+            return self._routes.for_request(request).handle_request(request)
+        except _PROXY_FAILURES as exc:
+            through = _proxy_failure(self._routes, request, exc)
+            if through is None:
+                raise
+            raise through from exc
 
     def close(self) -> None:
         for transport in self._routes.built():
@@ -288,7 +331,13 @@ class _AsyncRoutingTransport(httpx.AsyncBaseTransport):
         self._routes = routes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._routes.for_request(request).handle_async_request(request)
+        try:
+            return await self._routes.for_request(request).handle_async_request(request)
+        except _PROXY_FAILURES as exc:
+            through = _proxy_failure(self._routes, request, exc)
+            if through is None:
+                raise
+            raise through from exc
 
     async def aclose(self) -> None:
         for transport in self._routes.built():

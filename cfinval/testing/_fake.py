@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import httpx
 from attrs import define, field
 
+from .._config import is_region_name
 from .._core import sigv4 as _sigv4
 from .._core.protocol import SERVICE
 from .._models import Credentials, InvalidationSummary
@@ -177,7 +178,10 @@ class FakeCloudFront:
     items, ``NextMarker`` is the last Id of a truncated page. Unknown tenants answer 404
     ``EntityNotFound``; tenants added with ``access_denied=True`` answer 403 ``AccessDenied``; a
     bad ``MaxItems`` or unknown ``Marker`` answers 400 ``InvalidArgument``. Every request's SigV4
-    signature is checked against ``credentials`` (set ``verify_signatures=False`` to skip).
+    signature is checked against ``credentials`` (set ``verify_signatures=False`` to skip),
+    for the region the request is scoped to, whatever valid region that is (a client given an
+    ``endpoint_url`` signs for its configured region); ``region="us-east-1"`` accepts that one
+    region only.
 
     ``faults`` (see :meth:`add_fault`) make chosen requests fail: throttling, 5xx, HTML from a
     proxy, garbage, resets, stalls, a skewed clock... Requests are numbered from 1 in the
@@ -195,7 +199,9 @@ class FakeCloudFront:
     credentials: tuple[Credentials, ...] = field(
         default=(FAKE_CREDENTIALS,), converter=_credentials_tuple
     )
-    region: str = "us-east-1"
+    #: The signing region requests must be scoped to; ``None`` (the default): any valid region
+    #: name, as an endpoint URL given to a client configured for any region is signed for it.
+    region: str | None = None
     verify_signatures: bool = True
     default_page_size: int = 100
     max_page_size: int = 1000
@@ -514,6 +520,16 @@ class FakeCloudFront:
             fault if fault is not None and fault.connection_level else None,
         )
 
+    def _signing_region(self, request: RecordedRequest) -> str:
+        """The region a request must be signed for: :attr:`region`, else the request's own
+        scope when it names a valid region (``us-east-1`` otherwise: then refused)."""
+        if self.region is not None:
+            return self.region
+        match = _AUTH.match(request.headers.get("authorization", ""))
+        if match is not None and is_region_name(match["region"]):
+            return match["region"]
+        return "us-east-1"
+
     def _dispatch(
         self,
         request: RecordedRequest,
@@ -534,7 +550,7 @@ class FakeCloudFront:
         if self.verify_signatures:
             by_key = {c.access_key_id: c for c in self.credentials}
             when = _dt.datetime.fromtimestamp(now, _dt.timezone.utc)
-            problem = self.verifier(request, by_key, self.region, when)
+            problem = self.verifier(request, by_key, self._signing_region(request), when)
             if problem is not None:
                 return _error(*problem, request_id)
         if operation != OPERATIONS[0]:

@@ -25,8 +25,9 @@ A tenant's object may say what ListDistributionTenants shows of it, with boto3's
 (``DistributionId``, ``ConnectionGroupId``, ``Name``, ``Domains``, ``Customizations``,
 ``Enabled``, ``Status``, ``CreatedTime``); the defaults are :meth:`FakeCloudFront.add_tenant`'s.
 
-``Id`` is generated when absent, ``Status`` defaults to ``Completed``, ``CreateTime`` (ISO
-8601) to "now" in creation order. Listing order is by ``CreateTime``, newest first.
+``Id`` is generated when absent, ``Status`` (``InProgress`` or ``Completed``) defaults to
+``Completed``, ``CreateTime`` (ISO 8601) to "now" in creation order. Listing order is by
+``CreateTime``, newest first.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from ._fake import FakeCloudFront
 __all__ = ["SeedError", "load_seed"]
 
 _INVALIDATION_KEYS = {"Id", "CreateTime", "Status"}
+#: What CloudFront lists an invalidation as.
+_STATUSES = ("InProgress", "Completed")
 
 
 class SeedError(ValueError):
@@ -111,13 +114,18 @@ def load_seed(fake: FakeCloudFront, data: Any) -> list[str]:
             for key in _INVALIDATION_KEYS & set(item):
                 if not isinstance(item[key], str) or not item[key]:
                     raise SeedError(f"{where}: {key} must be a non-empty string")
+            status = item.get("Status", "Completed")
+            if status not in _STATUSES:
+                raise SeedError(
+                    f"{where}: Status must be one of {', '.join(_STATUSES)}, got {status!r}"
+                )
             created = None
             if "CreateTime" in item:
                 try:
                     created = parse_timestamp(item["CreateTime"])
                 except ValueError as exc:
                     raise SeedError(f"{where}: {exc}") from None
-            prepared.append((item.get("Id"), created, item.get("Status", "Completed")))
+            prepared.append((item.get("Id"), created, status))
         _add_tenant(fake, tenant_id, denied, attributes)
         for invalidation_id, created, status in prepared:
             fake.add_invalidation(tenant_id, invalidation_id, create_time=created, status=status)

@@ -2,12 +2,17 @@
 
 Starts the fake on 127.0.0.1, seeds a few tenants, then uses the public :class:`cfinval.Client`
 exactly as against AWS (SigV4-signed, checked by the fake) to list every page of one tenant.
+It works whatever region the user has configured (the fake accepts any region's signature) and
+connects to 127.0.0.1 directly, whatever proxy variables are set (no proxy can reach this
+machine's loopback).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import sys
+
+import httpx
 
 import cfinval
 
@@ -31,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
             f"fake CloudFront listening on {server.endpoint_url} "
             f"({len(tenants) + 1} tenants seeded)\n"
         )
-        with cfinval.Client(FAKE_CREDENTIALS, endpoint_url=server.endpoint_url) as client:
+        direct = httpx.Client(trust_env=False)  # the fake is on this machine: no proxy
+        with (
+            direct,
+            cfinval.Client(
+                FAKE_CREDENTIALS, endpoint_url=server.endpoint_url, http_client=direct
+            ) as client,
+        ):
             out.write(f"\nListInvalidationsForDistributionTenant Id={tenant_id} (pages of 10)\n\n")
             out.write(f"{'page':>4}  {'Id':<16} {'CreateTime (UTC)':<20} Status\n")
             out.write(f"{'-' * 4}  {'-' * 16} {'-' * 20} {'-' * 10}\n")

@@ -5,6 +5,8 @@ A line ending in ``# E`` must be a mypy error; every other line must pass ``mypy
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cfinval
 from cfinval.testing import FakeCloudFront
 
@@ -47,5 +49,38 @@ cfinval.Client(credentials=42)  # E
 cfinval.AsyncClient(credentials="AKIDEXAMPLE:secret")  # E
 FakeCloudFront(credentials=42)  # E
 wrong: cfinval.CredentialSource = "AKIDEXAMPLE"  # E
+
+# retry_mode= is one of three names; list_many() takes many Ids, never one str
+client = cfinval.Client(creds, retry_mode="adaptive")
+cfinval.AsyncClient(creds, retry_mode="legacy")
+cfinval.Client(creds, retry_mode="fast")  # E
+cfinval.AsyncClient(creds, retry_mode="Standard")  # E
+typed_ids: Sequence[str] = ["dt_1", "dt_2"]
+client.list_many(typed_ids)
+client.list_many(["dt_1", "dt_2"])
+client.list_many(("dt_1",))
+client.list_many({"dt_1"})
+client.list_many({"dt_1": "shop"}.keys())
+client.list_many({"dt_1": "shop"})
+client.list_many(line.strip() for line in ["dt_1\n"])
+client.list_many(iter(typed_ids))
+client.list_many("dt_1")  # E
+cfinval.AsyncClient(creds).list_many("dt_1")  # E
+
+
+def tenant_ids(client: cfinval.Client) -> list[str]:
+    return [tenant.id for tenant in client.iter_distribution_tenants(distribution_id="E1")]
+
+
+async def tenant_pages(client: cfinval.AsyncClient) -> list[cfinval.DistributionTenantPage]:
+    pages = client.paginate_distribution_tenants_by_customization(web_acl_arn="arn:w")
+    return [page async for page in pages]
+
+
+page: cfinval.DistributionTenantPage = cfinval.Client().list_distribution_tenants(
+    AssociationFilter={"DistributionId": "E1"}, MaxItems=10
+)
+cfinval.Client().iter_distribution_tenants(page_size="10")  # E
+cfinval.Client().list_distribution_tenants({"DistributionId": 1})  # E
 
 reveal_type(cfinval.default_chain().load())  # noqa: F821
