@@ -44,6 +44,7 @@ from .errors import (
 from .helpcmd import add_command, add_help_command
 from .invalidation import add_invalidation_commands, add_waiters
 from .streams import OutputFailed, StandardOutput, silence_stdout
+from .tenants import add_tenant_commands
 
 __all__ = ["main"]
 
@@ -266,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_waiters(wait, common)
     add_invalidation_commands(commands, common)
+    add_tenant_commands(commands, common)
     fake = sub["fake-server"]
 
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
