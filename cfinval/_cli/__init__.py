@@ -42,7 +42,7 @@ from .errors import (
     one_line,
 )
 from .helpcmd import add_command, add_help_command
-from .invalidation import add_invalidation_commands, add_waiters
+from .invalidation import Kit, add_invalidation_commands, add_waiters
 from .streams import OutputFailed, StandardOutput, silence_stdout
 from .tenants import add_tenant_commands
 
@@ -265,9 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"give up after this many seconds, exit code 255 (default: {DEFAULT_TIMEOUT:g})",
     )
-    add_waiters(wait, common)
-    add_invalidation_commands(commands, common)
-    add_tenant_commands(commands, common)
+    kit = Kit(client=_client, output_format=_output_format, query=_query, print=_print)
+    add_waiters(wait, common, kit)
+    add_invalidation_commands(commands, common, kit)
+    add_tenant_commands(commands, common, kit)
     fake = sub["fake-server"]
 
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")

@@ -13,9 +13,12 @@ awscli 1.46 it is not registered for the tenant command): the paths, space-separ
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import time
-from typing import Any, TextIO
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, TextIO
 
 import cfinval
 from cfinval._core.invalidations import CreateInvalidation, GetInvalidation
@@ -24,7 +27,7 @@ from .errors import GENERAL_RC, Failure, UsageError
 from .helpcmd import add_command
 from .params import load_structure
 
-__all__ = ["CREATE", "GET", "WAITER_COMMAND", "add_invalidation_commands", "add_waiters"]
+__all__ = ["CREATE", "GET", "WAITER_COMMAND", "Kit", "add_invalidation_commands", "add_waiters"]
 
 #: ``aws cloudfront wait`` sub-command for the ``InvalidationForDistributionTenantCompleted``
 #: waiter.
@@ -34,8 +37,22 @@ GET = "get-invalidation-for-distribution-tenant"
 _BATCH_SHAPE = {"Paths": {"Quantity": "integer", "Items": ["string"]}, "CallerReference": "string"}
 
 
+class Kit(NamedTuple):
+    """What a command needs of the ``cfinval`` command's shared helpers (passed in by
+    ``build_parser``, so that these modules do not import the package that imports them)."""
+
+    #: ``with kit.client(args) as client``: the client the global options describe.
+    client: Callable[[argparse.Namespace], AbstractContextManager[cfinval.Client]]
+    #: ``json``, ``text`` or ``table`` (a bad one: ``UsageError``).
+    output_format: Callable[[argparse.Namespace], str]
+    #: The compiled ``--query`` (``None``: none).
+    query: Callable[[argparse.Namespace], Callable[[Any], Any] | None]
+    #: ``print(title, data, format, query, out)`` in the AWS CLI's format.
+    print: Callable[[str, Any, str, Callable[[Any], Any] | None, TextIO], None]
+
+
 def add_invalidation_commands(
-    commands: Any, common: argparse.ArgumentParser
+    commands: Any, common: argparse.ArgumentParser, kit: Kit
 ) -> dict[str, argparse.ArgumentParser]:
     """Add ``create-invalidation-for-distribution-tenant`` and
     ``get-invalidation-for-distribution-tenant`` to ``commands``."""
@@ -63,7 +80,7 @@ def add_invalidation_commands(
         help="the space-separated paths to invalidate (a CallerReference is made for you); "
         "--invalidation-batch and --paths are mutually exclusive",
     )
-    create.set_defaults(run=_cmd_create)
+    create.set_defaults(run=functools.partial(_cmd_create, kit))
 
     get = add_command(
         commands,
@@ -75,7 +92,7 @@ def add_invalidation_commands(
     )
     get.add_argument("--distribution-tenant-id", required=True, help="the distribution tenant Id")
     get.add_argument("--id", required=True, help="the invalidation Id")
-    get.set_defaults(run=_cmd_get)
+    get.set_defaults(run=functools.partial(_cmd_get, kit))
     return {CREATE: create, GET: get}
 
 
@@ -114,7 +131,7 @@ class _Waiters(argparse._SubParsersAction):  # type: ignore[type-arg]
         super().__call__(parser, namespace, values, option_string)
 
 
-def add_waiters(wait: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+def add_waiters(wait: argparse.ArgumentParser, common: argparse.ArgumentParser, kit: Kit) -> None:
     """Give ``wait`` its sub-command ``invalidation-for-distribution-tenant-completed`` (the
     AWS CLI's ``aws cloudfront wait`` name); ``wait --id ...`` alone stays the listing wait."""
     waiters = wait.add_subparsers(
@@ -138,7 +155,7 @@ def add_waiters(wait: argparse.ArgumentParser, common: argparse.ArgumentParser) 
         "--distribution-tenant-id", required=True, help="the distribution tenant Id"
     )
     waiter.add_argument("--id", required=True, help="the invalidation Id")
-    waiter.set_defaults(run=_cmd_wait_invalidation)
+    waiter.set_defaults(run=functools.partial(_cmd_wait_invalidation, kit))
 
 
 def caller_reference() -> str:
@@ -165,14 +182,13 @@ def _batch(args: argparse.Namespace) -> dict[str, Any]:
     return batch
 
 
-def _cmd_create(args: argparse.Namespace, out: TextIO) -> int:
-    from . import _client, _output_format, _print, _query
+def _cmd_create(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
     from .output import cli_data
 
-    fmt = _output_format(args)
-    query = _query(args)
+    fmt = kit.output_format(args)
+    query = kit.query(args)
     batch = _batch(args)
-    with _client(args) as client:
+    with kit.client(args) as client:
         created = client.create_invalidation_for_distribution_tenant(
             args.id, InvalidationBatch=batch
         )
@@ -180,28 +196,25 @@ def _cmd_create(args: argparse.Namespace, out: TextIO) -> int:
     if created.location is not None:  # botocore puts the header first
         data["Location"] = created.location
     data["Invalidation"] = created.to_dict()
-    _print(CreateInvalidation.name, cli_data(data), fmt, query, out)
+    kit.print(CreateInvalidation.name, cli_data(data), fmt, query, out)
     return 0
 
 
-def _cmd_get(args: argparse.Namespace, out: TextIO) -> int:
-    from . import _client, _output_format, _print, _query
+def _cmd_get(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
     from .output import cli_data
 
-    fmt = _output_format(args)
-    query = _query(args)
-    with _client(args) as client:
+    fmt = kit.output_format(args)
+    query = kit.query(args)
+    with kit.client(args) as client:
         found = client.get_invalidation_for_distribution_tenant(
             args.distribution_tenant_id, args.id
         )
-    _print(GetInvalidation.name, cli_data({"Invalidation": found.to_dict()}), fmt, query, out)
+    kit.print(GetInvalidation.name, cli_data({"Invalidation": found.to_dict()}), fmt, query, out)
     return 0
 
 
-def _cmd_wait_invalidation(args: argparse.Namespace, out: TextIO) -> int:
-    from . import _client
-
-    with _client(args) as client:
+def _cmd_wait_invalidation(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
+    with kit.client(args) as client:
         try:
             client.wait_invalidation_for_distribution_tenant_completed(
                 args.distribution_tenant_id, args.id

@@ -15,11 +15,13 @@ included.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from .errors import UsageError
 from .helpcmd import add_command
+from .invalidation import Kit
 from .params import load_structure
 
 __all__ = ["LIST", "LIST_BY_CUSTOMIZATION", "add_tenant_commands"]
@@ -53,7 +55,7 @@ def _paging(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--marker", help=argparse.SUPPRESS)  # the raw Marker: one call
 
 
-def add_tenant_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+def add_tenant_commands(commands: Any, common: argparse.ArgumentParser, kit: Kit) -> None:
     """Add ``list-distribution-tenants`` and ``list-distribution-tenants-by-customization``."""
     lister = add_command(
         commands,
@@ -71,7 +73,7 @@ def add_tenant_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="DistributionId=ID,ConnectionGroupId=ID (either or both), JSON, or file://PATH",
     )
     _paging(lister)
-    lister.set_defaults(run=_cmd_list_tenants)
+    lister.set_defaults(run=functools.partial(_cmd_list_tenants, kit))
 
     by = add_command(
         commands,
@@ -85,7 +87,7 @@ def add_tenant_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     by.add_argument("--web-acl-arn", metavar="ARN", help="the AWS WAF web ACL ARN")
     by.add_argument("--certificate-arn", metavar="ARN", help="the ACM certificate ARN")
     _paging(by)
-    by.set_defaults(run=_cmd_list_by_customization)
+    by.set_defaults(run=functools.partial(_cmd_list_by_customization, kit))
 
 
 def _check_paging(args: argparse.Namespace) -> bool:
@@ -107,14 +109,13 @@ def _check_paging(args: argparse.Namespace) -> bool:
     return paginate
 
 
-def _print_pages(title: str, pages: Any, args: argparse.Namespace, out: TextIO) -> None:
+def _print_pages(kit: Kit, title: str, pages: Any, args: argparse.Namespace, out: TextIO) -> None:
     """Every page as the AWS CLI prints a paginated result: ``text`` streamed page by page
     (the result key only), ``json``/``table`` as one merged result; then ``NextToken``."""
-    from . import _output_format, _print, _query
     from .output import cli_data, format_text
 
-    fmt = _output_format(args)
-    query = _query(args)
+    fmt = kit.output_format(args)
+    query = kit.query(args)
 
     def show(data: Any) -> None:
         format_text(query(data) if query is not None else data, out)
@@ -132,38 +133,36 @@ def _print_pages(title: str, pages: Any, args: argparse.Namespace, out: TextIO) 
             merged.setdefault(_RESULT_KEY, []).extend(page.to_dict()[_RESULT_KEY])
     if pages.resume_token is not None:
         merged["NextToken"] = pages.resume_token
-    _print(title, cli_data(merged), fmt, query, out)
+    kit.print(title, cli_data(merged), fmt, query, out)
 
 
-def _print_one(title: str, page: Any, args: argparse.Namespace, out: TextIO) -> None:
-    from . import _output_format, _print, _query
+def _print_one(kit: Kit, title: str, page: Any, args: argparse.Namespace, out: TextIO) -> None:
     from .output import cli_data
 
-    fmt = _output_format(args)
-    _print(title, cli_data(page.to_dict()), fmt, _query(args), out)
+    fmt = kit.output_format(args)
+    kit.print(title, cli_data(page.to_dict()), fmt, kit.query(args), out)
 
 
 def _run_listing(
+    kit: Kit,
     args: argparse.Namespace,
     out: TextIO,
     title: str,
     one: Callable[[Any, str | None, int | None], Any],
     pages: Callable[[Any], Iterable[Any]],
 ) -> int:
-    from . import _client, _output_format, _query
-
-    _output_format(args)  # a bad --output or --query fails before any request
-    _query(args)
+    kit.output_format(args)  # a bad --output or --query fails before any request
+    kit.query(args)
     paginate = _check_paging(args)
-    with _client(args) as client:
+    with kit.client(args) as client:
         if not paginate:
-            _print_one(title, one(client, args.marker, args.max_items), args, out)
+            _print_one(kit, title, one(client, args.marker, args.max_items), args, out)
         else:
-            _print_pages(title, pages(client), args, out)
+            _print_pages(kit, title, pages(client), args, out)
     return 0
 
 
-def _cmd_list_tenants(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_list_tenants(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
     from cfinval._core.tenants import ListTenants
 
     association = None
@@ -172,6 +171,7 @@ def _cmd_list_tenants(args: argparse.Namespace, out: TextIO) -> int:
     ListTenants.validate(association)  # typed errors (unknown keys, non-strings) before I/O
     fields = association or {}
     return _run_listing(
+        kit,
         args,
         out,
         "ListDistributionTenants",
@@ -188,11 +188,12 @@ def _cmd_list_tenants(args: argparse.Namespace, out: TextIO) -> int:
     )
 
 
-def _cmd_list_by_customization(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_list_by_customization(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
     from cfinval._core.tenants import ListTenantsByCustomization
 
     ListTenantsByCustomization.validate(args.web_acl_arn, args.certificate_arn)
     return _run_listing(
+        kit,
         args,
         out,
         "ListDistributionTenantsByCustomization",
