@@ -2,7 +2,7 @@
 #
 #   make test     ruff, mypy --strict and pytest in .venv (created on first use)
 #   make matrix   ruff and mypy once, then pytest on each Python of MATRIX found (own venvs)
-#   make demo     the embedded fake CloudFront and one listing (installs the package only)
+#   make demo     the embedded fake CloudFront: a listing and the deploy step (package only)
 #   make layer    the AWS Lambda layer zip, for $(PYTHON) (make layer PYTHON=python3.12),
 #                 its dependencies pinned with hashes in bench/layer.lock
 #   make layer-lock  resolve the layer's dependencies again and rewrite bench/layer.lock

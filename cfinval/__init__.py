@@ -29,6 +29,7 @@ from ._credentials import (
     default_chain,
 )
 from ._drivers.aio import AsyncClient
+from ._drivers.deploy import AsyncInvalidationRun, InvalidationRun
 from ._drivers.paginators import AsyncPaginator, Paginator
 from ._drivers.sync import Client
 from ._errors import (
@@ -59,8 +60,10 @@ from ._models import (
     Invalidation,
     InvalidationBatch,
     InvalidationList,
+    InvalidationReport,
     InvalidationSummary,
     TenantIdSequence,
+    TenantInvalidation,
     TenantResult,
 )
 from ._tenant_models import (
@@ -78,6 +81,7 @@ __all__ = [
     "AccessDenied",
     "AssumeRoleProvider",
     "AsyncClient",
+    "AsyncInvalidationRun",
     "AsyncPaginator",
     "BatchTooLarge",
     "CertificateCustomization",
@@ -105,6 +109,8 @@ __all__ = [
     "Invalidation",
     "InvalidationBatch",
     "InvalidationList",
+    "InvalidationReport",
+    "InvalidationRun",
     "InvalidationSummary",
     "LoginProvider",
     "LoginRequiredError",
@@ -122,6 +128,7 @@ __all__ = [
     "SharedCredentialsProvider",
     "StaticProvider",
     "TenantIdSequence",
+    "TenantInvalidation",
     "TenantResult",
     "TooManyInvalidationsInProgress",
     "TransportError",

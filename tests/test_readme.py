@@ -69,6 +69,12 @@ TENANTS: dict[str, list[tuple[str, str, int]]] = {
 DISTRIBUTION_ID = "EDFDVBD632BHDS5"
 #: Tenants that answer 403 AccessDenied.
 LOCKED_TENANTS = ("dt_locked",)
+#: The deploy step's distribution and its tenants, without invalidations: its blocks create
+#: invalidations there, away from :data:`TENANTS` (whose waiting blocks wait for what is in
+#: progress).
+DEPLOY_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "EDFDVBD6EXAMPLE": ("dt_2shopEXAMPLE", "dt_2blogEXAMPLE", "dt_2docsEXAMPLE"),
+}
 BASE_TIME = dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.timezone.utc)
 
 
@@ -118,6 +124,9 @@ def seeded_fake() -> FakeCloudFront:
             fake.add_invalidation(tenant_id, invalidation_id, create_time=created, status=status)
     for tenant_id in LOCKED_TENANTS:
         fake.add_tenant(tenant_id, access_denied=True)
+    for distribution_id, tenant_ids in DEPLOY_DISTRIBUTIONS.items():
+        for tenant_id in tenant_ids:
+            fake.add_tenant(tenant_id, distribution_id=distribution_id)
     return fake
 
 

@@ -5,6 +5,7 @@
     cfinval list-invalidations-for-distribution-tenant --id ID [AWS CLI paging/output options]
     cfinval audit --ids-file FILE          per-tenant InProgress/Completed counts
     cfinval wait --id ID                   until the tenant's invalidations are Completed
+    cfinval invalidate-tenants --distribution-id ID --paths P...   the deploy step (_cli.deploy)
     cfinval fake-server                    the embedded fake CloudFront on 127.0.0.1
     cfinval help | cfinval <command> help  help, as ``aws help`` (also ``-h``/``--help``)
     cfinval create-invalidation-for-distribution-tenant / get-invalidation-for-distribution-tenant
@@ -30,6 +31,7 @@ import cfinval
 from cfinval._core.defaults import DEFAULT_CONCURRENCY, DEFAULT_POLL, DEFAULT_TIMEOUT
 from cfinval._errors import OPERATION_NAME as OPERATION
 
+from .deploy import add_deploy_command
 from .errors import (
     GENERAL_RC,
     INTERRUPTED_RC,
@@ -216,6 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
             description=description,
         )
         sub[name].set_defaults(run=run)
+    add_deploy_command(  # the deploy step: its own module
+        commands,
+        common,
+        positive_int=_positive_int,
+        positive_seconds=_positive_seconds,
+        seconds=_seconds,
+        client=_client,
+        output_format=_output_format,
+        query=_query,
+        print=_print,
+        read_ids=_read_ids,
+    )
 
     lister = sub["list-invalidations-for-distribution-tenant"]
     lister.add_argument("--id", required=True, help="the distribution tenant Id")

@@ -1,8 +1,10 @@
-"""Listing many tenants at once: the per-tenant flow and the shared pacing, sans I/O.
+"""Work on many tenants at once: the scheduler, the shared pacing and the listing flow, sans I/O.
 
-``Client.list_many`` and ``AsyncClient.list_many`` only schedule: they start a
-:func:`tenant_flow` per tenant while fewer than :meth:`Pacer.allowed` are running, and perform
-the flows' effects. Everything that decides lives here, once:
+The drivers' ``_fan_out`` only run flows: they start each flow the :class:`Scheduler` hands
+out (while fewer than :meth:`Pacer.allowed` are active) and perform its effects. What a
+tenant's flow does is the fan-out's business (a :class:`FanOut`): :class:`FanOutPlan` lists
+each tenant (``list_many``, :func:`tenant_flow`), ``deploy.Deployment`` creates (and waits
+for) an invalidation on each (``invalidate_tenants``). Everything that decides lives here, once:
 
 * **per-tenant outcome**: a tenant's service error (``EntityNotFound``, ``AccessDenied``, ...)
   or network failure becomes that tenant's :class:`TenantResult`; the other tenants go on.
@@ -24,7 +26,7 @@ import math
 import random as _random
 import threading
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from attrs import define, field, frozen
 
@@ -37,7 +39,19 @@ from .pagination import PaginationPlan, PaginationState, pages_flow
 from .protocol import check_count, error_from_response
 from .retry import is_throttling
 
-__all__ = ["RECHECK", "FanOutPlan", "Pacer", "Scheduler", "TenantPlan", "tenant_flow"]
+__all__ = [
+    "RECHECK",
+    "FanOut",
+    "FanOutPlan",
+    "Pacer",
+    "Scheduler",
+    "TenantPlan",
+    "paced",
+    "tenant_flow",
+]
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 log = logging.getLogger("cfinval")
 
@@ -73,9 +87,11 @@ class Pacer:
         """How many tenants may be actively listing now."""
         return max(1, int(self.limit))
 
-    def may_start(self, running: int) -> bool:
-        """Whether a driver with ``running`` tenants under way may start one more."""
-        return running < self.max_concurrency and running - self.parked < self.allowed()
+    def may_start(self, running: int, limit: int | None = None) -> bool:
+        """Whether a driver with ``running`` tenants under way (at most ``limit``, default
+        ``max_concurrency``) may start one more: parked ones are not active."""
+        cap = self.max_concurrency if limit is None else limit
+        return running < cap and running - self.parked < self.allowed()
 
     def park(self, delta: int) -> None:
         with self._lock:
@@ -128,12 +144,39 @@ class TenantPlan(PaginationPlan):
         self.keep_items = keep_items
 
 
+class FanOut(Protocol[R_co]):
+    """What a :class:`Scheduler` runs: ``len()`` tenants, the flow of each (by index, in the
+    order given), at most ``max_running`` flows at once, ``concurrency`` of them active (the
+    pacer's maximum). A flow returns that tenant's result and raises only for what stops
+    everything (credentials missing, a bug)."""
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def max_running(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+    def flow(self, session: Session, index: int, pacer: Pacer) -> Flow[R_co]: ...
+
+
 @frozen
 class FanOutPlan:
     """Validated ``list_many`` arguments: one plan per distinct tenant."""
 
     plans: tuple[PaginationPlan, ...]
     concurrency: int
+
+    @property
+    def max_running(self) -> int:
+        return self.concurrency
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def flow(self, session: Session, index: int, pacer: Pacer) -> Flow[TenantResult]:
+        return tenant_flow(session, self.plans[index], pacer)
 
     @classmethod
     def create(
@@ -171,17 +214,11 @@ def _observe(pacer: Pacer, outcome: object, now: float) -> None:
         pacer.throttled(now)
 
 
-def _paced_pages(
-    session: Session,
-    plan: PaginationPlan,
-    state: PaginationState,
-    pacer: Pacer,
-    on_page: Callable[[InvalidationList], None],
-) -> Generator[Any, Any, None]:
-    """Run ``pages_flow``, waiting out the pacer's cool-down before each request and
-    reporting each response to it."""
+def _pacing(session: Session, pacer: Pacer) -> Callable[[Any], Generator[Any, Any, Any]]:
+    """A ``forward`` hook: wait out the pacer's cool-down before each request and report
+    each response to it."""
 
-    def paced(effect: Any) -> Generator[Any, Any, Any]:
+    def hook(effect: Any) -> Generator[Any, Any, Any]:
         if not isinstance(effect, Send):
             return (yield effect)
         wait = pacer.wait_time(session.monotonic())
@@ -191,7 +228,28 @@ def _paced_pages(
         _observe(pacer, outcome, session.monotonic())
         return outcome
 
-    yield from forward(pages_flow(session, plan, state), on_page, paced)
+    return hook
+
+
+def paced(session: Session, pacer: Pacer, flow: Flow[R]) -> Generator[Any, Any, R]:
+    """Run ``flow`` (one call: it emits nothing) paced by ``pacer``."""
+    result = yield from forward(flow, _emits_nothing, _pacing(session, pacer))
+    return result  # type: ignore[return-value]  # None only when on_emit stops it
+
+
+def _emits_nothing(value: object) -> None:
+    raise TypeError(f"a paced call emitted {value!r}")  # pragma: no cover
+
+
+def _paced_pages(
+    session: Session,
+    plan: PaginationPlan,
+    state: PaginationState,
+    pacer: Pacer,
+    on_page: Callable[[InvalidationList], None],
+) -> Generator[Any, Any, None]:
+    """Run ``pages_flow`` paced by ``pacer``."""
+    yield from forward(pages_flow(session, plan, state), on_page, _pacing(session, pacer))
 
 
 def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[TenantResult]:
@@ -266,8 +324,9 @@ def tenant_flow(session: Session, plan: PaginationPlan, pacer: Pacer) -> Flow[Te
 RECHECK = 0.1
 
 
-class Scheduler:
-    """The sans-IO scheduler of one ``list_many`` call; each driver only runs its flows.
+class Scheduler(Generic[R]):
+    """The sans-IO scheduler of one fan-out (``list_many``, ``invalidate_tenants``); each
+    driver only runs its flows.
 
     The driver's loop is: start every flow :meth:`start` hands out (keyed by an int), wait for
     completions for at most :meth:`recheck` seconds (``None``: until one completes), report
@@ -276,37 +335,41 @@ class Scheduler:
     same results in the same order, failures included.
     """
 
-    __slots__ = ("_pacer", "_plans", "_session", "concurrency", "running", "waiting")
+    __slots__ = ("_fan", "_pacer", "_session", "_total", "concurrency", "running", "waiting")
 
-    def __init__(self, session: Session, fan: FanOutPlan, pacer: Pacer) -> None:
+    def __init__(self, session: Session, fan: FanOut[R], pacer: Pacer) -> None:
         self._session = session
         self._pacer = pacer
-        self._plans = fan.plans
-        self.concurrency = fan.concurrency
+        self._fan = fan
+        self._total = len(fan)
+        #: At most this many flows run at once (active or parked).
+        self.concurrency = fan.max_running
         self.waiting = 0  # index of the next tenant to start
         self.running: set[int] = set()
 
-    def start(self) -> list[tuple[int, Flow[TenantResult]]]:
+    def start(self) -> list[tuple[int, Flow[R]]]:
         """The tenant flows that may start now, in the order given."""
         started = []
-        while self.waiting < len(self._plans) and self._pacer.may_start(len(self.running)):
+        while self.waiting < self._total and self._pacer.may_start(
+            len(self.running), self.concurrency
+        ):
             key = self.waiting
             self.waiting += 1
             self.running.add(key)
-            started.append((key, tenant_flow(self._session, self._plans[key], self._pacer)))
+            started.append((key, self._fan.flow(self._session, key, self._pacer)))
         return started
 
     def recheck(self) -> float | None:
         """How long the driver may wait for a completion before calling :meth:`start` again."""
-        room = self.waiting < len(self._plans) and len(self.running) < self.concurrency
+        room = self.waiting < self._total and len(self.running) < self.concurrency
         return RECHECK if room else None
 
     def complete(
-        self, done: Iterable[tuple[int, TenantResult | None, BaseException | None]]
-    ) -> tuple[list[TenantResult], BaseException | None]:
+        self, done: Iterable[tuple[int, R | None, BaseException | None]]
+    ) -> tuple[list[R], BaseException | None]:
         """Results to yield (in the order the tenants were given) and the first error to raise
         after them (a flow that raised: credentials missing, or a bug), for completed flows."""
-        results: list[tuple[int, TenantResult]] = []
+        results: list[tuple[int, R]] = []
         errors: list[tuple[int, BaseException]] = []
         for key, result, error in done:
             self.running.discard(key)
@@ -320,4 +383,4 @@ class Scheduler:
 
     @property
     def finished(self) -> bool:
-        return not self.running and self.waiting >= len(self._plans)
+        return not self.running and self.waiting >= self._total

@@ -18,17 +18,23 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.defaults import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DEPLOY_TIMEOUT,
+    DEFAULT_POLL,
+    DEFAULT_TIMEOUT,
+)
 from .._core.effects import Flow, Prompt, Run, Send, Signal, Sleep, T, Wait, adrive, arun
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
 from .._models import Invalidation, InvalidationList, InvalidationSummary, TenantResult
 from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
+from .deploy import AsyncInvalidationRun, start_async
 from .paginators import AsyncPaginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
@@ -42,6 +48,8 @@ if TYPE_CHECKING:
     from .._core.fanout import Scheduler
 
 __all__ = ["AsyncClient"]
+
+R = TypeVar("R")
 
 
 class AsyncClient(
@@ -237,17 +245,41 @@ class AsyncClient(
         """Poll until the invalidations are Completed; as :meth:`Client.wait_until_completed`."""
         return await self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    async def _fan_out(self, scheduler: Scheduler) -> AsyncIterator[TenantResult]:
+    def invalidate_tenants(
+        self,
+        paths: Sequence[str],
+        *,
+        distribution_id: str | None = None,
+        tenant_ids: Iterable[str] | None = None,
+        caller_reference: str | None = None,
+        wait: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
+    ) -> AsyncInvalidationRun:
+        """The deploy step, as :meth:`Client.invalidate_tenants`: ``async for`` the results,
+        or ``await run.report()``."""
+        options = self._deploy_options(
+            paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
+        )
+        return start_async(self, options)
+
+    async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
+        found = self.iter_distribution_tenants(distribution_id=distribution_id)
+        return [tenant.id async for tenant in found]
+
+    async def _fan_out(self, scheduler: Scheduler[R]) -> AsyncIterator[R]:
         import anyio
         from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
         # (not subscripted: anyio 3, which httpx allows, has a plain function here)
-        send: MemoryObjectSendStream[tuple[int, TenantResult | None, BaseException | None]]
-        receive: MemoryObjectReceiveStream[tuple[int, TenantResult | None, BaseException | None]]
+        send: MemoryObjectSendStream[tuple[int, R | None, BaseException | None]]
+        receive: MemoryObjectReceiveStream[tuple[int, R | None, BaseException | None]]
         send, receive = anyio.create_memory_object_stream(math.inf)
         tasks: dict[int, _Task] = {}
 
-        async def work(key: int, flow: Flow[TenantResult]) -> None:
+        async def work(key: int, flow: Flow[R]) -> None:
             try:
                 result = await self._run(flow)
             except Exception as exc:  # handed to the consumer, who raises it

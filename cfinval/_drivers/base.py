@@ -32,6 +32,7 @@ from .responses import phases, timeout_from
 from .transport import http_options
 
 if TYPE_CHECKING:  # fan-out and waiting are imported when first used, not with the package
+    from .._core.deploy import DeployOptions
     from .._core.fanout import Scheduler
 
 __all__ = ["Base"]
@@ -232,7 +233,7 @@ class Base(Generic[H, S, Pages, Items, Many]):
     def _paginator(self, flow: Flow[None], state: PaginationState) -> Any:
         raise NotImplementedError  # pragma: no cover
 
-    def _fan_out(self, scheduler: Scheduler) -> Any:
+    def _fan_out(self, scheduler: Scheduler[Any]) -> Any:
         raise NotImplementedError  # pragma: no cover
 
     # -- the public methods that are not awaited (arguments are checked here, before I/O) ---
@@ -303,6 +304,30 @@ class Base(Generic[H, S, Pages, Items, Many]):
         )
         pacer = Pacer(fan.concurrency, random=self._session.retry.random)
         return cast(Many, self._fan_out(Scheduler(self._session, fan, pacer)))
+
+    def _deploy_options(
+        self,
+        paths: object,
+        distribution_id: object,
+        tenant_ids: object,
+        caller_reference: object,
+        wait: object,
+        concurrency: object,
+        poll: object,
+        timeout: object,
+    ) -> DeployOptions:
+        from .._core.deploy import DeployOptions
+
+        return DeployOptions.create(
+            paths,
+            distribution_id=distribution_id,
+            tenant_ids=tenant_ids,
+            caller_reference=caller_reference,
+            wait=wait,
+            concurrency=concurrency,
+            poll=poll,
+            timeout=timeout,
+        )
 
     def _call(self, Id: object, Marker: object, MaxItems: object) -> Flow[InvalidationList]:
         from .._core.call import list_flow

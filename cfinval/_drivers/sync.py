@@ -7,11 +7,16 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.defaults import DEFAULT_POLL, DEFAULT_TIMEOUT
+from .._core.defaults import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DEPLOY_TIMEOUT,
+    DEFAULT_POLL,
+    DEFAULT_TIMEOUT,
+)
 from .._core.effects import Flow, Prompt, Run, Send, Sleep, T, Wait, drive, run
 from .._core.http import SERVICE, HttpRequest, HttpResponse
 from .._core.pagination import PaginationState
@@ -19,6 +24,7 @@ from .._models import Invalidation, InvalidationList, InvalidationSummary, Tenan
 from .._tenant_models import DistributionTenantPage, DistributionTenantSummary
 from .base import Base
 from .deadline import attempt_deadline
+from .deploy import InvalidationRun, start
 from .paginators import Paginator
 from .perform import perform_blocking
 from .responses import HTTPX_ERRORS, body_reader, deadline_failure, failure, preloaded, response
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
     from .._core.fanout import Scheduler
 
 __all__ = ["Client"]
+
+R = TypeVar("R")
 
 
 class Client(
@@ -223,10 +231,50 @@ class Client(
         """
         return self._run(self._wait(tenant_id, invalidation_ids, poll, timeout))
 
-    def _fan_out(self, scheduler: Scheduler) -> Iterator[TenantResult]:
+    def invalidate_tenants(
+        self,
+        paths: Sequence[str],
+        *,
+        distribution_id: str | None = None,
+        tenant_ids: Iterable[str] | None = None,
+        caller_reference: str | None = None,
+        wait: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        poll: float = DEFAULT_POLL,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
+    ) -> InvalidationRun:
+        """The deploy step: invalidate ``paths`` on every tenant of ``distribution_id``, or on
+        each of ``tenant_ids`` (give one of the two); iterate to get each tenant's
+        :class:`cfinval.TenantInvalidation` as it completes, or call ``.report()`` for the
+        :class:`cfinval.InvalidationReport` of them all.
+
+        Tenant ``T`` is sent ``CallerReference`` ``f"{caller_reference}-{T}"``: the prefix
+        defaults to a fresh one (the run's ``.caller_reference``); pass it again to resume a
+        run, and CloudFront answers with the invalidations it already made instead of
+        creating them twice. At most ``concurrency`` tenants create at once; throttling
+        lowers that and pauses (as in :meth:`list_many`); ``TooManyInvalidationsInProgress``
+        (the distribution's in-flight limits: 3,000 paths, 15 wildcard paths) makes the
+        tenants wait and retry with the same reference. ``wait=True``: each tenant also
+        polls its invalidation every ``poll`` seconds until it is ``Completed``. ``timeout``
+        (seconds, ``None``: none) bounds the whole run: a tenant still refused or in
+        progress then is reported failed. A tenant's failure (``EntityNotFound``,
+        ``AccessDenied``, the network, a timeout) is in its result, never raised; only
+        missing credentials stop the run.
+        """
+        options = self._deploy_options(
+            paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
+        )
+        return start(self, options)
+
+    def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
+        found = self.iter_distribution_tenants(distribution_id=distribution_id)
+        return [tenant.id for tenant in found]
+
+    def _fan_out(self, scheduler: Scheduler[R]) -> Iterator[R]:
         """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
         at once): a worker stuck on the network never holds up the caller's exit."""
-        done: queue.SimpleQueue[tuple[int, TenantResult | None, BaseException | None]]
+        done: queue.SimpleQueue[tuple[int, R | None, BaseException | None]]
         done = queue.SimpleQueue()
         stop = threading.Event()
         sleep = self._sleep
@@ -239,7 +287,7 @@ class Client(
                 return None
             return self._perform(effect)
 
-        def work(key: int, flow: Flow[TenantResult]) -> None:
+        def work(key: int, flow: Flow[R]) -> None:
             try:
                 done.put((key, run(flow, perform), None))
             except _Stopped:

@@ -45,6 +45,24 @@ done: cfinval.Invalidation = cfinval.Client().wait_invalidation_for_distribution
 waiter = cfinval.Client().wait_invalidation_for_distribution_tenant_completed
 waiter("dt_1", "I1", WaiterConfig=20)  # E
 
+
+def deploy(client: cfinval.Client) -> cfinval.InvalidationReport:
+    run: cfinval.InvalidationRun = client.invalidate_tenants(["/*"], distribution_id="E1")
+    first: cfinval.TenantInvalidation = next(run)
+    assert first.invalidation is None or first.invalidation.completed
+    return run.report()
+
+
+async def deploy_async(client: cfinval.AsyncClient) -> list[str]:
+    run = client.invalidate_tenants(["/a"], tenant_ids=("dt_1",), wait=True, timeout=None)
+    done = [result.tenant_id async for result in run]
+    report: cfinval.InvalidationReport = await run.report()
+    return [*done, report.caller_reference]
+
+
+cfinval.Client().invalidate_tenants(["/a"], tenant_ids=[1], concurrency="8")  # E
+cfinval.Client().invalidate_tenants(["/a"], tenant_ids=["dt_1"], wait="yes")  # E
+
 cfinval.Client(credentials=42)  # E
 cfinval.AsyncClient(credentials="AKIDEXAMPLE:secret")  # E
 FakeCloudFront(credentials=42)  # E
