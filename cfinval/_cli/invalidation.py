@@ -21,7 +21,6 @@ from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, TextIO
 
 import cfinval
-from cfinval._core.invalidations import CreateInvalidation, GetInvalidation
 
 from .errors import GENERAL_RC, Failure, UsageError
 from .helpcmd import add_command
@@ -196,7 +195,7 @@ def _cmd_create(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
     if created.location is not None:  # botocore puts the header first
         data["Location"] = created.location
     data["Invalidation"] = created.to_dict()
-    kit.print(CreateInvalidation.name, cli_data(data), fmt, query, out)
+    kit.print("CreateInvalidationForDistributionTenant", cli_data(data), fmt, query, out)
     return 0
 
 
@@ -209,7 +208,8 @@ def _cmd_get(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
         found = client.get_invalidation_for_distribution_tenant(
             args.distribution_tenant_id, args.id
         )
-    kit.print(GetInvalidation.name, cli_data({"Invalidation": found.to_dict()}), fmt, query, out)
+    data = cli_data({"Invalidation": found.to_dict()})
+    kit.print("GetInvalidationForDistributionTenant", data, fmt, query, out)
     return 0
 
 
