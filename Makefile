@@ -77,8 +77,10 @@ matrix: lint typecheck
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python -m cfinval.testing.demo
 
-# cfinval vs boto3 and aiobotocore, over HTTPS, in one run (fresh venvs under bench/_work/; needs
-# the openssl command for the test certificates); writes bench/RESULTS.md. Quick check: bench/run.py --quick
+# cfinval vs boto3, aiobotocore and aws_sdk_cloudfront, over HTTPS, in one run: the headline is a
+# Lambda-shaped cold start on Python 3.12, 3.13 and 3.11 from pyenv or the PATH (fresh venvs under
+# bench/_work/; needs the openssl command for the test certificates); writes bench/RESULTS.md.
+# Quick check: bench/run.py --quick
 bench:
 	$(PY) bench/run.py
 

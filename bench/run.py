@@ -1,30 +1,35 @@
-"""cfinval vs boto3 (and aiobotocore), side by side in one run, against loopback fakes.
+"""cfinval vs boto3 (and aiobotocore, and the Smithy-based aws_sdk_cloudfront where it installs),
+side by side in one run, against loopback fakes.
 
     python bench/run.py                 # what `make bench` runs; writes bench/RESULTS.md
     python bench/run.py --quick         # fewer rounds, fewer pages: a sanity check
     python bench/run.py --smoke --out X # tiny counts, current interpreter, no venvs (the test)
 
-What is measured (see RESULTS.md for the method in prose):
+What is measured (RESULTS.md says it in prose, with the conditions of every figure):
 
-1. cold start to first page over HTTPS: a fresh process imports the SDK, builds a client and
-   lists one 100-item page from the fake (wall and CPU time of the whole process, alternating
-   runs); the same over plain HTTP as a secondary row;
-2. the peak RSS of that process;
-3. per-page CPU in process: build + sign + parse a 100-item page, the network replaced by a
-   canned response (httpx.MockTransport / a botocore ``before-send`` hook);
-4. throughput over HTTPS: 1,000 pages from the fake, sequentially and from 32 threads (cfinval's
-   Client vs boto3), and 32 in flight on asyncio (cfinval's AsyncClient vs aiobotocore); wall
-   time and client CPU per request;
-5. installed size of each dependency closure (fresh venvs) and the Lambda layer zip.
+1. **the headline, a Lambda cold start**, on each Python of ``--pythons`` (3.12, 3.13, then 3.11
+   as a secondary row): a fresh process shaped like a new AWS Lambda execution environment (no
+   ``HOME``, an empty ``TMPDIR`` for every run, so cfinval's CA cache starts empty) imports the
+   SDK, builds a client and lists one 100-item page over HTTPS (wall and CPU time of the whole
+   process, peak RSS; alternating runs). Beside it: the floor of the design (its three
+   libraries alone), the Smithy SDK, and a warm-cache command-line run (a ``HOME`` whose CA
+   cache an earlier run built), each labelled;
+2. **the CA cache, scenario by scenario** (first Python only): Lambda cold start, Lambda warm
+   invoke (the second call of a process), repeated command-line runs, a long-running service,
+   each with the cache and with ``CFINVAL_CA_CACHE=off``;
+3. per-page CPU in process, the network replaced by a canned response;
+4. throughput over HTTPS: 1,000 pages sequentially, from 32 threads, and 32 in flight on asyncio;
+5. installed size of each dependency closure (fresh venvs), the floor's, and the Lambda layers.
 
 HTTPS is the headline: a test CA and a server certificate are made at bench time (``openssl``),
 the CA is appended to a copy of certifi's bundle, and every SDK is given that bundle with
-``AWS_CA_BUNDLE``. The fakes answer with TCP_NODELAY, so no client waits for a delayed ACK.
+``AWS_CA_BUNDLE`` (the Smithy SDK, on aiohttp, with ``SSL_CERT_FILE``). The fakes answer with
+TCP_NODELAY, so no client waits for a delayed ACK.
 
-All SDKs run on the same interpreter, from compiled bytecode, in venvs created afresh under
-``bench/_work/`` (git-ignored; aiobotocore gets its own, since it pins its botocore). The fakes
-run in their own processes, so no client pays for them. Ratios are peer / cfinval, taken per
-round and reported as the median of those ratios.
+Every side of one Python runs on that interpreter, from compiled bytecode, in venvs created
+afresh under ``bench/_work/`` (git-ignored; aiobotocore and the Smithy SDK get their own). The
+fakes run in their own processes, so no client pays for them. Ratios are peer / cfinval, taken
+per round and reported as the median of those ratios (with their interquartile range).
 
 Only the standard library is used here; the SDKs live in the venvs.
 """
@@ -35,28 +40,25 @@ import argparse
 import datetime as _dt
 import importlib.util
 import json
-import os
+import platform
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-WORKERS = HERE / "workers"
 sys.path.insert(0, str(HERE))
 
-import layer  # noqa: E402  (bench/layer.py, next to this file)
-from report import COLD_RATIOS, LOAD_ROWS, machine, write_results  # noqa: E402
+import envs as E  # noqa: E402  (bench/envs.py, next to this file)
+from envs import Env, FakeServer, alternate, log, median, quartiles  # noqa: E402
+from report import LOAD_ROWS, machine, write_results  # noqa: E402
 
-# Credentials the fake accepts and the SDKs sign with (they are not secret: the fake is local).
-KEY_ID = "AKIDCFINVALBENCH0001"
-SECRET = "cfinval-bench-secret-not-a-real-key"
+ROOT = E.ROOT
+WORKERS = E.WORKERS
 
 
 @dataclass
@@ -67,6 +69,10 @@ class Settings:
     per_page_calls: dict[str, int] = field(default_factory=lambda: {"cfinval": 400, "boto3": 100})
     pages: int = 1000
     load_rounds: int = 1
+    warm_invoke_rounds: int = 9
+    cli_runs: int = 100
+    service_pages: int = 1000
+    service_rounds: int = 3
     footprint: bool = True
     warm_up: bool = True
 
@@ -77,7 +83,11 @@ QUICK = Settings(
     per_page_rounds=1,
     per_page_calls={"cfinval": 200, "boto3": 50},
     pages=300,
-    footprint=False,
+    warm_invoke_rounds=3,
+    cli_runs=10,
+    service_pages=300,
+    service_rounds=1,
+    footprint=True,
 )
 
 SMOKE = Settings(
@@ -87,68 +97,80 @@ SMOKE = Settings(
     per_page_calls={"cfinval": 5, "boto3": 5},
     pages=20,
     load_rounds=1,
+    warm_invoke_rounds=1,
+    cli_runs=1,
+    service_pages=20,
+    service_rounds=1,
     footprint=False,
     warm_up=False,
 )
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# --- environments -------------------------------------------------------------------------------
+#: The Pythons measured, the first one the headline's (Lambda's current runtimes first).
+PYTHONS = "3.12,3.13,3.11"
+#: The Smithy-based SDK needs Python 3.12 or later.
+SMITHY = "aws-sdk-cloudfront"
+SMITHY_MIN = (3, 12)
 
 
 @dataclass
-class Env:
-    """One side of the comparison: its interpreter and, for a venv, its site-packages."""
+class Python:
+    """One interpreter and the venvs of every side on it."""
 
-    name: str
-    python: str
-    site_packages: Path | None = None
-
-
-def _venv(path: Path, requirements: Sequence[str], reuse: bool = False) -> Env:
-    """A fresh venv (no pip inside, so it holds exactly the closure) with ``requirements``.
-
-    ``reuse``: keep an existing venv and only reinstall ``requirements`` without dependencies
-    (quick iterations while optimising; not for published numbers).
-    """
-    python = str(path / "bin" / "python")
-    extra: list[str] = []
-    if reuse and Path(python).exists():
-        extra = ["--no-deps", "--force-reinstall"]
-    else:
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            python,
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            *extra,
-            *requirements,
-        ],
-        check=True,
-        stderr=subprocess.DEVNULL if os.environ.get("BENCH_QUIET_PIP", "1") == "1" else None,
-    )
-    site = _site(path)
-    # Like with like: both sides load compiled bytecode (pip compiles on install; make sure).
-    subprocess.run([python, "-m", "compileall", "-q", "-j0", str(site)], check=True)
-    return Env(path.name.removeprefix("venv-"), python, site)
+    version: str  # "3.12"
+    full: str  # "3.12.1"
+    envs: dict[str, Env]
+    #: Why the Smithy SDK is not measured on this Python (pip's reason), if it is not.
+    smithy_missing: str | None = None
 
 
-def _site(venv: Path) -> Path:
-    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", code], check=True, capture_output=True, text=True
-    )
-    return Path(done.stdout.strip())
+def _tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def make_pythons(
+    args: argparse.Namespace, work: Path, needs_async_peer: bool
+) -> tuple[list[Python], list[str]]:
+    """The venvs of every side on every Python found; the versions not found."""
+    if args.smoke:
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        smoke = {"cfinval": Env("cfinval", sys.executable), "boto3": Env("boto3", sys.executable)}
+        if importlib.util.find_spec("aiobotocore") is not None:
+            smoke["aiobotocore"] = Env("aiobotocore", sys.executable)
+        return [
+            Python(version, platform.python_version(), smoke, "not attempted in a smoke run")
+        ], []
+    out: list[Python] = []
+    missing: list[str] = []
+    for version in [v.strip() for v in args.pythons.split(",") if v.strip()]:
+        python = E.find_python(version)
+        if python is None:
+            missing.append(version)
+            log(f"Python {version}: not found (pyenv or python{version} on the PATH)")
+            continue
+        log(f"Python {version}: {python}: fresh venvs (pip install, compileall)")
+        where = work / f"py{version}"
+        where.mkdir(parents=True, exist_ok=True)
+
+        def venv(name: str, requirements: list[str], where: Path = where, py: str = python) -> Env:
+            path = where / f"venv-{name}"
+            if args.reuse and name != "cfinval" and (path / "bin" / "python").exists():
+                return Env(name, str(path / "bin" / "python"), E.site_packages(path))
+            return E.make_venv(py, path, requirements, reuse=args.reuse and name == "cfinval")
+
+        sides = {"cfinval": venv("cfinval", [str(ROOT)]), "boto3": venv("boto3", ["boto3"])}
+        if not out and needs_async_peer:
+            sides["aiobotocore"] = venv("aiobotocore", ["aiobotocore"])
+        smithy_missing = None
+        if _tuple(version) < SMITHY_MIN:
+            smithy_missing = f"needs Python {'.'.join(map(str, SMITHY_MIN))} or later"
+        else:
+            try:
+                sides["smithy"] = venv("smithy", [SMITHY])
+            except E.InstallFailed as exc:
+                smithy_missing = f"`pip install {SMITHY}` failed: {exc}"
+                log(f"  {SMITHY} on Python {version}: {smithy_missing}")
+        out.append(Python(version, E.full_version(python), sides, smithy_missing))
+    return out, missing
 
 
 def _versions(env: Env, names: Sequence[str]) -> dict[str, str]:
@@ -165,237 +187,271 @@ def _versions(env: Env, names: Sequence[str]) -> dict[str, str]:
         capture_output=True,
         text=True,
         check=True,
-        env=child_env(env),
-        cwd=HOME,
+        env=E.child_env(env),
+        cwd=E.HOME,
     )
     return json.loads(done.stdout)
 
 
-# Children run here with this as HOME: an empty directory, so that no AWS config is found and
-# ``python -c "import cfinval"`` does not pick up the source tree from the current directory.
-HOME = Path(tempfile.gettempdir())  # main() points this at bench/_work/home
-
-
-def child_env(env: Env, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A small, fixed environment: credentials and region as on Lambda, no user config."""
-    out = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(HOME),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_ACCESS_KEY_ID": KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        **(extra or {}),
-    }
-    if env.site_packages is None and os.environ.get("PYTHONPATH"):  # smoke: the source tree
-        out["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return out
-
-
-# --- TLS material -------------------------------------------------------------------------------
-
-
-@dataclass
-class Tls:
-    ca: Path  # the test CA's certificate
-    cert: Path  # the server's certificate (127.0.0.1 and localhost), signed by the CA
-    key: Path
-    bundle: Path  # certifi's bundle with the test CA appended: what every SDK is given
-
-
-def make_tls(work: Path, cfinval_env: Env) -> Tls:
-    """A test CA and a server certificate (RSA 2048, as CloudFront's), made with ``openssl``."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise SystemExit("bench/run.py needs the openssl command to make the test certificates")
-    where = work / "tls"
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir(parents=True)
-    tls = Tls(where / "ca.pem", where / "server.pem", where / "server.key", where / "bundle.pem")
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], check=True, capture_output=True, cwd=where)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=cfinval bench CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-    (where / "server.ext").write_text(
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-    )
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=localhost")  # fmt: skip
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "2",
-        "-CAcreateserial", "-out", "server.pem", "-extfile", "server.ext")  # fmt: skip
-    certifi_bundle = subprocess.run(
-        [cfinval_env.python, "-c", "import certifi; print(certifi.where())"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=child_env(cfinval_env),
-        cwd=HOME,
-    ).stdout.strip()
-    tls.bundle.write_bytes(Path(certifi_bundle).read_bytes() + b"\n" + tls.ca.read_bytes())
-    return tls
-
-
-# --- measuring ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Proc:
-    wall: float  # seconds
-    cpu: float  # seconds, user + system
-    rss: int  # peak resident set, KiB
-
-
-def spawn(env: Env, argv: Sequence[str], extra: Mapping[str, str] | None = None) -> Proc:
-    """Run ``python argv`` to completion; its wall time, CPU time and peak RSS."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            [env.python, *argv],
-            env=child_env(env, extra),
-            cwd=HOME,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            err.seek(0)
-            raise RuntimeError(f"{env.name} {argv} failed:\n{err.read().decode(errors='replace')}")
-    return Proc(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
-
-
-def run_json(
-    env: Env, argv: Sequence[str], extra: Mapping[str, str] | None = None
-) -> dict[str, float]:
-    done = subprocess.run(
-        [env.python, *argv], env=child_env(env, extra), cwd=HOME, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{env.name} {argv} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def alternate(rounds: int, sides: Sequence[str], measure: Callable[[str], object]) -> list[dict]:
-    """``rounds`` rounds, each measuring every side once; the order rotates every round, so each
-    side goes first (and last) equally often."""
-    out = []
-    for r in range(rounds):
-        k = r % len(sides)
-        order = [*sides[k:], *sides[:k]]
-        out.append({side: measure(side) for side in order})
-    return out
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
-
-
-# --- the fakes ----------------------------------------------------------------------------------
-
-
-class FakeServer:
-    """The fake CloudFront in its own process (cfinval's environment); HTTPS with ``tls``."""
-
-    def __init__(self, env: Env, work: Path, tls: Tls | None = None) -> None:
-        self.body_file = work / "page100.xml"
-        argv = [str(WORKERS / "fake_server.py"), str(self.body_file)]
-        if tls is not None:
-            argv += [str(tls.cert), str(tls.key)]
-        self._proc = subprocess.Popen(
-            [env.python, *argv],
-            env=child_env(env),
-            cwd=HOME,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line:
-            self._proc.wait()
-            raise RuntimeError("the fake server did not start")
-        info = json.loads(line)
-        self.endpoint_url: str = info["endpoint_url"]
-        self.tenant: str = info["tenant"]
-        #: What a client of this fake is given: the bundle with the test CA, for HTTPS.
-        self.client_env: dict[str, str] = {} if tls is None else {"AWS_CA_BUNDLE": str(tls.bundle)}
-
-    def close(self) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.close()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-
-
-# --- the measurements ---------------------------------------------------------------------------
-
-
-def measure_import(envs: dict[str, Env], rounds: int) -> dict[str, float]:
-    """Medians over fresh processes of what ``import cfinval`` adds to its dependencies, timed
-    inside the process (``workers/import_cost.py``): start-up and exit are the same for both and
-    would only add noise to a difference of two process times."""
-    runs = [run_json(envs["cfinval"], [str(WORKERS / "import_cost.py")]) for _ in range(rounds)]
-    return {key: median([r[key] for r in runs]) for key in runs[0]}
-
-
-#: Cold-start runs: side -> (environment, script, fake, clear cfinval's CA cache first).
-COLD = {
-    "cfinval": ("cfinval", "cold_cfinval.py", "https", False),
-    "cfinval_new": ("cfinval", "cold_cfinval.py", "https", True),
-    "boto3": ("boto3", "cold_boto3.py", "https", False),
-    "floor": ("cfinval", "cold_floor.py", "https", False),
-    "cfinval_http": ("cfinval", "cold_cfinval.py", "http", False),
-    "boto3_http": ("boto3", "cold_boto3.py", "http", False),
+VERSIONS = {
+    "cfinval": ["cfinval", "httpx", "httpcore", "h11", "anyio", "xmltodict", "attrs", "certifi"],
+    "boto3": ["boto3", "botocore", "urllib3", "s3transfer"],
+    "aiobotocore": ["aiobotocore", "botocore", "aiohttp"],
+    "smithy": ["aws-sdk-cloudfront", "smithy-core", "smithy-aws-core", "smithy-http", "aiohttp"],
 }
 
 
-def measure_cold(
-    envs: dict[str, Env], fakes: dict[str, FakeServer], s: Settings
-) -> dict[str, object]:
-    def one(side: str) -> Proc:
-        env, script, scheme, fresh = COLD[side]
-        fake = fakes[scheme]
-        if fresh:  # as on a new machine, or a new Lambda execution environment
-            shutil.rmtree(HOME / ".cache" / "cfinval", ignore_errors=True)
-        argv = [str(WORKERS / script), fake.endpoint_url, fake.tenant]
-        return spawn(envs[env], argv, fake.client_env)
+# --- cold start -----------------------------------------------------------------------------------
 
-    if s.warm_up:  # the page cache, not the interpreter: every measured run is a fresh process
-        for side in COLD:
+#: Cold-start runs: side -> (environment, script, fake, shape). Shapes: ``lambda`` (a new
+#: execution environment: no HOME, an empty TMPDIR), ``nocache`` (the same with
+#: ``CFINVAL_CA_CACHE=off``), ``cli`` (HOME holds the CA cache that an earlier run built).
+COLD = {
+    "cfinval": ("cfinval", "cold_cfinval.py", "https", "lambda"),
+    "boto3": ("boto3", "cold_boto3.py", "https", "lambda"),
+    "floor": ("cfinval", "cold_floor.py", "https", "lambda"),
+    "cfinval_cli": ("cfinval", "cold_cfinval.py", "https", "cli"),
+}
+#: Only on the first Python.
+COLD_FIRST = {
+    "cfinval_nocache": ("cfinval", "cold_cfinval.py", "https", "nocache"),
+    "cfinval_http": ("cfinval", "cold_cfinval.py", "http", "lambda"),
+    "boto3_http": ("boto3", "cold_boto3.py", "http", "lambda"),
+}
+COLD_SMITHY = {"smithy": ("smithy", "cold_smithy.py", "https", "lambda")}
+#: Create one invalidation (a deploy hook's first invocation), on the first Python, once cfinval
+#: has ``create_invalidation_for_distribution_tenant``.
+COLD_CREATE = {
+    "create_cfinval": ("cfinval", "create_cfinval.py", "https", "lambda"),
+    "create_boto3": ("boto3", "create_boto3.py", "https", "lambda"),
+}
+
+#: Each cold ratio: (peer, side); those whose sides were not measured are left out.
+COLD_RATIOS = {
+    "lambda": ("boto3", "cfinval"),
+    "floor": ("boto3", "floor"),
+    "cli": ("boto3", "cfinval_cli"),
+    "nocache": ("boto3", "cfinval_nocache"),
+    "http": ("boto3_http", "cfinval_http"),
+    "smithy": ("smithy", "cfinval"),
+    "create": ("create_boto3", "create_cfinval"),
+}
+
+
+class Cold:
+    """Runs one cold-start side of one Python in its shape."""
+
+    def __init__(self, py: Python, fakes: dict[str, FakeServer], work: Path) -> None:
+        self.py = py
+        self.fakes = fakes
+        self.tmp = work / "lambda-tmp"
+
+    def shape(self, shape: str, fake: FakeServer, openssl: bool = False) -> dict[str, str | None]:
+        extra = dict(fake.openssl_env if openssl else fake.client_env)
+        if shape in ("lambda", "nocache"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp.mkdir(parents=True)  # a new execution environment: /tmp is empty
+            extra.update(E.lambda_env(self.py.version, self.tmp))
+        if shape == "nocache":
+            extra["CFINVAL_CA_CACHE"] = "off"
+        return extra
+
+    def run(self, spec: tuple[str, str, str, str], *args: str) -> E.Proc:
+        env, script, scheme, shape = spec
+        fake = self.fakes[scheme]
+        extra = self.shape(shape, fake, openssl=env == "smithy")
+        tenant = fake.create_tenant if script.startswith("create_") else fake.tenant
+        argv = [str(WORKERS / script), fake.endpoint_url, tenant, *args]
+        try:
+            return E.spawn(self.py.envs[env], argv, extra)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def create_missing(py: Python, fakes: dict[str, FakeServer], work: Path) -> str | None:
+    """Why the create-one-invalidation rows cannot be measured (``None``: they can): cfinval
+    without the operation, or a first run of each side that fails."""
+    operation = "create_invalidation_for_distribution_tenant"
+    code = f"import cfinval; print(hasattr(cfinval.Client, {operation!r}))"
+    done = subprocess.run(
+        [py.envs["cfinval"].python, "-c", code],
+        capture_output=True,
+        text=True,
+        env=E.child_env(py.envs["cfinval"]),
+        cwd=E.HOME,
+    )
+    if done.stdout.strip() != "True":
+        return "this cfinval has no create_invalidation_for_distribution_tenant"
+    cold = Cold(py, fakes, work)
+    for spec in COLD_CREATE.values():
+        try:
+            cold.run(spec)
+        except RuntimeError as exc:
+            last = str(exc).strip().splitlines()[-1]
+            return f"{spec[1]} failed against the fake: {last}"
+    return None
+
+
+def measure_cold(
+    py: Python,
+    fakes: dict[str, FakeServer],
+    s: Settings,
+    first: bool,
+    work: Path,
+    create: bool = False,
+) -> dict[str, object]:
+    specs = dict(COLD)
+    if first:
+        specs.update(COLD_FIRST)
+    cold = Cold(py, fakes, work)
+    if "smithy" in py.envs and py.smithy_missing is None:
+        try:  # a developer preview: its API may have moved under the script
+            cold.run(COLD_SMITHY["smithy"])
+            specs.update(COLD_SMITHY)
+        except RuntimeError as exc:
+            last = str(exc).strip().splitlines()[-1]
+            py.smithy_missing = f"installed, but `bench/workers/cold_smithy.py` failed: {last}"
+            log(f"  aws_sdk_cloudfront on Python {py.version}: {py.smithy_missing}")
+    if create:
+        specs.update(COLD_CREATE)
+
+    def one(side: str) -> E.Proc:
+        return cold.run(specs[side])
+
+    if s.warm_up:  # the page cache (and the command line's CA cache); every run is a new process
+        for side in specs:
             one(side)
-    runs = alternate(s.cold_rounds, list(COLD), one)
-    out: dict[str, object] = {}
-    for side in COLD:
-        out[side] = {
+    elif "cfinval_cli" in specs:
+        one("cfinval_cli")  # its CA cache, at least
+    runs = alternate(s.cold_rounds, list(specs), one)
+    sides: dict[str, object] = {}
+    for side in specs:
+        sides[side] = {
             "wall_ms": median([r[side].wall for r in runs]) * 1000,
             "cpu_ms": median([r[side].cpu for r in runs]) * 1000,
             "rss_mib": median([r[side].rss for r in runs]) / 1024,
         }
+    ratios: dict[str, object] = {}
     for key, (peer, side) in COLD_RATIOS.items():
-        out[f"ratio_{key}"] = {
-            "wall": median([r[peer].wall / r[side].wall for r in runs]),
-            "cpu": median([r[peer].cpu / r[side].cpu for r in runs]),
-            "rss": median([r[peer].rss / r[side].rss for r in runs]),
+        if peer in specs and side in specs:
+            ratio = {}
+            for what in ("wall", "cpu", "rss"):
+                values = [getattr(r[peer], what) / getattr(r[side], what) for r in runs]
+                ratio[what] = median(values)
+                ratio[f"{what}_iqr"] = quartiles(values)
+            ratios[key] = ratio
+    out: dict[str, object] = {"sides": sides, "ratios": ratios, "rounds": s.cold_rounds}
+    if first and "cfinval_nocache" in specs:
+        # What the CA cache saves at a Lambda cold start: off - on, per round.
+        out["cache_saves"] = {
+            what: median(
+                [getattr(r["cfinval_nocache"], what) - getattr(r["cfinval"], what) for r in runs]
+            )
+            for what in ("wall", "cpu", "rss")
         }
     return out
+
+
+# --- the CA cache, scenario by scenario -----------------------------------------------------------
+
+
+def measure_ca_cache(
+    py: Python, fakes: dict[str, FakeServer], s: Settings, work: Path
+) -> dict[str, object]:
+    """With the cache (the default) and without (``CFINVAL_CA_CACHE=off``): a Lambda warm
+    invoke, ``s.cli_runs`` command-line runs, a long-running service. (The Lambda cold start is
+    in the cold-start section.)"""
+    env = py.envs["cfinval"]
+    fake = fakes["https"]
+    cold = Cold(py, fakes, work)
+    off = {"CFINVAL_CA_CACHE": "off"}
+    out: dict[str, object] = {}
+
+    def invoke(mode: str) -> dict[str, float]:
+        extra = cold.shape("lambda" if mode == "on" else "nocache", fake)
+        try:
+            argv = [str(WORKERS / "warm_invoke.py"), fake.endpoint_url, fake.tenant]
+            return E.run_json(env, argv, extra)
+        finally:
+            shutil.rmtree(cold.tmp, ignore_errors=True)
+
+    runs = alternate(s.warm_invoke_rounds, ["on", "off"], invoke)
+    out["warm_invoke"] = {
+        mode: {key: median([r[mode][key] for r in runs]) for key in runs[0][mode]}
+        for mode in ("on", "off")
+    }
+
+    homes = {"on": work / "home-cli-on", "off": work / "home-cli-off"}
+    for home in homes.values():
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+    cli = [
+        "-m",
+        "cfinval",
+        "list-invalidations-for-distribution-tenant",
+        "--id",
+        fake.tenant,
+        "--endpoint-url",
+        fake.endpoint_url,
+        "--max-items",
+        "100",
+    ]
+
+    def cli_run(mode: str) -> E.Proc:
+        extra = {**fake.client_env, "HOME": str(homes[mode]), "TMPDIR": str(homes[mode])}
+        return E.spawn(env, cli, {**extra, **(off if mode == "off" else {})})
+
+    runs = alternate(s.cli_runs, ["on", "off"], cli_run)  # the first "on" run builds the cache
+    out["cli_runs"] = {
+        "runs": s.cli_runs,
+        **{
+            mode: {
+                "wall_s": sum(r[mode].wall for r in runs),
+                "cpu_s": sum(r[mode].cpu for r in runs),
+                "rss_mib": median([r[mode].rss for r in runs]) / 1024,
+            }
+            for mode in ("on", "off")
+        },
+    }
+
+    service = [str(WORKERS / "inproc_cfinval.py"), "sync", fake.endpoint_url, fake.tenant]
+    service.append(str(s.service_pages))
+
+    def serve(mode: str) -> E.Proc:
+        extra = {**fake.client_env, "HOME": str(homes[mode]), "TMPDIR": str(homes[mode])}
+        return E.spawn(env, service, {**extra, **(off if mode == "off" else {})})
+
+    runs = alternate(s.service_rounds, ["on", "off"], serve)
+    out["service"] = {
+        "pages": s.service_pages,
+        **{
+            mode: {
+                "wall_s": median([r[mode].wall for r in runs]),
+                "cpu_s": median([r[mode].cpu for r in runs]),
+                "rss_mib": median([r[mode].rss for r in runs]) / 1024,
+            }
+            for mode in ("on", "off")
+        },
+    }
+    return out
+
+
+# --- in process -----------------------------------------------------------------------------------
+
+
+def measure_import(env: Env, rounds: int) -> dict[str, float]:
+    """Medians over fresh processes of what ``import cfinval`` adds to its dependencies, timed
+    inside the process (``workers/import_cost.py``): start-up and exit are the same for both and
+    would only add noise to a difference of two process times."""
+    runs = [E.run_json(env, [str(WORKERS / "import_cost.py")]) for _ in range(rounds)]
+    return {key: median([r[key] for r in runs]) for key in runs[0]}
 
 
 def measure_per_page(envs: dict[str, Env], fake: FakeServer, s: Settings) -> dict[str, float]:
     def one(side: str) -> float:
         script = WORKERS / f"inproc_{side}.py"
         argv = [str(script), "per_page", str(fake.body_file), str(s.per_page_calls[side])]
-        return run_json(envs[side], argv)["cpu_per_page"]
+        return E.run_json(envs[side], argv)["cpu_per_page"]
 
     runs = alternate(s.per_page_rounds, ["cfinval", "boto3"], one)
     return {
@@ -424,7 +480,7 @@ def measure_load(
                 fake.tenant,
                 str(s.pages),
             ]
-            return run_json(envs[env], argv, fake.client_env)
+            return E.run_json(envs[env], argv, fake.client_env)
 
         runs = alternate(s.load_rounds, list(sides), one)
         out[row] = {
@@ -439,8 +495,13 @@ def measure_load(
     return out
 
 
+# --- footprint ------------------------------------------------------------------------------------
+
+
 def tree_size(path: Path, bytecode: bool = True) -> tuple[int, int]:
     """(bytes, files) of the files under ``path`` (without ``__pycache__`` if not ``bytecode``)."""
+    if path.is_file():
+        return path.stat().st_size, 1
     total = files = 0
     for p in path.rglob("*"):
         if p.is_file() and not p.is_symlink() and (bytecode or "__pycache__" not in p.parts):
@@ -449,23 +510,52 @@ def tree_size(path: Path, bytecode: bool = True) -> tuple[int, int]:
     return total, files
 
 
-def measure_footprint(envs: dict[str, Env], work: Path) -> dict[str, object]:
+def measure_footprint(py: Python, work: Path, layers: bool) -> dict[str, object]:
     out: dict[str, object] = {}
-    for side, env in envs.items():
+    for side, env in py.envs.items():
         assert env.site_packages is not None
         size, files = tree_size(env.site_packages)
         source, _ = tree_size(env.site_packages, bytecode=False)
         out[side] = {"bytes": size, "files": files, "source_bytes": source}
-    for side, spec in (("cfinval", str(ROOT)), ("boto3", "boto3")):
-        built = layer.build([spec], work / f"layer-{side}.zip", work_dir=work / f"layer-{side}")
-        out[f"layer_{side}"] = {"bytes": built.zip_bytes, "files": built.files}
+    site = py.envs["cfinval"].site_packages
+    assert site is not None
+    package, package_files = tree_size(site / "cfinval")
+    package_source, _ = tree_size(site / "cfinval", bytecode=False)
+    dist_info = next(site.glob("cfinval-*.dist-info"))
+    info, info_files = tree_size(dist_info)
+    mine = out["cfinval"]
+    assert isinstance(mine, dict)
+    out["own"] = {
+        "source_bytes": package_source,
+        "bytecode_bytes": package - package_source,
+        "metadata_bytes": (dist_info / "METADATA").stat().st_size,
+        "dist_info_bytes": info,
+    }
+    # The floor: httpx, xmltodict and attrs with their dependencies, without cfinval.
+    out["floor"] = {
+        "bytes": mine["bytes"] - package - info,
+        "files": mine["files"] - package_files - info_files,
+        "source_bytes": mine["source_bytes"] - package_source - info,
+    }
+    if layers:  # built by bench/layer.py (`make layer`) on this Python, the same for both
+        python = str(Path(py.envs["cfinval"].python).resolve())
+        for side, spec in (("cfinval", str(ROOT)), ("boto3", "boto3")):
+            zipped = work / f"layer-{side}.zip"
+            subprocess.run(
+                [python, str(HERE / "layer.py"), "--out", str(zipped), "--project", spec],
+                check=True,
+                capture_output=True,
+            )
+            with zipfile.ZipFile(zipped) as archive:
+                files = len(archive.namelist())
+            out[f"layer_{side}"] = {"bytes": zipped.stat().st_size, "files": files}
     return out
 
 
-# --- main ---------------------------------------------------------------------------------------
+# --- main -----------------------------------------------------------------------------------------
 
 
-SECTIONS = "import,cold,per_page,load,footprint"
+SECTIONS = "import,cold,ca_cache,per_page,load,footprint"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,6 +572,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=HERE / "_work")
     parser.add_argument("--only", default=SECTIONS, help="comma-separated subset of: %(default)s")
     parser.add_argument(
+        "--pythons",
+        default=PYTHONS,
+        help="the Pythons to measure, the headline's first (default: %(default)s)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="reuse the venvs of an earlier run, reinstalling cfinval only",
@@ -492,47 +587,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    global HOME
-    HOME = work / "home"
-    shutil.rmtree(HOME, ignore_errors=True)
-    HOME.mkdir()
+    home = work / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    E.set_home(home)
 
-    envs: dict[str, Env]
-    if args.smoke:
-        envs = {"cfinval": Env("cfinval", sys.executable), "boto3": Env("boto3", sys.executable)}
-        if importlib.util.find_spec("aiobotocore") is not None:
-            envs["aiobotocore"] = Env("aiobotocore", sys.executable)
-    else:
-        log("creating fresh venvs for cfinval, boto3 and aiobotocore (pip install, compileall)")
-
-        def peer(name: str) -> Env:
-            path = work / f"venv-{name}"
-            if args.reuse and (path / "bin" / "python").exists():
-                return Env(name, str(path / "bin" / "python"), _site(path))
-            return _venv(path, [name])
-
-        envs = {
-            "cfinval": _venv(work / "venv-cfinval", [str(ROOT)], reuse=args.reuse),
-            "boto3": peer("boto3"),
-        }
-        if "load" in only or "footprint" in only:
-            envs["aiobotocore"] = peer("aiobotocore")
-    peers = {
-        "boto3": ["boto3", "botocore", "urllib3", "s3transfer"],
-        "aiobotocore": ["aiobotocore", "botocore", "aiohttp"],
-    }
+    pythons, missing = make_pythons(args, work, "load" in only or "footprint" in only)
+    if not pythons:
+        raise SystemExit(f"none of the Pythons {args.pythons} was found")
+    first = pythons[0]
     results: dict[str, object] = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
+        "pythons": {py.version: py.full for py in pythons},
+        "missing_pythons": missing,
+        "smithy_missing": {py.version: py.smithy_missing for py in pythons},
         "versions": {
-            "cfinval": _versions(
-                envs["cfinval"],
-                ["cfinval", "httpx", "httpcore", "h11", "anyio", "xmltodict", "attrs", "certifi"],
-            ),
-            **{name: _versions(envs[name], names) for name, names in peers.items() if name in envs},
+            py.version: {name: _versions(env, VERSIONS[name]) for name, env in py.envs.items()}
+            for py in pythons
         },
     }
-    tls = make_tls(work, envs["cfinval"])
+    tls = E.make_tls(work, first.envs["cfinval"])
     log(f"environments ready ({time.perf_counter() - started:.0f} s)")
 
     def section(key: str, title: str, measure: Callable[[], object]) -> None:
@@ -542,24 +617,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[key] = measure()
             log(f"  ... {time.perf_counter() - begun:.0f} s")
 
-    fakes = {"https": FakeServer(envs["cfinval"], work, tls)}
+    fakes = {"https": FakeServer(first.envs["cfinval"], work, tls)}
     try:
-        fakes["http"] = FakeServer(envs["cfinval"], work)
+        fakes["http"] = FakeServer(first.envs["cfinval"], work)
         section(
             "import",
-            "import time of cfinval over its dependencies",
-            lambda: measure_import(envs, settings.import_rounds),
+            f"import time of cfinval over its dependencies (Python {first.version})",
+            lambda: measure_import(first.envs["cfinval"], settings.import_rounds),
         )
-        section("cold", "cold start to first page", lambda: measure_cold(envs, fakes, settings))
+        if "cold" in only:
+            results["create_missing"] = create_missing(first, fakes, work)
+        section(
+            "cold",
+            "cold start to first page, Lambda-shaped, on "
+            + ", ".join(f"Python {py.version}" for py in pythons),
+            lambda: {
+                py.version: measure_cold(
+                    py,
+                    fakes,
+                    settings,
+                    py is first,
+                    work,
+                    create=py is first and results["create_missing"] is None,
+                )
+                for py in pythons
+            },
+        )
+        section(
+            "ca_cache",
+            f"the CA cache: warm invoke, {settings.cli_runs} CLI runs, a service",
+            lambda: measure_ca_cache(first, fakes, settings, work),
+        )
         section(
             "per_page",
             "CPU per page, in process",
-            lambda: measure_per_page(envs, fakes["https"], settings),
+            lambda: measure_per_page(first.envs, fakes["https"], settings),
         )
         section(
             "load",
             f"load: {settings.pages} pages per run",
-            lambda: measure_load(envs, fakes["https"], settings, list(LOAD_ROWS)),
+            lambda: measure_load(first.envs, fakes["https"], settings, list(LOAD_ROWS)),
         )
     finally:
         for fake in fakes.values():
@@ -568,8 +665,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         section(
             "footprint",
             "installed footprint and the Lambda layers",
-            lambda: measure_footprint(envs, work),
+            lambda: {py.version: measure_footprint(py, work, layers=py is first) for py in pythons},
         )
+    results["smithy_missing"] = {py.version: py.smithy_missing for py in pythons}
     results["load_average_at_end"] = machine()["load"]
     seconds = time.perf_counter() - started
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"

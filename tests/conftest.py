@@ -152,7 +152,7 @@ class Home:
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 # Where trust anchors and cfinval's CA cache come from: the tests decide.
-_TLS_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME")
+_TLS_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME", "CFINVAL_CA_CACHE")
 
 
 @pytest.fixture(scope="session")

@@ -226,6 +226,21 @@ def test_modeled_errors_are_not_retried() -> None:
     assert h.sleeps == []
 
 
+@pytest.mark.parametrize("mode", ["standard", "adaptive"])
+def test_a_429_carrying_a_modeled_error_is_raised_at_once_not_retried_as_throttling(
+    mode: str,
+) -> None:
+    h = Harness(1, mode=mode)
+    h.fake.add_fault(Fault.error(429, "AccessDenied"), start=1, count=1)
+    with pytest.raises(cfinval.AccessDenied) as raised:
+        h.call()
+    assert (raised.value.status_code, raised.value.attempts) == (429, 1)
+    assert h.fake.served == 1
+    assert h.sleeps == []
+    limiter = h.session.retry.limiter
+    assert limiter is None or not limiter.enabled  # not counted as a throttle either
+
+
 @pytest.mark.parametrize("fault", [Fault.garbage(), Fault.oversize(), Fault.gzip_bomb()])
 def test_a_2xx_that_does_not_parse_is_raised_at_once_not_retried(fault: Fault) -> None:
     h = Harness(3)

@@ -367,3 +367,38 @@ def test_chunks_joined_by_tokens_equal_the_listing(
             if token is None:
                 break
     assert seen == [i.id for i in fake.listing(TENANT)]
+
+
+def test_a_next_marker_equal_to_the_starting_marker_stops_before_a_duplicate_page(
+    api_cls: Any,
+) -> None:
+    """Resuming from a token whose marker is A, a page that says NextMarker A again would be
+    the same page twice: the loop is caught after the first page, before a second request."""
+    token = encode_token("A")
+    with respx.mock() as router:
+        route = router.get(url__regex=r"/invalidation").mock(
+            return_value=httpx.Response(200, content=page_xml("A", "A", ["I1"]))
+        )
+        api = api_cls(credentials=FAKE_CREDENTIALS)
+        emitted: list[list[str]] = []
+        try:
+            paginator = api.client.paginate("dt_1", starting_token=token)
+
+            async def collect() -> None:
+                async for page in paginator:
+                    emitted.append([i.id for i in page.items])
+
+            def drain() -> None:
+                if api.kind == "sync":
+                    for page in paginator:
+                        emitted.append([i.id for i in page.items])
+                else:
+                    api.run(collect())
+
+            with pytest.raises(cfinval.PaginationError, match="twice"):
+                drain()
+        finally:
+            api.close()
+    assert emitted == [["I1"]]
+    assert route.call_count == 1
+    assert route.calls[0].request.url.params["Marker"] == "A"

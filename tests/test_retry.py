@@ -22,6 +22,7 @@ from cfinval._core.retry import (
     LegacyRetry,
     StandardRetry,
     TokenBucket,
+    is_throttling,
     make_retry,
     parse_http_date,
     skew_correction,
@@ -417,3 +418,32 @@ def test_cubic_curve_recovers_to_the_rate_before_the_throttle() -> None:
     cubic.error_received(10.0, 0.0)
     assert cubic.success_received(cubic.k) == pytest.approx(10.0)
     assert math.isclose(cubic.k, (10.0 * 0.3 / 0.4) ** (1 / 3))
+
+
+# --- a 429 carrying one of the operation's modeled errors -----------------------------------------
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "EntityNotFound", "InvalidArgument"])
+def test_a_429_with_a_modeled_error_code_is_not_throttling_nor_retried(code: str) -> None:
+    """botocore's ``ThrottlingStatusCodeChecker``: a 429 is a throttle unless its code is one of
+    the operation's modeled errors; then the model decides (these are not retryable)."""
+    theirs = _BotocoreStandard(max_attempts=3, rand=0.5)
+    failure = ("http", 429, code, None)
+    assert theirs.handler.needs_retry(**_needs_retry_kwargs(failure, 1, {})) is None
+    detector = standard.ThrottlingErrorDetector(standard.RetryEventAdapter())
+    assert not detector.is_throttling_error(**_needs_retry_kwargs(failure, 1, {}))
+    error = CloudFrontError(code, "", status_code=429)
+    assert not is_throttling(error)
+    assert StandardRetry(max_attempts=3, random=lambda: 0.5).decide(1, error, None) is None
+    assert make_retry("adaptive", 3, lambda: 0.0).decide(1, error, None) is None
+
+
+def test_a_429_with_any_other_code_is_throttling_as_in_botocore() -> None:
+    theirs = _BotocoreStandard(max_attempts=3, rand=0.5)
+    failure = ("http", 429, "SomethingNew", None)
+    expected = theirs.handler.needs_retry(**_needs_retry_kwargs(failure, 1, {}))
+    error = CloudFrontError("SomethingNew", "", status_code=429)
+    assert is_throttling(error)
+    decision = StandardRetry(max_attempts=3, random=lambda: 0.5).decide(1, error, None)
+    assert decision is not None
+    assert decision[0] == pytest.approx(expected) == 0.5  # throttling's 1 s base, times 0.5

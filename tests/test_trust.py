@@ -467,3 +467,36 @@ def test_a_server_the_bundle_does_not_trust_still_fails_after_the_cache_went(
     with pytest.raises(cfinval.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
         _list(https.endpoint_url, asynchronous=False)
     assert bundles_loaded == [bundle]  # loaded once, retried once, refused as boto3 would
+
+
+@pytest.mark.parametrize("value", ["off", "0", "False", " no "])
+def test_switched_off_a_client_loads_the_bundle_whole_and_writes_no_cache(
+    https: FakeServer,
+    tls: TlsFiles,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bundles_loaded: list[object],
+    value: str,
+) -> None:
+    monkeypatch.setenv("CFINVAL_CA_CACHE", value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    bundle = _bundle(tmp_path, CERTIFI + tls.ca.read_bytes())
+    monkeypatch.setenv("AWS_CA_BUNDLE", bundle)
+    assert hashed_directory(bundle) is None
+    eager = trust.verifying_context(bundle)
+    assert eager.cert_store_stats()["x509_ca"] == len(_blocks(CERTIFI)) + 1
+    bundles_loaded.clear()
+    page = _list(https.endpoint_url, asynchronous=False)
+    assert [item.status for item in page.items] == ["Completed"]
+    assert bundles_loaded == [bundle]  # the file itself, as httpx loads one
+    assert not (tmp_path / "xdg").exists()
+    assert not (tmp_path / "tmp").exists()
+
+
+def test_any_other_value_keeps_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CFINVAL_CA_CACHE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    directory = hashed_directory(_bundle(tmp_path))
+    assert directory is not None
+    assert Path(directory).parent == tmp_path / "xdg" / "cfinval"

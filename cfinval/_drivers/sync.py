@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -274,6 +272,9 @@ class Client(
     def _fan_out(self, scheduler: Scheduler[R]) -> Iterator[R]:
         """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
         at once): a worker stuck on the network never holds up the caller's exit."""
+        import contextvars  # here, not at the top: a listing's cold start never needs them
+        import queue
+
         done: queue.SimpleQueue[tuple[int, R | None, BaseException | None]]
         done = queue.SimpleQueue()
         stop = threading.Event()

@@ -40,6 +40,9 @@ than five minutes (a process died while building), the directories of the same b
 other contents (superseded: certifi was upgraded) or an earlier layout (``ca1-*``), and other
 bundles' directories no process has used for 30 days.
 
+**Switching it off.** ``CFINVAL_CA_CACHE=off`` (or ``0``, ``false``, ``no``) makes every bundle be
+loaded whole, as httpx loads one, and nothing is written (``bench/run.py`` measures both ways).
+
 The subject hash is OpenSSL's ``X509_NAME_hash_ex``: the first four bytes (little-endian) of the
 SHA-1 of the subject name's canonical encoding, where every string value becomes a UTF8String,
 trimmed, with inner whitespace runs collapsed to one space and ASCII letters lower-cased, and
@@ -369,9 +372,16 @@ def _sweep(root: str, keep: str, source: str) -> None:
             continue
 
 
+def _switched_off() -> bool:
+    """``CFINVAL_CA_CACHE=off`` (``0``, ``false``, ``no``): load every bundle whole."""
+    return os.environ.get("CFINVAL_CA_CACHE", "").strip().lower() in ("0", "off", "false", "no")
+
+
 def _directory(bundle: str) -> tuple[str, int] | None:
     """(the hashed directory of ``bundle``, how many files it holds), built if need be."""
     if not hasattr(os, "getuid"):  # pragma: no cover  (Windows: no owner check, no cache)
+        return None
+    if _switched_off():
         return None
     with open(bundle, "rb") as f:
         pem = f.read()
