@@ -13,7 +13,7 @@
      ├── TransportError                          network failure after the last attempt
      ├── ResponseParseError                      a 2xx body that is not a valid InvalidationList
      ├── PaginationError                         the service repeated a marker (a loop)
-     ├── WaitTimeoutError (also TimeoutError)    wait_until_completed() ran out of time
+     ├── WaitTimeoutError (also TimeoutError)    a wait ran out of time or attempts
      └── CloudFrontError                         the service said no: .code .message .status_code
           ├── AccessDenied                            .request_id .operation
           ├── EntityNotFound
@@ -178,18 +178,46 @@ class PaginationError(Error):
 
 
 class WaitTimeoutError(Error, TimeoutError):
-    """``wait_until_completed()`` timed out.
+    """A wait ran out of time: ``wait_until_completed()`` passed its ``timeout``, or
+    ``wait_invalidation_for_distribution_tenant_completed()`` its ``MaxAttempts``.
 
     ``pending`` holds the Ids still not ``Completed`` (in progress, or not listed yet);
-    ``missing`` is the subset that the listing did not show at all on the last poll.
+    ``missing`` is the subset that the listing did not show at all on the last poll;
+    ``waited`` the seconds waited (monotonic clock); ``last`` the waiter's last answer (the
+    :class:`cfinval.Invalidation` still in progress), ``None`` for the listing-based wait.
+    The text says all of it.
     """
 
     def __init__(
-        self, message: str, *, pending: tuple[str, ...] = (), missing: tuple[str, ...] = ()
+        self,
+        message: str,
+        *,
+        pending: tuple[str, ...] = (),
+        missing: tuple[str, ...] = (),
+        waited: float | None = None,
+        last: object = None,
     ) -> None:
         super().__init__(message)
         self.pending = pending
         self.missing = missing
+        self.waited = waited
+        self.last = last
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_wait_timeout,
+            (str(self), self.pending, self.missing, self.waited, self.last),
+        )
+
+
+def _rebuild_wait_timeout(
+    message: str,
+    pending: tuple[str, ...],
+    missing: tuple[str, ...],
+    waited: float | None,
+    last: object,
+) -> WaitTimeoutError:
+    return WaitTimeoutError(message, pending=pending, missing=missing, waited=waited, last=last)
 
 
 class CloudFrontError(Error):

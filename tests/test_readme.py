@@ -115,7 +115,8 @@ BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
 
 
 def seeded_fake() -> FakeCloudFront:
-    fake = FakeCloudFront()
+    # Created invalidations complete at their first Get: waiting blocks never sleep.
+    fake = FakeCloudFront(complete_after_gets=0)
     for tenant_id, items in TENANTS.items():
         fake.add_tenant(tenant_id, distribution_id=DISTRIBUTION_ID)
         for invalidation_id, status, minutes in items:

@@ -8,6 +8,8 @@
     cfinval invalidate-tenants --distribution-id ID --paths P...   the deploy step (_cli.deploy)
     cfinval fake-server                    the embedded fake CloudFront on 127.0.0.1
     cfinval help | cfinval <command> help  help, as ``aws help`` (also ``-h``/``--help``)
+    cfinval create-invalidation-for-distribution-tenant / get-invalidation-for-distribution-tenant
+    cfinval wait invalidation-for-distribution-tenant-completed   (see ``invalidation.py``)
 
 Listing prints what ``aws cloudfront list-invalidations-for-distribution-tenant`` prints, and
 exits with the AWS CLI v2 codes: 252 bad arguments, 253 no credentials, 254 the service said no,
@@ -42,7 +44,9 @@ from .errors import (
     one_line,
 )
 from .helpcmd import add_command, add_help_command
+from .invalidation import Kit, add_invalidation_commands, add_waiters
 from .streams import OutputFailed, StandardOutput, silence_stdout
+from .tenants import add_tenant_commands
 
 __all__ = ["main"]
 
@@ -209,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
             commands,
             name,
             parents=[common] if global_options else [],
+            help_word=name != "wait",  # its waiters take the word (invalidation.add_waiters)
             help=summary,
             description=description,
         )
@@ -256,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
     wait = sub["wait"]
 
-    wait.add_argument("--id", required=True, help="the distribution tenant Id")
+    wait.add_argument("--id", help="the distribution tenant Id (required)")
     wait.add_argument(
         "--invalidation-ids", nargs="+", metavar="ID", help="wait for these invalidations"
     )
@@ -274,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"give up after this many seconds, exit code 255 (default: {DEFAULT_TIMEOUT:g})",
     )
+    kit = Kit(client=_client, output_format=_output_format, query=_query, print=_print)
+    add_waiters(wait, common, kit)
+    add_invalidation_commands(commands, common, kit)
+    add_tenant_commands(commands, common, kit)
     fake = sub["fake-server"]
 
     fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -537,6 +546,8 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_wait(args: argparse.Namespace, out: TextIO) -> int:
+    if args.id is None:
+        raise UsageError("the following arguments are required: --id")
     with _client(args) as client:
         client.wait_until_completed(
             args.id,

@@ -28,10 +28,14 @@ class _HelpWord(argparse.Action):
         parser.exit(0)
 
 
-def add_command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """``commands.add_parser(name, **kwargs)``, understanding a trailing ``help``."""
+def add_command(
+    commands: Any, name: str, *, help_word: bool = True, **kwargs: Any
+) -> argparse.ArgumentParser:
+    """``commands.add_parser(name, **kwargs)``, understanding a trailing ``help`` (unless
+    ``help_word=False``: a command with sub-commands of its own handles the word there)."""
     parser: argparse.ArgumentParser = commands.add_parser(name, **kwargs)
-    parser.add_argument("help_word", nargs="?", action=_HelpWord, help=argparse.SUPPRESS)
+    if help_word:
+        parser.add_argument("help_word", nargs="?", action=_HelpWord, help=argparse.SUPPRESS)
     return parser
 
 

@@ -11,7 +11,14 @@ import math
 
 from .._errors import ParamValidationError
 
-__all__ = ["READS_PER_ATTEMPT", "Phases", "attempt_limits", "check_attempt_timeout", "seconds"]
+__all__ = [
+    "READS_PER_ATTEMPT",
+    "Phases",
+    "attempt_limits",
+    "check_attempt_timeout",
+    "format_duration",
+    "seconds",
+]
 
 #: Without ``attempt_timeout=``, one attempt may take this many read timeouts in all.
 READS_PER_ATTEMPT = 3
@@ -59,3 +66,18 @@ def attempt_limits(
         return limit if value is None else min(value, limit)
 
     return (cap(phases[0]), cap(phases[1]), cap(phases[2]), cap(phases[3])), deadline
+
+
+def format_duration(seconds: float) -> str:
+    """``seconds`` for people: ``0.3 s``, ``12 s``, ``9 min 40 s``, ``1 h 2 min 3 s``."""
+    if seconds < 59.5:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if minutes or hours:
+        parts.append(f"{minutes} min")
+    if secs:
+        parts.append(f"{secs} s")
+    return " ".join(parts)

@@ -19,7 +19,7 @@ from .._models import InvalidationList, InvalidationSummary
 from .call import Session
 from .effects import Flow, Sleep, StopForwarding, forward
 from .pagination import PaginationPlan, PaginationState, pages_flow
-from .timeouts import seconds
+from .timeouts import format_duration, seconds
 
 __all__ = ["COMPLETED", "WaitPlan", "wait_flow"]
 
@@ -105,7 +105,8 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
     deadline passes first, and whatever the listing raises (``EntityNotFound``, ...).
     """
     # Durations on the monotonic clock: a step of the wall clock moves no deadline.
-    deadline = None if plan.timeout is None else session.monotonic() + plan.timeout
+    started = session.monotonic()
+    deadline = None if plan.timeout is None else started + plan.timeout
     watched = plan.invalidation_ids
     if watched == ():
         return ()
@@ -126,11 +127,14 @@ def wait_flow(session: Session, plan: WaitPlan) -> Flow[tuple[InvalidationSummar
             said = f"{_ids(listed)} still {_statuses(found, listed)}" if listed else ""
             if missing:  # a typo, another tenant's Id, or not visible yet: say which
                 said += ("; " if said else "") + f"never listed: {_ids(missing)}"
+            waited = now - started  # on the monotonic clock
             raise WaitTimeoutError(
-                f"timed out after {plan.timeout:g} s waiting for {len(pending)} invalidation(s) "
-                f"of tenant {plan.tenant_id!r} to complete: {said}",
+                f"timed out after {format_duration(waited)} (timeout {plan.timeout:g} s, "
+                f"{polls} poll(s)) waiting for {len(pending)} invalidation(s) of tenant "
+                f"{plan.tenant_id!r} to complete: {said}",
                 pending=pending,
                 missing=missing,
+                waited=waited,
             )
         delay = plan.poll if deadline is None else min(plan.poll, deadline - now)
         log.debug("wait: %d pending after poll %d; next poll in %.3f s", len(pending), polls, delay)

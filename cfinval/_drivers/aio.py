@@ -202,6 +202,17 @@ class AsyncClient(
         """
         return await self._run(self._create(Id, Paths, CallerReference, InvalidationBatch))
 
+    async def wait_invalidation_for_distribution_tenant_completed(
+        self,
+        DistributionTenantId: str,
+        Id: str,
+        *,
+        WaiterConfig: Mapping[str, float] | None = None,
+    ) -> Invalidation:
+        """Wait until the invalidation is Completed; as
+        :meth:`Client.wait_invalidation_for_distribution_tenant_completed`."""
+        return await self._run(self._wait_invalidation(DistributionTenantId, Id, WaiterConfig))
+
     async def get_invalidation_for_distribution_tenant(
         self, DistributionTenantId: str, Id: str
     ) -> _im.Invalidation:

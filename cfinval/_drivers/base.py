@@ -351,6 +351,16 @@ class Base(Generic[H, S, Pages, Items, Many]):
         op = GetInvalidation.validate(DistributionTenantId, Id)
         return operation_flow(self._session, op)
 
+    def _wait_invalidation(
+        self, DistributionTenantId: object, Id: object, WaiterConfig: object
+    ) -> Flow[Invalidation]:
+        from .._core.invalidations import GetInvalidation
+        from .._core.waiter import WaiterConfig as Config
+        from .._core.waiter import invalidation_waiter_flow
+
+        op = GetInvalidation.validate(DistributionTenantId, Id)
+        return invalidation_waiter_flow(self._session, op, Config.create(WaiterConfig))
+
     def _wait(
         self, tenant_id: object, invalidation_ids: object, poll: object, timeout: object
     ) -> Flow[tuple[InvalidationSummary, ...]]:

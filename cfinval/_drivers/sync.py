@@ -178,6 +178,22 @@ class Client(
         """
         return self._run(self._create(Id, Paths, CallerReference, InvalidationBatch))
 
+    def wait_invalidation_for_distribution_tenant_completed(
+        self,
+        DistributionTenantId: str,
+        Id: str,
+        *,
+        WaiterConfig: Mapping[str, float] | None = None,
+    ) -> Invalidation:
+        """Wait as boto3's ``InvalidationForDistributionTenantCompleted`` waiter does: get
+        the invalidation every ``Delay`` seconds (20), at most ``MaxAttempts`` times (30),
+        until its status is ``Completed``; return that final :class:`cfinval.Invalidation`.
+
+        Raises :class:`cfinval.WaitTimeoutError` (saying how long it waited, with ``.last``)
+        when the attempts run out, and an error answer (``NoSuchInvalidation``, ...) at once.
+        """
+        return self._run(self._wait_invalidation(DistributionTenantId, Id, WaiterConfig))
+
     def get_invalidation_for_distribution_tenant(
         self, DistributionTenantId: str, Id: str
     ) -> _im.Invalidation:

@@ -39,6 +39,12 @@ def pick_source(use_env: bool) -> cfinval.CredentialSource:  # the type of ``cre
 
 cfinval.Client(credentials=pick_source(True))
 
+done: cfinval.Invalidation = cfinval.Client().wait_invalidation_for_distribution_tenant_completed(
+    "dt_1", "I1", WaiterConfig={"Delay": 5, "MaxAttempts": 10}
+)
+waiter = cfinval.Client().wait_invalidation_for_distribution_tenant_completed
+waiter("dt_1", "I1", WaiterConfig=20)  # E
+
 
 def deploy(client: cfinval.Client) -> cfinval.InvalidationReport:
     run: cfinval.InvalidationRun = client.invalidate_tenants(["/*"], distribution_id="E1")
