@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from .._errors import ParamValidationError, WaitTimeoutError
-from .._models import Invalidation
+from .._invalidation_models import Invalidation
 from .call import Session, operation_flow
 from .effects import Flow, Sleep
 from .invalidations import GetInvalidation

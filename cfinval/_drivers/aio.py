@@ -208,7 +208,7 @@ class AsyncClient(
         Id: str,
         *,
         WaiterConfig: Mapping[str, float] | None = None,
-    ) -> Invalidation:
+    ) -> _im.Invalidation:
         """Wait until the invalidation is Completed; as
         :meth:`Client.wait_invalidation_for_distribution_tenant_completed`."""
         return await self._run(self._wait_invalidation(DistributionTenantId, Id, WaiterConfig))

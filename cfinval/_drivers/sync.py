@@ -184,7 +184,7 @@ class Client(
         Id: str,
         *,
         WaiterConfig: Mapping[str, float] | None = None,
-    ) -> Invalidation:
+    ) -> _im.Invalidation:
         """Wait as boto3's ``InvalidationForDistributionTenantCompleted`` waiter does: get
         the invalidation every ``Delay`` seconds (20), at most ``MaxAttempts`` times (30),
         until its status is ``Completed``; return that final :class:`cfinval.Invalidation`.
