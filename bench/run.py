@@ -539,15 +539,21 @@ def measure_footprint(py: Python, work: Path, layers: bool) -> dict[str, object]
     }
     if layers:  # built by bench/layer.py (`make layer`) on this Python, the same for both
         python = str(Path(py.envs["cfinval"].python).resolve())
-        for side, spec in (("cfinval", str(ROOT)), ("boto3", "boto3")):
+        # cfinval's from its lock (what `make layer` builds); boto3's resolved with its own
+        # dependencies (the lock pins cfinval's only: with it, boto3 would come without botocore)
+        for side, spec, how in (("cfinval", str(ROOT), ()), ("boto3", "boto3", ("--resolve",))):
             zipped = work / f"layer-{side}.zip"
             subprocess.run(
-                [python, str(HERE / "layer.py"), "--out", str(zipped), "--project", spec],
+                [python, str(HERE / "layer.py"), "--out", str(zipped), "--project", spec, *how],
                 check=True,
                 capture_output=True,
             )
             with zipfile.ZipFile(zipped) as archive:
-                files = len(archive.namelist())
+                names = archive.namelist()
+            files = len(names)
+            needed = "python/botocore/" if side == "boto3" else "python/httpx/"
+            if not any(name.startswith(needed) for name in names):
+                raise RuntimeError(f"the {side} layer lacks {needed}: not a layer that runs")
             out[f"layer_{side}"] = {"bytes": zipped.stat().st_size, "files": files}
     return out
 

@@ -1,4 +1,4 @@
-"""cfinval: a small, fast client for CloudFront ``ListInvalidationsForDistributionTenant``.
+"""cfinval: a small, fast client for CloudFront's tenant invalidations.
 
 ::
 
@@ -7,6 +7,9 @@
     with cfinval.Client() as client:
         for item in client.iter_invalidations("dt_2abc..."):
             print(item.id, item.status, item.create_time)
+        created = client.create_invalidation_for_distribution_tenant("dt_2abc...", ["/*"])
+        for result in client.invalidate_tenants(["/index.html"], distribution_id="E1..."):
+            print(result.tenant_id, result.status)
 
 Everything public is importable from here; the underscored modules are private.
 """
