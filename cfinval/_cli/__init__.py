@@ -430,23 +430,11 @@ def _print(
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from .output import cli_data, format_text
+    from .params import check_paging
 
     fmt = _output_format(args)
     query = _query(args)
-    paginate = args.paginate and args.marker is None
-    if not paginate:
-        used = [
-            flag
-            for flag, value in (
-                ("--starting-token", args.starting_token),
-                ("--page-size", args.page_size),
-            )
-            if value is not None
-        ]
-        if used:
-            raise UsageError(
-                f"Cannot specify --no-paginate along with pagination arguments: {', '.join(used)}"
-            )
+    paginate = check_paging(args)
     with _client(args) as client:
         if not paginate:
             page = client.list_invalidations_for_distribution_tenant(

@@ -13,6 +13,7 @@ Errors are :class:`UsageError` (exit 252), one line.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -296,3 +297,22 @@ def load_structure(cli_name: str, value: str, shape: Shape) -> dict[str, Any]:
     except ShorthandError as exc:
         raise UsageError(f"Error parsing parameter '{cli_name}': {exc}") from None
     return shaped
+
+
+def check_paging(args: argparse.Namespace) -> bool:
+    """Whether to paginate; a paging option with ``--no-paginate`` is a usage error."""
+    paginate = bool(args.paginate) and args.marker is None
+    if not paginate:
+        used = [
+            flag
+            for flag, value in (
+                ("--starting-token", args.starting_token),
+                ("--page-size", args.page_size),
+            )
+            if value is not None
+        ]
+        if used:
+            raise UsageError(
+                f"Cannot specify --no-paginate along with pagination arguments: {', '.join(used)}"
+            )
+    return paginate

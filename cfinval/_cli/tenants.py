@@ -19,10 +19,9 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from .errors import UsageError
 from .helpcmd import add_command
 from .invalidation import Kit
-from .params import load_structure
+from .params import check_paging, load_structure
 
 __all__ = ["LIST", "LIST_BY_CUSTOMIZATION", "add_tenant_commands"]
 
@@ -90,25 +89,6 @@ def add_tenant_commands(commands: Any, common: argparse.ArgumentParser, kit: Kit
     by.set_defaults(run=functools.partial(_cmd_list_by_customization, kit))
 
 
-def _check_paging(args: argparse.Namespace) -> bool:
-    """Whether to paginate; a paging option with ``--no-paginate`` is a usage error."""
-    paginate = bool(args.paginate) and args.marker is None
-    if not paginate:
-        used = [
-            flag
-            for flag, value in (
-                ("--starting-token", args.starting_token),
-                ("--page-size", args.page_size),
-            )
-            if value is not None
-        ]
-        if used:
-            raise UsageError(
-                f"Cannot specify --no-paginate along with pagination arguments: {', '.join(used)}"
-            )
-    return paginate
-
-
 def _print_pages(kit: Kit, title: str, pages: Any, args: argparse.Namespace, out: TextIO) -> None:
     """Every page as the AWS CLI prints a paginated result: ``text`` streamed page by page
     (the result key only), ``json``/``table`` as one merged result; then ``NextToken``."""
@@ -153,7 +133,7 @@ def _run_listing(
 ) -> int:
     kit.output_format(args)  # a bad --output or --query fails before any request
     kit.query(args)
-    paginate = _check_paging(args)
+    paginate = check_paging(args)
     with kit.client(args) as client:
         if not paginate:
             _print_one(kit, title, one(client, args.marker, args.max_items), args, out)
