@@ -293,3 +293,37 @@ def test_sync_and_async_clients_create_and_get() -> None:
             return await aclient.get_invalidation_for_distribution_tenant("dt_1", inv.id)
 
     assert anyio.run(main) == inv
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_lost_201_on_the_wire_leaves_one_invalidation(driver: str) -> None:
+    """Over loopback, the fake creates the invalidation and resets the connection instead of
+    answering 201: the client's retry sends the same CallerReference and gets that very
+    invalidation back; the tenant has one invalidation, not two."""
+    from cfinval.testing import FakeCloudFront, Fault
+
+    fake = FakeCloudFront()
+    fake.add_tenant("dt_lost")
+    fake.add_fault(Fault.reset(), operation="CreateInvalidationForDistributionTenant", count=1)
+    with fake.serve() as server:
+        options: dict[str, Any] = {"endpoint_url": server.endpoint_url, "region": "us-east-1"}
+        if driver == "sync":
+            with cfinval.Client(FAKE_CREDENTIALS, **options) as client:
+                created = client.create_invalidation_for_distribution_tenant("dt_lost", ["/*"])
+                listed = client.list_invalidations_for_distribution_tenant("dt_lost")
+        else:
+            import anyio
+
+            async def main() -> tuple[cfinval.Invalidation, cfinval.InvalidationList]:
+                async with cfinval.AsyncClient(FAKE_CREDENTIALS, **options) as client:
+                    made = await client.create_invalidation_for_distribution_tenant(
+                        "dt_lost", ["/*"]
+                    )
+                    return made, await client.list_invalidations_for_distribution_tenant("dt_lost")
+
+            created, listed = anyio.run(main)
+    assert created.attempts == 2
+    assert [item.id for item in listed.items] == [created.id]
+    creates = [r for r in fake.requests if r.method == "POST"]
+    assert len(creates) == 2
+    assert creates[0].body == creates[1].body
