@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -327,3 +328,55 @@ def test_a_seed_file_nested_too_deeply_exits_252_in_one_line(
     err = capsys.readouterr().err
     assert "JSON nested too deeply" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("target", "body"),
+    [
+        (
+            "/2020-05-31/distribution-tenant/dt_1/invalidation",
+            b'<InvalidationBatch xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+            b"<Paths><Quantity>" + b"9" * 5000 + b"</Quantity><Items><Path>/x</Path></Items>"
+            b"</Paths><CallerReference>r</CallerReference></InvalidationBatch>",
+        ),
+        (
+            "/2020-05-31/distribution-tenants",
+            b'<ListDistributionTenantsRequest xmlns="http://cloudfront.amazonaws.com/doc/'
+            b'2020-05-31/"><MaxItems>'
+            + b"9" * 5000
+            + b"</MaxItems></ListDistributionTenantsRequest>",
+        ),
+    ],
+    ids=["Quantity", "MaxItems"],
+)
+def test_a_number_of_thousands_of_digits_is_a_400_not_a_traceback(
+    target: str, body: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeCloudFront(verify_signatures=False)
+    fake.add_tenant("dt_1")
+    with fake.serve() as server:
+        head = (
+            f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        answer = _exchange(server.endpoint_url, head.encode() + body)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"<Code>InvalidArgument</Code>" in answer
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_body_shorter_than_its_length_holds_a_handler_only_until_the_idle_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cfinval.testing import _server
+
+    monkeypatch.setattr(_server, "IDLE_TIMEOUT", 0.2)
+    fake = FakeCloudFront(verify_signatures=False)
+    with fake.serve() as server:
+        started = time.monotonic()
+        # 1,000 bytes announced, 10 sent: the server gives up after its idle timeout and
+        # closes the connection (before the client's own 5 s timeout)
+        answer = _exchange(server.endpoint_url, _request("Content-Length: 1000", body=b"x" * 10))
+        assert time.monotonic() - started < 3.0
+    assert b"201" not in answer
+    assert fake.requests == []

@@ -194,7 +194,9 @@ def parse_batch(body: bytes) -> tuple[tuple[str, ...], str]:
     if len(reference) > _MAX_REFERENCE or _CONTROL.search(reference):
         raise BodyError(400, "InvalidArgument", "The CallerReference is not valid.")
     quantity = paths_node.get("Quantity")
-    if not isinstance(quantity, str) or not re.fullmatch(r"\s*\d+\s*", quantity):
+    # (at most 9 digits: a longer number is no count of paths, and int() of thousands of
+    # digits would raise instead of answering)
+    if not isinstance(quantity, str) or not re.fullmatch(r"\s*\d{1,9}\s*", quantity):
         raise BodyError(400, "InvalidArgument", "Paths must have a Quantity (an integer).")
     items_node: Any = paths_node.get("Items")
     if items_node is None:

@@ -36,6 +36,10 @@ MAX_REQUEST_BODY = 1024 * 1024
 
 #: How long a client may take over the TLS handshake before the server gives up on it.
 _HANDSHAKE_TIMEOUT = 10.0
+#: How long a connection may stay silent (between requests, or inside one: a body shorter than
+#: its Content-Length) before the server closes it: a slow or stuck client holds a handler
+#: thread for this long at most.
+IDLE_TIMEOUT = 60.0
 #: How long stopping waits, in all, for the connection handlers to end once their connections
 #: are closed (they end at once; only a responder that ignores the stop holds one up).
 _HANDLER_JOIN_TIMEOUT = 2.0
@@ -64,6 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.do_handshake()
             self.request.settimeout(None)
         super().setup()
+        self.connection.settimeout(IDLE_TIMEOUT)
 
     def do_GET(self) -> None:
         self._serve()

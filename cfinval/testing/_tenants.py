@@ -235,7 +235,7 @@ def _text(node: Mapping[str, Any], key: str) -> str | None:
 def _max_items(raw: str | None, default: int, limit: int) -> int:
     if raw is None:
         return default
-    if not re.fullmatch(r"\d+", raw.strip()) or not 1 <= int(raw) <= limit:
+    if not re.fullmatch(r"\d{1,9}", raw.strip()) or not 1 <= int(raw) <= limit:
         raise BodyError(400, "InvalidArgument", f"MaxItems must be an integer from 1 to {limit}.")
     return int(raw)
 
