@@ -183,3 +183,32 @@ def test_bad_arguments_exit_252_with_one_line(
     assert (code, out) == (252, "")
     assert message in err
     assert err.count("\n") == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            *LIST,
+            "--association-filter",
+            "ConnectionGroupId=cg_2EXAMPLE,DistributionId=E2BBBBEXAMPLE",
+        ],
+        [*LIST, "--association-filter", "{}", "--page-size", "4"],
+        [*LIST, "--association-filter", '{"ConnectionGroupId": "cg_1EXAMPLE"}', "--page-size", "2"],
+    ],
+    ids=["reversed", "empty", "paged"],
+)
+def test_paginated_requests_are_the_aws_clis_bytes(
+    server: tuple[str, Path], args: list[str]
+) -> None:
+    """Every page's request body, as the AWS CLI sends it: the filter's keys in the order given
+    and an empty filter as an empty element, not rebuilt."""
+    url, tmp = server
+    bodies = []
+    for run in (run_cfinval, run_aws):
+        before = len(FAKE.requests)
+        code, _out, err = run(url, tmp, args)
+        assert code == 0, err
+        bodies.append([r.body for r in list(FAKE.requests)[before:]])
+    assert bodies[0] == bodies[1]
+    assert bodies[0]

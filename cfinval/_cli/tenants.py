@@ -149,7 +149,6 @@ def _cmd_list_tenants(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
     if args.association_filter is not None:
         association = load_structure("--association-filter", args.association_filter, _FILTER_SHAPE)
     ListTenants.validate(association)  # typed errors (unknown keys, non-strings) before I/O
-    fields = association or {}
     return _run_listing(
         kit,
         args,
@@ -158,12 +157,10 @@ def _cmd_list_tenants(kit: Kit, args: argparse.Namespace, out: TextIO) -> int:
         lambda client, marker, size: client.list_distribution_tenants(
             AssociationFilter=association, Marker=marker, MaxItems=size
         ),
-        lambda client: client.paginate_distribution_tenants(
-            distribution_id=fields.get("DistributionId"),
-            connection_group_id=fields.get("ConnectionGroupId"),
-            page_size=args.page_size,
-            max_items=args.max_items,
-            starting_token=args.starting_token,
+        # the filter as given: its keys' order and an empty {} go on the wire as the AWS CLI
+        # sends them, page after page
+        lambda client: client._tenant_pages(
+            association, args.page_size, args.max_items, args.starting_token
         ),
     )
 

@@ -88,7 +88,18 @@ class TenantMethods(Generic[TenantPages, TenantItems]):
         continues (botocore's token: boto3 and the AWS CLI resume from it, and theirs work
         here as ``starting_token``)."""
         filter_ = _association_filter(distribution_id, connection_group_id)
-        plan = self._tenant_plan(filter_, page_size, max_items, starting_token)
+        return self._tenant_pages(filter_, page_size, max_items, starting_token)
+
+    def _tenant_pages(
+        self,
+        AssociationFilter: Mapping[str, object] | None,
+        page_size: object,
+        max_items: object,
+        starting_token: object,
+    ) -> TenantPages:
+        """The pages of ``ListDistributionTenants`` for an ``AssociationFilter`` as given (its
+        keys in their order, ``{}`` sent as an empty element: the AWS CLI's request bytes)."""
+        plan = self._tenant_plan(AssociationFilter, page_size, max_items, starting_token)
         state = PaginationState()
         return cast(
             TenantPages,
