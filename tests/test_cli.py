@@ -565,3 +565,18 @@ def test_a_closed_pipe_ends_quietly(url: str) -> None:
     process.stderr.close()
     assert code == 0
     assert b"Traceback" not in err
+
+
+def test_ids_from_stdin_that_are_not_utf8_are_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"dt_1\n\xff\xfe\n"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code = main(["audit", "--ids-file", "-", "--endpoint-url", "http://127.0.0.1:9"])
+    _, err = capsys.readouterr()
+    assert code == 252
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot read --ids-file -" in err
+    assert "Traceback" not in err

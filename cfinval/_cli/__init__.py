@@ -477,14 +477,14 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _read_ids(path: str) -> list[str]:
-    if path == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        try:
+    try:
+        if path == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
             with open(path, encoding="utf-8") as handle:
                 lines = handle.read().splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --ids-file {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --ids-file {path}: {exc}") from None
     ids = [line.strip() for line in lines]
     return [line for line in ids if line and not line.startswith("#")]
 
