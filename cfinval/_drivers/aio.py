@@ -275,10 +275,20 @@ class AsyncClient(
 
         return start_async(self, options)
 
-    async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
-        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
-        found = self.iter_distribution_tenants(distribution_id=distribution_id)
-        return [tenant.id async for tenant in found]
+    async def _distribution_tenant_ids(
+        self, distribution_id: str, deadline: float | None = None, timeout: float | None = None
+    ) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page); the
+        run's ``deadline`` (monotonic) bounds the listing too."""
+        from .deploy import listing_deadline
+
+        ids: list[str] = []
+        async for tenant in self.iter_distribution_tenants(distribution_id=distribution_id):
+            ids.append(tenant.id)
+            listing_deadline(
+                distribution_id, len(ids), self._session.monotonic(), deadline, timeout
+            )
+        return ids
 
     async def _fan_out(self, scheduler: Scheduler[R]) -> AsyncIterator[R]:
         import anyio
