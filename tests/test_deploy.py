@@ -550,20 +550,27 @@ def test_duplicate_tenant_ids_are_invalidated_once() -> None:
     assert waiting.max_running == 32
 
 
-def test_the_gate_backs_off_with_each_refusal_and_opens_on_a_completion() -> None:
+def test_the_gate_backs_off_with_each_round_of_refusals_and_opens_on_a_completion() -> None:
     gate = InFlightGate(base_delay=5.0, max_delay=60.0, random=lambda: 1.0)
     assert gate.wait_time(0.0) == 0.0
-    gate.refused(0.0)
+    for _ in range(8):  # eight creates sent together, refused together: one round
+        gate.refused(0.0)
     assert gate.wait_time(0.0) == 5.0
-    gate.refused(1.0)
-    assert gate.wait_time(1.0) == 10.0
+    assert gate.streak == 1
+    gate.refused(5.0)  # the gate opened, the next create was refused: the second round
+    assert gate.wait_time(5.0) == 10.0
+    gate.refused(6.0)  # while closed: the same round (its jitter may extend it)
+    assert gate.wait_time(6.0) == 10.0
+    assert gate.streak == 2
+    now = 15.0
     for _ in range(10):
-        gate.refused(1.0)
-    assert gate.wait_time(1.0) == 60.0
-    gate.completed(2.0)
-    assert gate.wait_time(2.0) == 0.0
+        gate.refused(now)
+        now += gate.wait_time(now)
+    assert gate.wait_time(now - 60.0) == 60.0
+    gate.completed(now)
+    assert gate.wait_time(now) == 0.0
     assert gate.streak == 0
-    assert gate.refusals == 12
+    assert gate.refusals == 20
 
 
 # --- the deadline bounds the whole run ---------------------------------------------------------
@@ -712,3 +719,32 @@ def test_polling_goes_on_after_network_and_5xx_errors_until_completed() -> None:
             PATHS, tenant_ids=ids, wait=True, poll=5, concurrency=1
         ).report()
     assert report.counts() == {"Completed": 3}, [str(r.error) for r in report.failed]
+
+
+@pytest.mark.parametrize("error", [SystemExit(3), KeyboardInterrupt()])
+def test_a_worker_that_raises_a_base_exception_hands_it_to_the_consumer_sync_and_async(
+    error: BaseException, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cfinval._core import deploy
+
+    def broken(*args: Any) -> Any:
+        raise error
+        yield  # a generator, as a flow is
+
+    monkeypatch.setattr(deploy, "invalidation_flow", broken)
+    clock = Clock()
+    fake, ids = fleet(3, clock)
+    with client_for(Wire(fake), clock) as client, pytest.raises(type(error)):
+        list(client.invalidate_tenants(PATHS, tenant_ids=ids))
+
+    async def deploy_async() -> str:
+        async with async_client_for(Wire(fake), clock) as client:
+            try:
+                await client.invalidate_tenants(PATHS, tenant_ids=ids).report()
+            except type(error):
+                return "raised where the run is consumed"
+        return "not raised"
+
+    # Not out of the event loop past the consumer (asyncio's way for a task's BaseException).
+    assert asyncio.run(deploy_async()) == "raised where the run is consumed"
+    assert fake.served == 0

@@ -172,7 +172,8 @@ class InFlightGate:
     """The in-flight limits of one run's distribution, as its tenants learn them (thread-safe).
 
     ``TooManyInvalidationsInProgress`` closes the gate for ``base_delay * 2**(n-1)`` seconds
-    (``n``: refusals in a row, at most ``max_delay``, jittered to 50-100 %); a create that
+    (``n``: rounds refused in a row, at most ``max_delay``, jittered to 50-100 %; refusals
+    that arrive while the gate is closed, of creates sent together, are one round); a create that
     succeeds ends the streak; one of the run's invalidations seen ``Completed`` opens it.
     One gate per run: its tenants are taken to share a distribution (as with
     ``distribution_id=``); ``tenant_ids=`` of several distributions share it all the same,
@@ -193,7 +194,8 @@ class InFlightGate:
     def refused(self, now: float) -> None:
         with self._lock:
             self.refusals += 1
-            self.streak += 1
+            if now >= self.open_at:  # a new round; refusals while closed belong to this one
+                self.streak += 1
             ceiling = min(self.max_delay, self.base_delay * 2.0 ** min(self.streak - 1, 30))
             self.open_at = max(self.open_at, now + ceiling * (0.5 + 0.5 * self.random()))
 

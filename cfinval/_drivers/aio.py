@@ -300,10 +300,17 @@ class AsyncClient(
         send, receive = anyio.create_memory_object_stream(math.inf)
         tasks: dict[int, _Task] = {}
 
+        cancelled = anyio.get_cancelled_exc_class()
+
         async def work(key: int, flow: Flow[R]) -> None:
+            # As the sync driver's threads: whatever a flow raises (SystemExit and
+            # KeyboardInterrupt too) is handed to the consumer, who raises it where the run is
+            # consumed; only the cancellation of this worker (the consumer left) propagates.
             try:
                 result = await self._run(flow)
-            except Exception as exc:  # handed to the consumer, who raises it
+            except cancelled:
+                raise
+            except BaseException as exc:
                 send.send_nowait((key, None, exc))
             else:
                 send.send_nowait((key, result, None))

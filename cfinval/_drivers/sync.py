@@ -316,7 +316,10 @@ class Client(
                 done.put((key, run(flow, perform), None))
             except _Stopped:
                 pass
-            except BaseException as exc:  # handed to the consumer, who raises it
+            except BaseException as exc:
+                # Handed to the consumer, who raises it (the async driver's tasks do the
+                # same): a thread that died of SystemExit would leave the consumer waiting
+                # for its result for ever. (KeyboardInterrupt reaches the main thread only.)
                 done.put((key, None, exc))
 
         try:
