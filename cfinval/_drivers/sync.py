@@ -265,10 +265,14 @@ class Client(
         (the distribution's in-flight limits: 3,000 paths, 15 wildcard paths) makes the
         tenants wait and retry with the same reference. ``wait=True``: each tenant also
         polls its invalidation every ``poll`` seconds until it is ``Completed``. ``timeout``
-        (seconds, ``None``: none) bounds the whole run: a tenant still refused or in
-        progress then is reported failed. A tenant's failure (``EntityNotFound``,
-        ``AccessDenied``, the network, a timeout) is in its result, never raised; only
-        missing credentials stop the run.
+        (seconds, ``None``: none) bounds the whole run, the tenant listing included: no
+        create is sent after it; a tenant still refused, in progress or not sent then is
+        reported failed. A tenant's failure (``EntityNotFound``, ``AccessDenied``, the
+        network, a timeout) is in its result, never raised. A batch-level refusal
+        (``BatchTooLarge``...) is reported for the tenants not sent yet without sending it.
+        Credentials that fail (a refresh that was due, included) stop the run: every tenant
+        not done is reported failed with that error, then it is raised; ``.results`` and
+        ``.report()`` (``complete=False``) keep what was reported.
         """
         options = self._deploy_options(
             paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
