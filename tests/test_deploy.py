@@ -83,7 +83,7 @@ class Wire:
                 self.codes["reset"] += 1
             raise httpx.ReadError("[fake] connection reset by peer", request=request)
         code = str(reply.status)
-        if request.method == "POST":
+        if request.method == "POST" and request.url.path.endswith("/invalidation"):
             with self._lock:
                 self.creates += 1
         for name in ("Throttling", "TooManyInvalidationsInProgress"):
@@ -748,3 +748,39 @@ def test_a_worker_that_raises_a_base_exception_hands_it_to_the_consumer_sync_and
     # Not out of the event loop past the consumer (asyncio's way for a task's BaseException).
     assert asyncio.run(deploy_async()) == "raised where the run is consumed"
     assert fake.served == 0
+
+
+@pytest.mark.parametrize("timeout", [140.0, 170.0])
+def test_the_deadline_counts_from_before_the_tenant_listing(timeout: float) -> None:
+    clock = Clock()
+    fake = FakeCloudFront(clock=clock)
+    mine = [f"dt_mine{n:03d}" for n in range(250)]  # three pages of tenants
+    for tenant_id in mine:
+        fake.add_tenant(tenant_id, distribution_id="EDIST1")
+    wire = Wire(fake)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # each page of the listing takes 50 s, each create 10 s
+        clock.sleep(10.0 if "/distribution-tenant/" in request.url.path else 50.0)
+        return wire(request)
+
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        clock=clock,
+        sleep=clock.sleep,
+    ) as client:
+        run = client.invalidate_tenants(
+            PATHS, distribution_id="EDIST1", timeout=timeout, concurrency=1
+        )
+        if timeout < 150:  # the listing itself outlasts the deadline
+            with pytest.raises(cfinval.WaitTimeoutError, match="while listing the tenants"):
+                run.report()
+            assert wire.creates == 0
+            return
+        report = run.report()
+    # 150 s listing, then one create every 10 s until 170 s: two sent, the others not.
+    assert report.tenants == 250
+    assert wire.creates == 2
+    assert report.counts() == {"InProgress": 2, "Failed": 248}
+    assert all("before its create" in str(r.error) for r in report.failed)
