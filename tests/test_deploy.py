@@ -784,3 +784,31 @@ def test_the_deadline_counts_from_before_the_tenant_listing(timeout: float) -> N
     assert wire.creates == 2
     assert report.counts() == {"InProgress": 2, "Failed": 248}
     assert all("before its create" in str(r.error) for r in report.failed)
+
+
+def test_a_credential_failure_while_waiting_reports_the_invalidations_made() -> None:
+    clock = Clock()
+    fake, ids = fleet(6, clock, complete_after=None)  # never completes: every tenant polls
+    wire = Wire(fake)
+    calls = 0
+    lock = threading.Lock()
+
+    class Provider:
+        def load(self) -> cfinval.Credentials:
+            nonlocal calls
+            with lock:
+                calls += 1
+                if calls > 12:  # six creates, then a few polls
+                    raise cfinval.CredentialRetrievalError("assume-role", "STS answered 503")
+            expiry = datetime.datetime.fromtimestamp(clock() + 300, datetime.timezone.utc)
+            return attrs.evolve(FAKE_CREDENTIALS, expiration=expiry)
+
+    with client_for(wire, clock, credentials=Provider(), sleep=held(clock, wire, 6)) as client:
+        run = client.invalidate_tenants(PATHS, tenant_ids=ids, wait=True, poll=5, concurrency=6)
+        with pytest.raises(cfinval.CredentialRetrievalError) as caught:
+            run.report()
+    assert len(run.results) == 6
+    for result in run.results:
+        assert result.error is caught.value
+        assert result.invalidation is not None  # created before: kept in the report
+        assert created(fake, result.tenant_id) == [result.invalidation.id]
