@@ -44,8 +44,10 @@ DESCRIPTION = (
     "Tenant T is sent CallerReference PREFIX-T: run again with the report's CallerReference "
     "as --caller-reference and nothing is created twice. --wait also waits until every "
     "invalidation is Completed. Exit codes: 0 all succeeded, 254 some tenants failed (the "
-    "service said no), 255 some failed otherwise (timeout, network), 130 interrupted (the "
-    "report so far is printed)."
+    "service said no), 255 some failed otherwise (timeout, network), 130 interrupted; on "
+    "Ctrl+C or another error (credentials failing mid-run) the report so far and the "
+    "--caller-reference that resumes it are printed first. A generated prefix is printed on "
+    "stderr before anything is sent. A distribution with no tenants: 0 and a warning."
 )
 
 
