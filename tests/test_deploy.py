@@ -4,11 +4,14 @@ throttling and the in-flight limits, in virtual time; resumable; partial failure
 from __future__ import annotations
 
 import asyncio
+import datetime
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -60,6 +63,7 @@ class Wire:
     def __init__(self, fake: FakeCloudFront, hold_gets: bool = False) -> None:
         self.fake = fake
         self.codes: Counter[str] = Counter()
+        self.creates = 0  # answered
         self._lock = threading.Lock()
         #: With ``hold_gets``, Gets wait until a create was refused for the in-flight limits:
         #: the first tenants' invalidations stay in progress while the others create (a
@@ -79,6 +83,9 @@ class Wire:
                 self.codes["reset"] += 1
             raise httpx.ReadError("[fake] connection reset by peer", request=request)
         code = str(reply.status)
+        if request.method == "POST" and request.url.path.endswith("/invalidation"):
+            with self._lock:
+                self.creates += 1
         for name in ("Throttling", "TooManyInvalidationsInProgress"):
             if name.encode() in reply.body:
                 code = name
@@ -98,13 +105,27 @@ def fleet(count: int, clock: Clock, **options: Any) -> tuple[FakeCloudFront, lis
 
 
 def client_for(wire: Wire, clock: Clock, **options: Any) -> cfinval.Client:
+    options.setdefault("sleep", clock.sleep)
     return cfinval.Client(
-        FAKE_CREDENTIALS,
+        options.pop("credentials", FAKE_CREDENTIALS),
         http_client=httpx.Client(transport=httpx.MockTransport(wire)),
         clock=clock,
-        sleep=clock.sleep,
         **options,
     )
+
+
+def held(clock: Clock, wire: Wire, creates: int) -> Callable[[float], None]:
+    """A sleep that first waits (for real, briefly) until ``creates`` creates were answered:
+    a sleeping tenant does not run ahead in virtual time before the others have started (a
+    sleeping one is parked, so the others may start meanwhile)."""
+
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + 10
+        while wire.creates < creates and time.monotonic() < deadline:
+            time.sleep(0.001)
+        clock.sleep(seconds)
+
+    return sleep
 
 
 def async_client_for(wire: Wire, clock: Clock, **options: Any) -> cfinval.AsyncClient:
@@ -369,16 +390,23 @@ def test_throttling_past_the_retries_is_resumed_and_a_failed_poll_keeps_the_inva
 def test_a_deadline_reports_the_tenants_still_refused_or_in_progress() -> None:
     clock = Clock()
     fake, ids = fleet(20, clock, complete_after=None)  # nothing ever completes
-    with client_for(Wire(fake), clock) as client:
+    wire = Wire(fake)
+    with client_for(wire, clock, sleep=held(clock, wire, 16)) as client:
         report = client.invalidate_tenants(
             PATHS, tenant_ids=ids, wait=True, poll=10, timeout=300, concurrency=4
         ).report()
     assert report.tenants == len(report.results) == 20
-    by_kind = Counter(type(r.error).__name__ for r in report.results)
-    # 15 wildcards in progress at most: 15 created and timed out waiting, 5 refused.
-    assert by_kind == {"WaitTimeoutError": 15, "TooManyInvalidationsInProgress": 5}
+    # 15 wildcards in progress at most: 15 created and timed out waiting, 5 refused (or, if
+    # they came after the deadline, not sent).
+    waited = [r for r in report.results if r.invalidation is not None]
+    assert len(waited) == 15
     for result in report.results:
-        if isinstance(result.error, cfinval.WaitTimeoutError):
+        if result.invalidation is None:
+            assert isinstance(
+                result.error, (cfinval.TooManyInvalidationsInProgress, cfinval.WaitTimeoutError)
+            )
+        else:
+            assert isinstance(result.error, cfinval.WaitTimeoutError)
             assert result.invalidation is not None
             assert result.invalidation.status == "InProgress"
             assert result.error.pending == (result.invalidation.id,)
@@ -522,17 +550,265 @@ def test_duplicate_tenant_ids_are_invalidated_once() -> None:
     assert waiting.max_running == 32
 
 
-def test_the_gate_backs_off_with_each_refusal_and_opens_on_a_completion() -> None:
+def test_the_gate_backs_off_with_each_round_of_refusals_and_opens_on_a_completion() -> None:
     gate = InFlightGate(base_delay=5.0, max_delay=60.0, random=lambda: 1.0)
     assert gate.wait_time(0.0) == 0.0
-    gate.refused(0.0)
+    for _ in range(8):  # eight creates sent together, refused together: one round
+        gate.refused(0.0)
     assert gate.wait_time(0.0) == 5.0
-    gate.refused(1.0)
-    assert gate.wait_time(1.0) == 10.0
+    assert gate.streak == 1
+    gate.refused(5.0)  # the gate opened, the next create was refused: the second round
+    assert gate.wait_time(5.0) == 10.0
+    gate.refused(6.0)  # while closed: the same round (its jitter may extend it)
+    assert gate.wait_time(6.0) == 10.0
+    assert gate.streak == 2
+    now = 15.0
     for _ in range(10):
-        gate.refused(1.0)
-    assert gate.wait_time(1.0) == 60.0
-    gate.completed(2.0)
-    assert gate.wait_time(2.0) == 0.0
+        gate.refused(now)
+        now += gate.wait_time(now)
+    assert gate.wait_time(now - 60.0) == 60.0
+    gate.completed(now)
+    assert gate.wait_time(now) == 0.0
     assert gate.streak == 0
-    assert gate.refusals == 12
+    assert gate.refusals == 20
+
+
+# --- the deadline bounds the whole run ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_the_deadline_bounds_the_run_and_nothing_is_created_after_it(wait: bool) -> None:
+    clock = Clock()
+    fake, ids = fleet(120, clock, complete_after=None)  # nothing ever completes
+    sent_after: list[str] = []
+    wire = Wire(fake)
+    start = clock()
+    deadline = start + 300
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and clock() > deadline:
+            sent_after.append(request.url.raw_path.decode())
+        return wire(request)
+
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        clock=clock,
+        sleep=held(clock, wire, 16),
+    ) as client:
+        report = client.invalidate_tenants(
+            PATHS, tenant_ids=ids, wait=wait, poll=10, timeout=300, concurrency=4
+        ).report()
+    # The run ends within the deadline and one call's worth (a call's own retries: seconds).
+    assert clock.latest - start <= 300 + 30
+    assert sent_after == []
+    assert report.tenants == len(report.results) == 120
+    assert sum(len(created(fake, t)) for t in ids) == 15
+    late = [r for r in report.results if isinstance(r.error, cfinval.WaitTimeoutError)]
+    never = [r for r in late if r.invalidation is None]
+    assert never, Counter(type(r.error).__name__ for r in report.results)
+    for result in never:
+        assert "deadline" in str(result.error)
+        assert "before its create" in str(result.error)
+        assert result.error.pending == ()  # type: ignore[union-attr]
+
+
+# --- what stops a run: credentials, the batch ----------------------------------------------------
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_a_credential_failure_mid_run_reports_every_tenant_then_raises(use_async: bool) -> None:
+    clock = Clock()
+    fake, ids = fleet(40, clock, complete_after=60.0)
+    wire = Wire(fake)
+    calls = 0
+    lock = threading.Lock()
+
+    def credentials() -> cfinval.Credentials:  # STS fails on the 11th refresh, and after
+        nonlocal calls
+        with lock:
+            calls += 1
+            if calls > 10:
+                raise cfinval.CredentialRetrievalError("assume-role", "STS answered 503")
+        # 5 minutes left: within the mandatory refresh window, so every call refreshes
+        expiry = datetime.datetime.fromtimestamp(clock() + 300, datetime.timezone.utc)
+        return attrs.evolve(FAKE_CREDENTIALS, expiration=expiry)
+
+    class Provider:
+        def load(self) -> cfinval.Credentials:
+            return credentials()
+
+    def check(run: Any, error: BaseException) -> None:
+        assert isinstance(error, cfinval.CredentialRetrievalError)
+        assert len(run.results) == 40  # every tenant reported: none in flight is lost
+        sent = [r for r in run.results if r.ok]
+        stopped = [r for r in run.results if not r.ok]
+        assert len(sent) == 10
+        assert all(r.error is error for r in stopped)
+        assert all(created(fake, r.tenant_id) == [] for r in stopped)
+        assert wire.creates == 10  # nothing sent after the failure
+
+    if not use_async:
+        with client_for(wire, clock, credentials=Provider()) as client:
+            run = client.invalidate_tenants(PATHS, tenant_ids=ids, concurrency=1)
+            with pytest.raises(cfinval.CredentialRetrievalError) as caught:
+                run.report()
+            check(run, caught.value)
+            partial = run.report()  # after the error: what was reported
+            assert not partial.complete
+            assert len(partial.results) == 40
+        return
+
+    async def deploy() -> None:
+        async with cfinval.AsyncClient(
+            Provider(),
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(wire)),
+            clock=clock,
+            sleep=clock.asleep,
+        ) as client:
+            run = client.invalidate_tenants(PATHS, tenant_ids=ids, concurrency=1)
+            with pytest.raises(cfinval.CredentialRetrievalError) as caught:
+                await run.report()
+            check(run, caught.value)
+            assert not (await run.report()).complete
+
+    asyncio.run(deploy())
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        (Fault.error(413, "BatchTooLarge"), "BatchTooLarge"),
+        (Fault.error(400, "InconsistentQuantities"), "InconsistentQuantities"),
+        (Fault.error(400, "InvalidArgument"), "InvalidArgument"),
+    ],
+)
+def test_a_batch_level_error_is_sent_a_few_times_not_once_per_tenant(
+    fault: Fault, code: str
+) -> None:
+    clock = Clock()
+    fake, ids = fleet(500, clock)
+    fake.add_fault(fault, operation=CREATE)
+    wire = Wire(fake)
+    with client_for(wire, clock) as client:
+        report = client.invalidate_tenants(PATHS, tenant_ids=ids, concurrency=4).report()
+    assert report.tenants == len(report.results) == 500
+    assert report.counts() == {"Failed": 500}
+    assert {r.error.code for r in report.results} == {code}  # type: ignore[union-attr]
+    assert fake.served <= 4 + 1  # the tenants in flight, and a second InvalidArgument
+    assert sum(len(created(fake, t)) for t in ids) == 0
+
+
+def test_an_invalid_argument_for_one_tenant_stops_no_other() -> None:
+    clock = Clock()
+    fake, ids = fleet(20, clock)
+    fake.add_fault(Fault.error(400, "InvalidArgument"), count=1, operation=CREATE)
+    with client_for(Wire(fake), clock) as client:
+        report = client.invalidate_tenants(PATHS, tenant_ids=ids, concurrency=1).report()
+    assert report.counts() == {"InProgress": 19, "Failed": 1}
+
+
+def test_polling_goes_on_after_network_and_5xx_errors_until_completed() -> None:
+    clock = Clock()
+    fake, ids = fleet(3, clock, complete_after=None, complete_after_gets=3)
+    fake.add_fault(Fault.reset(), start=1, count=1, operation=GET)
+    fake.add_fault(Fault.error(500, "InternalError"), start=2, count=1, operation=GET)
+    fake.add_fault(Fault.error(503, "ServiceUnavailable"), start=3, count=1, operation=GET)
+    with client_for(Wire(fake), clock, max_attempts=1) as client:  # no retry inside a call
+        report = client.invalidate_tenants(
+            PATHS, tenant_ids=ids, wait=True, poll=5, concurrency=1
+        ).report()
+    assert report.counts() == {"Completed": 3}, [str(r.error) for r in report.failed]
+
+
+@pytest.mark.parametrize("error", [SystemExit(3), KeyboardInterrupt()])
+def test_a_worker_that_raises_a_base_exception_hands_it_to_the_consumer_sync_and_async(
+    error: BaseException, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cfinval._core import deploy
+
+    def broken(*args: Any) -> Any:
+        raise error
+        yield  # a generator, as a flow is
+
+    monkeypatch.setattr(deploy, "invalidation_flow", broken)
+    clock = Clock()
+    fake, ids = fleet(3, clock)
+    with client_for(Wire(fake), clock) as client, pytest.raises(type(error)):
+        list(client.invalidate_tenants(PATHS, tenant_ids=ids))
+
+    async def deploy_async() -> str:
+        async with async_client_for(Wire(fake), clock) as client:
+            try:
+                await client.invalidate_tenants(PATHS, tenant_ids=ids).report()
+            except type(error):
+                return "raised where the run is consumed"
+        return "not raised"
+
+    # Not out of the event loop past the consumer (asyncio's way for a task's BaseException).
+    assert asyncio.run(deploy_async()) == "raised where the run is consumed"
+    assert fake.served == 0
+
+
+@pytest.mark.parametrize("timeout", [140.0, 170.0])
+def test_the_deadline_counts_from_before_the_tenant_listing(timeout: float) -> None:
+    clock = Clock()
+    fake = FakeCloudFront(clock=clock)
+    mine = [f"dt_mine{n:03d}" for n in range(250)]  # three pages of tenants
+    for tenant_id in mine:
+        fake.add_tenant(tenant_id, distribution_id="EDIST1")
+    wire = Wire(fake)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # each page of the listing takes 50 s, each create 10 s
+        clock.sleep(10.0 if "/distribution-tenant/" in request.url.path else 50.0)
+        return wire(request)
+
+    with cfinval.Client(
+        FAKE_CREDENTIALS,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        clock=clock,
+        sleep=clock.sleep,
+    ) as client:
+        run = client.invalidate_tenants(
+            PATHS, distribution_id="EDIST1", timeout=timeout, concurrency=1
+        )
+        if timeout < 150:  # the listing itself outlasts the deadline
+            with pytest.raises(cfinval.WaitTimeoutError, match="while listing the tenants"):
+                run.report()
+            assert wire.creates == 0
+            return
+        report = run.report()
+    # 150 s listing, then one create every 10 s until 170 s: two sent, the others not.
+    assert report.tenants == 250
+    assert wire.creates == 2
+    assert report.counts() == {"InProgress": 2, "Failed": 248}
+    assert all("before its create" in str(r.error) for r in report.failed)
+
+
+def test_a_credential_failure_while_waiting_reports_the_invalidations_made() -> None:
+    clock = Clock()
+    fake, ids = fleet(6, clock, complete_after=None)  # never completes: every tenant polls
+    wire = Wire(fake)
+    calls = 0
+    lock = threading.Lock()
+
+    class Provider:
+        def load(self) -> cfinval.Credentials:
+            nonlocal calls
+            with lock:
+                calls += 1
+                if calls > 12:  # six creates, then a few polls
+                    raise cfinval.CredentialRetrievalError("assume-role", "STS answered 503")
+            expiry = datetime.datetime.fromtimestamp(clock() + 300, datetime.timezone.utc)
+            return attrs.evolve(FAKE_CREDENTIALS, expiration=expiry)
+
+    with client_for(wire, clock, credentials=Provider(), sleep=held(clock, wire, 6)) as client:
+        run = client.invalidate_tenants(PATHS, tenant_ids=ids, wait=True, poll=5, concurrency=6)
+        with pytest.raises(cfinval.CredentialRetrievalError) as caught:
+            run.report()
+    assert len(run.results) == 6
+    for result in run.results:
+        assert result.error is caught.value
+        assert result.invalidation is not None  # created before: kept in the report
+        assert created(fake, result.tenant_id) == [result.invalidation.id]

@@ -95,8 +95,8 @@ def test_wait_reports_completed_and_a_timeout_exits_255(
     capsys: pytest.CaptureFixture[str], fake: FakeCloudFront, url: str
 ) -> None:
     base = [CMD, "--endpoint-url", url, "--tenant-ids", "dt_1", "dt_2", "--paths", "/a"]
-    # No real waiting: a deadline of zero ends the wait before its first poll.
-    code, report, _ = run(capsys, *base, "--wait", "--timeout", "0")
+    # A short deadline: the poll's sleep ends with it (0.2 s, not 60), then the wait.
+    code, report, _ = run(capsys, *base, "--wait", "--timeout", "0.2", "--poll", "60")
     assert code == 255
     assert report["Counts"] == {"Failed": 2}
     assert {r["Error"]["Code"] for r in report["Results"]} == {"WaitTimeoutError"}
@@ -231,3 +231,73 @@ def test_distribution_id_covers_every_tenant_of_the_distribution(
     assert sorted(r["DistributionTenantId"] for r in report["Results"]) == sorted(distribution)
     assert report["Counts"] == {"InProgress": 3, "Failed": 1}
     assert fake.listing("dt_elsewhere") == []
+
+
+def test_a_credential_failure_mid_run_prints_the_report_and_the_resume_hint(
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeCloudFront,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cfinval
+
+    real = cfinval.Client.invalidate_tenants
+    calls = 0
+
+    def flaky(self: cfinval.Client, *args: Any, **kwargs: Any) -> Any:
+        run = real(self, *args, **kwargs)
+        generate = run._results
+
+        def results() -> Any:
+            nonlocal calls
+            for result in generate:
+                yield result
+                calls += 1
+                if calls == 1:  # after the first tenant: STS fails while refreshing
+                    raise cfinval.CredentialRetrievalError("assume-role", "STS answered 503")
+
+        run._results = results()
+        return run
+
+    monkeypatch.setattr(cfinval.Client, "invalidate_tenants", flaky)
+    args = [CMD, "--endpoint-url", url, "--tenant-ids", "dt_1", "dt_2", "dt_3", "--paths", "/"]
+    code = main([*args, "--concurrency", "1"])
+    out, err = capsys.readouterr()
+    assert code == 255  # the AWS CLI's code for a credential source that failed
+    report = json.loads(out)
+    assert report["Complete"] is False
+    assert len(report["Results"]) == 1
+    prefix = report["CallerReference"]
+    lines = err.strip().splitlines()
+    assert (
+        lines[0] == f"CallerReference prefix: {prefix} (to resume with --caller-reference {prefix})"
+    )
+    assert f"Stopped: resume with --caller-reference {prefix}" in err
+    assert "Error when retrieving credentials from assume-role: STS answered 503" in lines[-1]
+
+
+def test_a_distribution_without_tenants_warns(
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeCloudFront,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cfinval
+
+    # (the fake knows a distribution by its tenants: the listing is made empty here)
+    listed: list[str] = []
+
+    def no_tenants(self: cfinval.Client, distribution_id: str, *args: Any) -> list[str]:
+        listed.append(distribution_id)
+        return []
+
+    monkeypatch.setattr(cfinval.Client, "_distribution_tenant_ids", no_tenants)
+    code, report, err = run(
+        capsys, CMD, "--endpoint-url", url, "--distribution-id", "E2EMPTY", "--paths", "/"
+    )
+    assert code == 0
+    assert report["Tenants"] == 0
+    assert report["Complete"] is True
+    assert "warning: distribution E2EMPTY has no tenants: nothing was invalidated" in err
+    assert listed == ["E2EMPTY"]
+    assert fake.served == 0

@@ -11,7 +11,11 @@ every tenant succeeded; 254 some tenants failed and every failure was the servic
 (``EntityNotFound``, ``AccessDenied``, ``TooManyInvalidationsInProgress`` at the deadline...);
 255 some failed otherwise (a timeout waiting, the network); 130 interrupted, after printing
 the report so far (``"Complete": false``): run again with the printed ``CallerReference`` to
-resume without creating anything twice.
+resume without creating anything twice. On any other error (credentials that fail mid-run,
+the tenant listing refused...) the report so far and the same hint come first, then the
+error's line and exit code. A generated prefix is printed on stderr before anything is sent,
+so a run killed outright can be resumed too. A distribution with no tenants exits 0 with a
+warning on stderr (the service answers ``EntityNotFound`` for one that does not exist).
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ DESCRIPTION = (
     "Tenant T is sent CallerReference PREFIX-T: run again with the report's CallerReference "
     "as --caller-reference and nothing is created twice. --wait also waits until every "
     "invalidation is Completed. Exit codes: 0 all succeeded, 254 some tenants failed (the "
-    "service said no), 255 some failed otherwise (timeout, network), 130 interrupted (the "
-    "report so far is printed)."
+    "service said no), 255 some failed otherwise (timeout, network), 130 interrupted; on "
+    "Ctrl+C or another error (credentials failing mid-run) the report so far and the "
+    "--caller-reference that resumes it are printed first. A generated prefix is printed on "
+    "stderr before anything is sent. A distribution with no tenants: 0 and a warning."
 )
 
 
@@ -154,23 +160,39 @@ def run(args: argparse.Namespace, out: TextIO, *, cli: dict[str, Any]) -> int:
             poll=args.poll,
             timeout=args.timeout,
         )
+        hint = f"resume with --caller-reference {deployment.caller_reference}"
+        if args.caller_reference is None:  # generated: say it before anything is sent
+            _say(f"CallerReference prefix: {deployment.caller_reference} (to {hint})\n")
         failed = 0
         try:
             for result in deployment:
                 failed += not result.ok
                 progress.update(len(deployment.results), deployment.tenants, failed)
-        except KeyboardInterrupt:
+        except (Exception, KeyboardInterrupt) as exc:
+            # The report so far and how to resume, then the error's line and exit code.
             deployment.close()
             progress.end()
             _print(TITLE, deployment.report().to_json_dict(), fmt, query, out)
-            sys.stderr.write(
-                f"\nInterrupted: resume with --caller-reference {deployment.caller_reference}\n"
-            )
+            stopped = "Interrupted" if isinstance(exc, KeyboardInterrupt) else "Stopped"
+            _say(f"\n{stopped}: {hint}\n")
             raise
         progress.end()
         report = deployment.report()
     _print(TITLE, report.to_json_dict(), fmt, query, out)
+    if report.tenants == 0 and args.distribution_id is not None:
+        _say(
+            f"warning: distribution {args.distribution_id} has no tenants: "
+            "nothing was invalidated\n"
+        )
     return exit_code(report)
+
+
+def _say(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # stderr closed or None
+        pass
 
 
 def exit_code(report: cfinval.InvalidationReport) -> int:

@@ -17,11 +17,22 @@ everything that decides is here:
 * **waiting** (``wait=True``): each tenant polls ``GetInvalidationForDistributionTenant``
   every ``poll`` seconds until ``Completed``; a tenant waiting so is parked (others may
   start creating meanwhile).
-* **one deadline** for the run (``timeout``, on the monotonic clock): a tenant still refused
-  or still in progress when it passes is reported failed, with the last error or a
-  :class:`~cfinval.WaitTimeoutError`.
+* **one deadline** for the run (``timeout``, on the monotonic clock, from before the tenants
+  are listed): every sleep ends by it; a tenant not sent its create by then is reported
+  failed without sending it (its last refusal, else a :class:`~cfinval.WaitTimeoutError`
+  saying the deadline passed before its create); one still refused or in progress then, with
+  the last error or a :class:`~cfinval.WaitTimeoutError`. The run ends within ``timeout`` and
+  the calls in flight then (each bounded by its own retries).
 * **per-tenant results**: each tenant's outcome is a :class:`~cfinval.TenantInvalidation`,
-  never an exception; only :class:`~cfinval.NoCredentialsError` stops the run.
+  never an exception. Polling keeps going through throttling, 5xx and network failures
+  until the deadline. Two things stop the creates of the whole run: a batch-level error
+  (:data:`BATCH_ERROR_CODES`; ``InvalidArgument`` from two tenants before any create
+  succeeded): the other tenants are reported failed with it, unsent; and a credential
+  failure (:class:`~cfinval.NoCredentialsError`, including a
+  :class:`~cfinval.CredentialRetrievalError` from a refresh that was due: the resolver
+  already kept the current credentials through failed refreshes while it could): every
+  tenant not done is reported failed with it, nothing more is sent, and the run raises it
+  once all are reported.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from .._errors import (
     NoCredentialsError,
     ParamValidationError,
     TooManyInvalidationsInProgress,
+    TransportError,
     WaitTimeoutError,
 )
 from .._invalidation_models import Invalidation, TenantInvalidation
@@ -54,6 +66,7 @@ from .retry import is_throttling
 from .timeouts import seconds
 
 __all__ = [
+    "BATCH_ERROR_CODES",
     "MAX_PREFIX_LENGTH",
     "WAITING_PER_ACTIVE",
     "DeployOptions",
@@ -159,7 +172,8 @@ class InFlightGate:
     """The in-flight limits of one run's distribution, as its tenants learn them (thread-safe).
 
     ``TooManyInvalidationsInProgress`` closes the gate for ``base_delay * 2**(n-1)`` seconds
-    (``n``: refusals in a row, at most ``max_delay``, jittered to 50-100 %); a create that
+    (``n``: rounds refused in a row, at most ``max_delay``, jittered to 50-100 %; refusals
+    that arrive while the gate is closed, of creates sent together, are one round); a create that
     succeeds ends the streak; one of the run's invalidations seen ``Completed`` opens it.
     One gate per run: its tenants are taken to share a distribution (as with
     ``distribution_id=``); ``tenant_ids=`` of several distributions share it all the same,
@@ -180,7 +194,8 @@ class InFlightGate:
     def refused(self, now: float) -> None:
         with self._lock:
             self.refusals += 1
-            self.streak += 1
+            if now >= self.open_at:  # a new round; refusals while closed belong to this one
+                self.streak += 1
             ceiling = min(self.max_delay, self.base_delay * 2.0 ** min(self.streak - 1, 30))
             self.open_at = max(self.open_at, now + ceiling * (0.5 + 0.5 * self.random()))
 
@@ -194,11 +209,33 @@ class InFlightGate:
             self.open_at = min(self.open_at, now)
 
 
+#: Error codes of ``CreateInvalidationForDistributionTenant`` that are about the batch (the
+#: same for every tenant of a run): after the first one, no other tenant is sent a create.
+BATCH_ERROR_CODES = frozenset({"BatchTooLarge", "InconsistentQuantities", "MissingBody"})
+#: ``InvalidArgument`` may also be about one tenant (its Id, its ``CallerReference``): it
+#: stops the run only when this many tenants got it and no create of the run succeeded.
+INVALID_ARGUMENT_STOPS_AFTER = 2
+
+
 class Deployment:
     """One run of the deploy step over ``tenant_ids``: a :class:`~.fanout.FanOut` whose
-    flows create (and with ``wait``, wait for) each tenant's invalidation."""
+    flows create (and with ``wait``, wait for) each tenant's invalidation.
 
-    __slots__ = ("deadline", "gate", "options", "tenant_ids")
+    What its tenants share besides the gate: the deadline, and what stops the run (the
+    batch refused, credentials gone): tenants not sent their create yet are then reported
+    failed without sending it."""
+
+    __slots__ = (
+        "_invalid_arguments",
+        "_lock",
+        "any_created",
+        "batch_error",
+        "credential_error",
+        "deadline",
+        "gate",
+        "options",
+        "tenant_ids",
+    )
 
     def __init__(
         self,
@@ -211,6 +248,13 @@ class Deployment:
         self.tenant_ids = tuple(dict.fromkeys(tenant_ids))
         self.deadline = None if options.timeout is None else started + options.timeout
         self.gate = gate or InFlightGate()
+        #: The batch-level error that stopped the creates (``BatchTooLarge``...), if any.
+        self.batch_error: CloudFrontError | None = None
+        #: The credential failure that stopped the run, if any (raised once all are reported).
+        self.credential_error: NoCredentialsError | None = None
+        self.any_created = False
+        self._invalid_arguments = 0
+        self._lock = threading.Lock()
 
     @property
     def concurrency(self) -> int:
@@ -228,6 +272,51 @@ class Deployment:
     def flow(self, session: Session, index: int, pacer: Pacer) -> Flow[TenantInvalidation]:
         return invalidation_flow(session, self, self.tenant_ids[index], pacer)
 
+    def capped(self, seconds: float, now: float) -> float:
+        """``seconds``, at most the time left until the deadline."""
+        return seconds if self.deadline is None else max(0.0, min(seconds, self.deadline - now))
+
+    def before_create(self, now: float, tenant_id: str, last: Error | None) -> Error | None:
+        """Why ``tenant_id`` must not be sent its create now (``None``: it may): the run
+        stopped, or the deadline passed (its ``last`` refusal, else a timeout)."""
+        if self.credential_error is not None:
+            return self.credential_error
+        if self.batch_error is not None:
+            return self.batch_error
+        if self.deadline is not None and now >= self.deadline:
+            if last is not None:
+                return last
+            return WaitTimeoutError(
+                f"the deadline ({self.options.timeout:g} s) passed before its create: tenant "
+                f"{tenant_id!r} was not sent one (run again with the same caller_reference)"
+            )
+        return None
+
+    def created(self) -> None:
+        self.any_created = True
+        self.gate.created()
+
+    def batch_refused(self, error: CloudFrontError) -> None:
+        """Note a refused create: a batch-level error code stops the other creates."""
+        with self._lock:
+            if error.code == "InvalidArgument":
+                self._invalid_arguments += 1
+                if self.any_created or self._invalid_arguments < INVALID_ARGUMENT_STOPS_AFTER:
+                    return
+            elif error.code not in BATCH_ERROR_CODES:
+                return
+            if self.batch_error is None:
+                log.debug("the batch was refused (%s): no other tenant is sent it", error.code)
+                self.batch_error = error
+
+    def credentials_failed(self, error: NoCredentialsError) -> NoCredentialsError:
+        """Credentials failed (none found, or a refresh that failed when it was due): the run
+        stops; the first such error is the run's."""
+        with self._lock:
+            if self.credential_error is None:
+                self.credential_error = error
+            return self.credential_error
+
 
 def invalidation_flow(
     session: Session, run: Deployment, tenant_id: str, pacer: Pacer
@@ -242,33 +331,41 @@ def invalidation_flow(
 
     create = CreateInvalidation(tenant_id, options.paths, reference)
     resumes = 0
+    last: Error | None = None  # this tenant's last refusal (in-flight limits, throttling)
     while True:
         now = session.monotonic()
+        stop = run.before_create(now, tenant_id, last)
+        if stop is not None:  # the deadline passed, or the run stopped: send nothing
+            return failed(stop)
         wait = run.gate.wait_time(now)
         if wait > 0:  # closed by the in-flight limits: keep the place, send nothing
-            yield Sleep(min(wait, GATE_RECHECK, options.poll))
+            yield Sleep(run.capped(min(wait, GATE_RECHECK, options.poll), now))
             continue
         try:
             created = yield from paced(session, pacer, operation_flow(session, create))
-        except NoCredentialsError:
-            raise
+        except NoCredentialsError as exc:
+            return failed(run.credentials_failed(exc))
         except TooManyInvalidationsInProgress as exc:
             now = session.monotonic()
             run.gate.refused(now)
+            last = exc
             log.debug("tenant %r: too many invalidations in progress; waiting", tenant_id)
             if run.deadline is not None and now + run.gate.wait_time(now) >= run.deadline:
                 return failed(exc)
             continue
         except CloudFrontError as exc:
+            run.batch_refused(exc)
             if not (is_throttling(exc) and resumes < MAX_THROTTLE_RESUMES):
                 return failed(exc)
             resumes += 1
-            yield from _parked(pacer, pacer.resume_delay(resumes))
+            last = exc
+            delay = run.capped(pacer.resume_delay(resumes), session.monotonic())
+            yield from _parked(pacer, delay)
             continue
         except Error as exc:
             return failed(exc)
         break
-    run.gate.created()
+    run.created()
     if not options.wait or created.completed:
         if created.completed:
             run.gate.completed(session.monotonic())
@@ -277,6 +374,8 @@ def invalidation_flow(
     get = GetInvalidation(tenant_id, created.id)
     while True:
         now = session.monotonic()
+        if run.credential_error is not None:
+            return failed(run.credential_error, current)
         if run.deadline is not None and now >= run.deadline:
             return failed(
                 WaitTimeoutError(
@@ -286,16 +385,17 @@ def invalidation_flow(
                 ),
                 current,
             )
-        delay = options.poll if run.deadline is None else min(options.poll, run.deadline - now)
-        yield from _parked(pacer, delay)
+        yield from _parked(pacer, run.capped(options.poll, now))
         try:
             current = yield from paced(session, pacer, operation_flow(session, get))
-        except NoCredentialsError:
-            raise
+        except NoCredentialsError as exc:
+            return failed(run.credentials_failed(exc), current)
         except CloudFrontError as exc:
-            if is_throttling(exc):
+            if is_throttling(exc) or exc.status_code >= 500:
                 continue  # the next poll comes after `poll` seconds, paced
             return failed(exc, current)
+        except TransportError:
+            continue  # the network, after the call's own retries: poll again until the deadline
         except Error as exc:
             return failed(exc, current)
         if current.completed:

@@ -275,10 +275,20 @@ class AsyncClient(
 
         return start_async(self, options)
 
-    async def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
-        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
-        found = self.iter_distribution_tenants(distribution_id=distribution_id)
-        return [tenant.id async for tenant in found]
+    async def _distribution_tenant_ids(
+        self, distribution_id: str, deadline: float | None = None, timeout: float | None = None
+    ) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page); the
+        run's ``deadline`` (monotonic) bounds the listing too."""
+        from .deploy import listing_deadline
+
+        ids: list[str] = []
+        async for tenant in self.iter_distribution_tenants(distribution_id=distribution_id):
+            ids.append(tenant.id)
+            listing_deadline(
+                distribution_id, len(ids), self._session.monotonic(), deadline, timeout
+            )
+        return ids
 
     async def _fan_out(self, scheduler: Scheduler[R]) -> AsyncIterator[R]:
         import anyio
@@ -290,10 +300,17 @@ class AsyncClient(
         send, receive = anyio.create_memory_object_stream(math.inf)
         tasks: dict[int, _Task] = {}
 
+        cancelled = anyio.get_cancelled_exc_class()
+
         async def work(key: int, flow: Flow[R]) -> None:
+            # As the sync driver's threads: whatever a flow raises (SystemExit and
+            # KeyboardInterrupt too) is handed to the consumer, who raises it where the run is
+            # consumed; only the cancellation of this worker (the consumer left) propagates.
             try:
                 result = await self._run(flow)
-            except Exception as exc:  # handed to the consumer, who raises it
+            except cancelled:
+                raise
+            except BaseException as exc:
                 send.send_nowait((key, None, exc))
             else:
                 send.send_nowait((key, result, None))

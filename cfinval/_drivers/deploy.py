@@ -31,16 +31,26 @@ class _Run:
         #: How many tenants the run covers (``None`` until the distribution's are listed).
         self.tenants = tenants
         self._complete = False
+        self._deployment: Any = None
 
-    def _scheduler(self, client: Any, options: DeployOptions, tenant_ids: Iterable[str]) -> Any:
+    def _scheduler(
+        self, client: Any, options: DeployOptions, tenant_ids: Iterable[str], started: float
+    ) -> Any:
         from .._core.deploy import Deployment, InFlightGate
         from .._core.fanout import Pacer, Scheduler
 
         session = client._session
         random = session.retry.random
-        run = Deployment(options, tenant_ids, session.monotonic(), InFlightGate(random=random))
+        run = Deployment(options, tenant_ids, started, InFlightGate(random=random))
         self.tenants = len(run)
+        self._deployment = run
         return Scheduler(session, run, Pacer(run.concurrency, random=random))
+
+    def _stopped(self) -> None:
+        """Raise what stopped the run (credentials), once every tenant is reported."""
+        run = self._deployment
+        if run is not None and run.credential_error is not None:
+            raise run.credential_error
 
     def _report(self) -> InvalidationReport:
         return InvalidationReport(
@@ -69,19 +79,23 @@ class InvalidationRun(_Run, Iterator[TenantInvalidation]):
     def _generate(
         self, client: Client, options: DeployOptions
     ) -> Generator[TenantInvalidation, None, None]:
+        started = client._session.monotonic()  # the deadline counts the listing too
         tenant_ids: Iterable[str]
         if options.tenant_ids is not None:
             tenant_ids = options.tenant_ids
         else:
             assert options.distribution_id is not None
-            tenant_ids = client._distribution_tenant_ids(options.distribution_id)
-        results = client._fan_out(self._scheduler(client, options, tenant_ids))
+            tenant_ids = client._distribution_tenant_ids(
+                options.distribution_id, _deadline(options, started), options.timeout
+            )
+        results = client._fan_out(self._scheduler(client, options, tenant_ids, started))
         try:
             for result in results:
                 self.results.append(result)
                 yield result
         finally:
             results.close()  # type: ignore[attr-defined]  # a generator
+        self._stopped()
         self._complete = True
 
     def __next__(self) -> TenantInvalidation:
@@ -109,19 +123,23 @@ class AsyncInvalidationRun(_Run, AsyncIterator[TenantInvalidation]):
     async def _generate(
         self, client: AsyncClient, options: DeployOptions
     ) -> AsyncGenerator[TenantInvalidation, None]:
+        started = client._session.monotonic()  # the deadline counts the listing too
         tenant_ids: Iterable[str]
         if options.tenant_ids is not None:
             tenant_ids = options.tenant_ids
         else:
             assert options.distribution_id is not None
-            tenant_ids = await client._distribution_tenant_ids(options.distribution_id)
-        results = client._fan_out(self._scheduler(client, options, tenant_ids))
+            tenant_ids = await client._distribution_tenant_ids(
+                options.distribution_id, _deadline(options, started), options.timeout
+            )
+        results = client._fan_out(self._scheduler(client, options, tenant_ids, started))
         try:
             async for result in results:
                 self.results.append(result)
                 yield result
         finally:
             await results.aclose()  # type: ignore[attr-defined]  # an async generator
+        self._stopped()
         self._complete = True
 
     async def __anext__(self) -> TenantInvalidation:
@@ -139,6 +157,24 @@ class AsyncInvalidationRun(_Run, AsyncIterator[TenantInvalidation]):
         async for _ in self:
             pass
         return self._report()
+
+
+def listing_deadline(
+    distribution_id: str, listed: int, now: float, deadline: float | None, timeout: float | None
+) -> None:
+    """Raise :class:`cfinval.WaitTimeoutError` if ``deadline`` passed while the tenants were
+    listed: nothing was sent."""
+    if deadline is not None and now >= deadline:
+        from .._errors import WaitTimeoutError
+
+        raise WaitTimeoutError(
+            f"the deadline ({timeout:g} s) passed while listing the tenants of distribution "
+            f"{distribution_id} ({listed} listed): no invalidation was sent"
+        )
+
+
+def _deadline(options: DeployOptions, started: float) -> float | None:
+    return None if options.timeout is None else started + options.timeout
 
 
 def _counted(options: DeployOptions) -> int | None:

@@ -265,10 +265,14 @@ class Client(
         (the distribution's in-flight limits: 3,000 paths, 15 wildcard paths) makes the
         tenants wait and retry with the same reference. ``wait=True``: each tenant also
         polls its invalidation every ``poll`` seconds until it is ``Completed``. ``timeout``
-        (seconds, ``None``: none) bounds the whole run: a tenant still refused or in
-        progress then is reported failed. A tenant's failure (``EntityNotFound``,
-        ``AccessDenied``, the network, a timeout) is in its result, never raised; only
-        missing credentials stop the run.
+        (seconds, ``None``: none) bounds the whole run, the tenant listing included: no
+        create is sent after it; a tenant still refused, in progress or not sent then is
+        reported failed. A tenant's failure (``EntityNotFound``, ``AccessDenied``, the
+        network, a timeout) is in its result, never raised. A batch-level refusal
+        (``BatchTooLarge``...) is reported for the tenants not sent yet without sending it.
+        Credentials that fail (a refresh that was due, included) stop the run: every tenant
+        not done is reported failed with that error, then it is raised; ``.results`` and
+        ``.report()`` (``complete=False``) keep what was reported.
         """
         options = self._deploy_options(
             paths, distribution_id, tenant_ids, caller_reference, wait, concurrency, poll, timeout
@@ -277,10 +281,20 @@ class Client(
 
         return start(self, options)
 
-    def _distribution_tenant_ids(self, distribution_id: str) -> list[str]:
-        """Every tenant of the distribution (``ListDistributionTenants``, every page)."""
-        found = self.iter_distribution_tenants(distribution_id=distribution_id)
-        return [tenant.id for tenant in found]
+    def _distribution_tenant_ids(
+        self, distribution_id: str, deadline: float | None = None, timeout: float | None = None
+    ) -> list[str]:
+        """Every tenant of the distribution (``ListDistributionTenants``, every page); the
+        run's ``deadline`` (monotonic) bounds the listing too."""
+        from .deploy import listing_deadline
+
+        ids: list[str] = []
+        for tenant in self.iter_distribution_tenants(distribution_id=distribution_id):
+            ids.append(tenant.id)
+            listing_deadline(
+                distribution_id, len(ids), self._session.monotonic(), deadline, timeout
+            )
+        return ids
 
     def _fan_out(self, scheduler: Scheduler[R]) -> Iterator[R]:
         """Run the scheduler's tenants on daemon threads (one each, at most ``concurrency``
@@ -306,7 +320,10 @@ class Client(
                 done.put((key, run(flow, perform), None))
             except _Stopped:
                 pass
-            except BaseException as exc:  # handed to the consumer, who raises it
+            except BaseException as exc:
+                # Handed to the consumer, who raises it (the async driver's tasks do the
+                # same): a thread that died of SystemExit would leave the consumer waiting
+                # for its result for ever. (KeyboardInterrupt reaches the main thread only.)
                 done.put((key, None, exc))
 
         try:
