@@ -59,8 +59,13 @@ from .call import Session, operation_flow
 from .defaults import DEFAULT_CONCURRENCY, DEFAULT_DEPLOY_TIMEOUT, DEFAULT_POLL
 from .effects import Flow, Sleep
 from .fanout import MAX_THROTTLE_RESUMES, Pacer, paced
-from .invalidations import CreateInvalidation, GetInvalidation, check_paths, new_caller_reference
-from .operation import check_text
+from .invalidations import (
+    CreateInvalidation,
+    GetInvalidation,
+    check_paths,
+    check_reference,
+    new_caller_reference,
+)
 from .protocol import check_count, check_id
 from .retry import is_throttling
 from .timeouts import seconds
@@ -128,15 +133,9 @@ class DeployOptions:
             else check_id("distribution_id", distribution_id, "a distribution Id")
         )
         tenants = None if tenant_ids is None else _tenant_ids(tenant_ids)
-        if caller_reference is None:
-            prefix = new_reference()
-        elif isinstance(caller_reference, str) and caller_reference:
-            check_text("caller_reference", caller_reference, MAX_PREFIX_LENGTH)
-            prefix = caller_reference
-        else:
-            raise ParamValidationError(
-                f"caller_reference must be a non-empty str (a prefix), got {caller_reference!r}"
-            )
+        prefix = check_reference(
+            "caller_reference", caller_reference, MAX_PREFIX_LENGTH, new_reference, " (a prefix)"
+        )
         if not isinstance(wait, bool):
             raise ParamValidationError(f"wait must be True or False, got {wait!r}")
         return cls(

@@ -30,6 +30,7 @@ __all__ = [
     "CreateInvalidation",
     "GetInvalidation",
     "check_paths",
+    "check_reference",
     "new_caller_reference",
     "parse_invalidation",
 ]
@@ -46,6 +47,19 @@ MAX_PATH_LENGTH = 4096
 def new_caller_reference() -> str:
     """A fresh, unique ``CallerReference``: ``cfinval-`` and a random UUID."""
     return f"cfinval-{uuid.uuid4().hex}"
+
+
+def check_reference(
+    name: str, value: object, limit: int, new: Callable[[], str], what: str = ""
+) -> str:
+    """``value`` as a caller reference (or a prefix of them: ``what``), ``new()`` when it is
+    ``None``; a non-empty str of at most ``limit`` characters without control characters."""
+    if value is None:
+        return new()
+    if not isinstance(value, str) or not value:
+        raise ParamValidationError(f"{name} must be a non-empty str{what}, got {value!r}")
+    check_text(name, value, limit)
+    return value
 
 
 def check_paths(paths: object) -> tuple[str, ...]:
@@ -151,15 +165,9 @@ class CreateInvalidation(Operation[Invalidation]):
         elif Paths is None:
             raise ParamValidationError("Paths is required: the paths to invalidate")
         paths = check_paths(Paths)
-        if CallerReference is None:
-            reference = new_reference()
-        elif isinstance(CallerReference, str) and CallerReference:
-            check_text("CallerReference", CallerReference, MAX_CALLER_REFERENCE_LENGTH)
-            reference = CallerReference
-        else:
-            raise ParamValidationError(
-                f"CallerReference must be a non-empty str, got {CallerReference!r}"
-            )
+        reference = check_reference(
+            "CallerReference", CallerReference, MAX_CALLER_REFERENCE_LENGTH, new_reference
+        )
         return cls(tenant, paths, reference)
 
     def route(self) -> tuple[str, str, tuple[()]]:
