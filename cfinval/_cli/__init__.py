@@ -45,6 +45,7 @@ from .errors import (
 )
 from .helpcmd import add_command, add_help_command
 from .invalidation import Kit, add_invalidation_commands, add_waiters
+from .params import positive_int
 from .streams import OutputFailed, StandardOutput, silence_stdout
 from .tenants import add_tenant_commands
 
@@ -64,16 +65,6 @@ class _Parser(argparse.ArgumentParser):
         # 3.10's lets the OSError of a full or closed stream end in a traceback.
         with contextlib.suppress(AttributeError, OSError):
             super()._print_message(message, file)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def _positive_seconds(text: str) -> float:
@@ -221,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_deploy_command(  # the deploy step: its own module
         commands,
         common,
-        positive_int=_positive_int,
+        positive_int=positive_int,
         positive_seconds=_positive_seconds,
         seconds=_seconds,
         client=_client,
@@ -233,9 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     lister = sub["list-invalidations-for-distribution-tenant"]
     lister.add_argument("--id", required=True, help="the distribution tenant Id")
-    lister.add_argument("--max-items", type=_positive_int, metavar="N", help="total items to print")
+    lister.add_argument("--max-items", type=positive_int, metavar="N", help="total items to print")
     lister.add_argument(
-        "--page-size", type=_positive_int, metavar="N", help="items per service call"
+        "--page-size", type=positive_int, metavar="N", help="items per service call"
     )
     lister.add_argument("--starting-token", metavar="TOKEN", help="a NextToken to resume from")
     lister.add_argument(
@@ -250,15 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--ids-file", default="-", metavar="FILE", help="tenant Ids, one a line")
     audit.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"tenants at once (default: {DEFAULT_CONCURRENCY})",
     )
     audit.add_argument(
-        "--max-items-per-tenant", type=_positive_int, metavar="N", help="stop each listing at N"
+        "--max-items-per-tenant", type=positive_int, metavar="N", help="stop each listing at N"
     )
-    audit.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
+    audit.add_argument("--page-size", type=positive_int, metavar="N", help="items per call")
     wait = sub["wait"]
 
     wait.add_argument("--id", help="the distribution tenant Id (required)")
@@ -337,8 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="... or once N Gets have seen them InProgress",
     )
-    fake.add_argument("--max-paths-in-progress", type=_positive_int, default=3000, metavar="N")
-    fake.add_argument("--max-wildcards-in-progress", type=_positive_int, default=15, metavar="N")
+    fake.add_argument("--max-paths-in-progress", type=positive_int, default=3000, metavar="N")
+    fake.add_argument("--max-wildcards-in-progress", type=positive_int, default=15, metavar="N")
     add_help_command(parser, commands)
     return parser
 

@@ -316,3 +316,14 @@ def check_paging(args: argparse.Namespace) -> bool:
                 f"Cannot specify --no-paginate along with pagination arguments: {', '.join(used)}"
             )
     return paginate
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for counts: an int of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from .helpcmd import add_command
 from .invalidation import Kit
-from .params import check_paging, load_structure
+from .params import check_paging, load_structure, positive_int
 
 __all__ = ["LIST", "LIST_BY_CUSTOMIZATION", "add_tenant_commands"]
 
@@ -31,19 +31,9 @@ _FILTER_SHAPE = {"DistributionId": "string", "ConnectionGroupId": "string"}
 _RESULT_KEY = "DistributionTenantList"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
 def _paging(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-items", type=_positive_int, metavar="N", help="total items to print")
-    parser.add_argument("--page-size", type=_positive_int, metavar="N", help="items per call")
+    parser.add_argument("--max-items", type=positive_int, metavar="N", help="total items to print")
+    parser.add_argument("--page-size", type=positive_int, metavar="N", help="items per call")
     parser.add_argument("--starting-token", metavar="TOKEN", help="a NextToken to resume from")
     parser.add_argument(
         "--no-paginate",
