@@ -151,10 +151,11 @@ def aws_environment(tmp: Path) -> Iterator[tuple[io.StringIO, io.StringIO]]:
 _AWS_LOADER: Any = None
 
 
-def run_aws(url: str, tmp: Path, args: list[str]) -> Result:
-    """The AWS CLI in this process: what its ``aws`` script runs (``clidriver.main``), without
-    paying its start-up for every case. ``test_in_process_aws_matches_the_aws_executable``
-    checks that this is the same as running the executable."""
+def aws_cli(tmp: Path, argv: list[str]) -> Result:
+    """``aws cloudfront *argv`` in this process: what its ``aws`` script runs
+    (``clidriver.main``), without paying its start-up for every case.
+    ``test_in_process_aws_matches_the_aws_executable`` checks that this is the same as running
+    the executable."""
     from awscli.clidriver import create_clidriver
 
     global _AWS_LOADER
@@ -167,14 +168,23 @@ def run_aws(url: str, tmp: Path, args: list[str]) -> Result:
             _AWS_LOADER = driver.session.get_component("data_loader")
         else:
             driver.session.register_component("data_loader", _AWS_LOADER)
-        code = driver.main(["cloudfront", OP, "--endpoint-url", url, *args])
+        code = driver.main(["cloudfront", *argv])
     return code, out.getvalue(), err.getvalue()
+
+
+def cfinval_cli(tmp: Path, argv: list[str]) -> Result:
+    """``cfinval *argv`` in this process, in the same environment as :func:`aws_cli`."""
+    with aws_environment(tmp) as (out, err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_aws(url: str, tmp: Path, args: list[str]) -> Result:
+    return aws_cli(tmp, [OP, "--endpoint-url", url, *args])
 
 
 def run_cfinval(url: str, tmp: Path, args: list[str]) -> Result:
-    with aws_environment(tmp) as (out, err):
-        code = main([OP, "--endpoint-url", url, *args])
-    return code, out.getvalue(), err.getvalue()
+    return cfinval_cli(tmp, [OP, "--endpoint-url", url, *args])
 
 
 CASES: dict[str, list[str]] = {

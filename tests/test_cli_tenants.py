@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cfinval._cli import main
 from cfinval.testing import FakeCloudFront
 
-from .test_cli_awscli import _AWS_KNOWS_OP, aws_environment
+from .test_cli_awscli import _AWS_KNOWS_OP, aws_cli, cfinval_cli
 
 pytestmark = pytest.mark.skipif(not _AWS_KNOWS_OP, reason="needs awscli >= 1.46")
 
@@ -64,28 +62,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         yield served.endpoint_url, tmp
 
 
-_LOADER: Any = None
-
-
 def run_aws(url: str, tmp: Path, args: list[str]) -> Result:
-    from awscli.clidriver import create_clidriver
-
-    global _LOADER
-    with aws_environment(tmp) as (out, err), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        driver = create_clidriver()
-        if _LOADER is None:
-            _LOADER = driver.session.get_component("data_loader")
-        else:
-            driver.session.register_component("data_loader", _LOADER)
-        code = driver.main(["cloudfront", *args, "--endpoint-url", url])
-    return code, out.getvalue(), err.getvalue()
+    return aws_cli(tmp, [*args, "--endpoint-url", url])
 
 
 def run_cfinval(url: str, tmp: Path, args: list[str]) -> Result:
-    with aws_environment(tmp) as (out, err):
-        code = main([*args, "--endpoint-url", url])
-    return code, out.getvalue(), err.getvalue()
+    return cfinval_cli(tmp, [*args, "--endpoint-url", url])
 
 
 LIST = ["list-distribution-tenants"]
